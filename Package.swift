@@ -1,0 +1,28 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Neural",
+    products: [
+        .library(name: "Neural", targets: ["Neural"]),
+        .executable(name: "neural", targets: ["neural"]),
+        .executable(name: "neural-bench", targets: ["neural-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // SIMD micro-kernels only (GEMM tiles), compiled per function for AVX-512 / AVX2+FMA
+        // and chosen at run time by CPU feature; a portable fallback builds everywhere.
+        .target(name: "CNeuralKernels"),
+        .target(name: "Neural", dependencies: ["CNeuralKernels"]),
+        .executableTarget(
+            name: "neural",
+            dependencies: ["Neural", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "neural-bench",
+            dependencies: ["Neural", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,12 @@
+#ifndef CNEURALKERNELS_H
+#define CNEURALKERNELS_H
+#include <stddef.h>
+
+/// SIMD micro-kernels for Neural. Everything above the register tile (packing, blocking,
+/// threading) lives in Swift; this target holds only the innermost loops that need
+/// per-function target attributes.
+
+/// 0 = portable C, 1 = AVX2 + FMA, 2 = AVX-512F. Detected once with __builtin_cpu_supports.
+int nk_cpu_level(void);
+
+#endif

@@ -1,0 +1,144 @@
+/// A scalar function applied elementwise. Kernels are generic over the functor type, so each
+/// functor specialises into its own tight loop (no closure call per element).
+protocol UnaryFunctor {
+    func apply<T: KernelScalar>(_ x: T) -> T
+    /// Elements per parallel block (smaller for expensive functions).
+    static var grain: Int { get }
+}
+
+extension UnaryFunctor {
+    static var grain: Int { 1 << 15 }
+}
+
+/// A scalar function of two arguments applied elementwise with broadcasting.
+protocol BinaryFunctor {
+    func apply<T: KernelScalar>(_ a: T, _ b: T) -> T
+    static var grain: Int { get }
+}
+
+extension BinaryFunctor {
+    static var grain: Int { 1 << 15 }
+}
+
+/// Elementwise kernels: contiguous fast paths, broadcasting through zero strides, both cores
+/// above a size threshold. They produce plain values; the ops in `Ops/` add the autodiff record.
+enum Elementwise {
+    /// `f(x)` elementwise, into a new contiguous tensor of `x`'s shape.
+    static func unary<F: UnaryFunctor>(_ x: Tensor, _ f: F) -> Tensor {
+        let x = x.contiguous()
+        let out = Tensor(uninitialized: x.shape, dtype: x.dtype)
+        withExtendedLifetime(x) {
+            switch x.dtype {
+            case .float32: unaryLoop(x.pointer(Float.self), out.pointer(Float.self), x.count, f)
+            case .float64: unaryLoop(x.pointer(Double.self), out.pointer(Double.self), x.count, f)
+            }
+        }
+        return out
+    }
+
+    @inline(__always)
+    private static func unaryLoop<T: KernelScalar, F: UnaryFunctor>(
+        _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int, _ f: F
+    ) {
+        let xs = SendablePointer(x), ys = SendablePointer(y)
+        Parallel.forRanges(count: n, grain: F.grain) { r in
+            let x = xs.pointer, y = ys.pointer
+            for i in r { y[i] = f.apply(x[i]) }
+        }
+    }
+
+    /// `f(a, b)` elementwise with NumPy broadcasting, into a new contiguous tensor.
+    /// With `into`, writes into that contiguous tensor of the broadcast shape instead (it may be `a`'s
+    /// own storage when `a` is contiguous: each element is read before it is written).
+    static func binary<F: BinaryFunctor>(_ a: Tensor, _ b: Tensor, _ f: F, op: String, into dest: Tensor? = nil) -> Tensor {
+        precondition(a.dtype == b.dtype, "Neural: \(op): dtypes differ (\(a.dtype) vs \(b.dtype)); convert one with .to(_:)")
+        let shape = Shape.broadcast(a.shape, b.shape, op: op)
+        let out = dest ?? Tensor(uninitialized: shape, dtype: a.dtype)
+        precondition(out.shape == shape && out.isContiguous && out.dtype == a.dtype, "Neural: \(op): bad destination")
+        withExtendedLifetime((a, b)) {
+            switch a.dtype {
+            case .float32: binaryLoop(a, b, out, f, Float.self)
+            case .float64: binaryLoop(a, b, out, f, Double.self)
+            }
+        }
+        return out
+    }
+
+    @inline(__always)
+    private static func binaryLoop<T: KernelScalar, F: BinaryFunctor>(
+        _ a: Tensor, _ b: Tensor, _ out: Tensor, _ f: F, _: T.Type
+    ) {
+        let n = out.count
+        if n == 0 { return }
+        let ap = SendablePointer(a.pointer(T.self)), bp = SendablePointer(b.pointer(T.self))
+        let op = SendablePointer(out.pointer(T.self))
+        if a.shape == b.shape && a.isContiguous && b.isContiguous {
+            Parallel.forRanges(count: n, grain: F.grain) { r in
+                let a = ap.pointer, b = bp.pointer, o = op.pointer
+                for i in r { o[i] = f.apply(a[i], b[i]) }
+            }
+            return
+        }
+        let sa = Shape.broadcastStrides(shape: a.shape, strides: a.strides, to: out.shape)
+        let sb = Shape.broadcastStrides(shape: b.shape, strides: b.strides, to: out.shape)
+        let (shape, st) = Shape.coalesce(out.shape, [sa, sb, out.strides])
+        let inner = shape.last!, ia = st[0].last!, ib = st[1].last!
+        let rows = StridedLoop.rowCount(shape)
+        Parallel.forRanges(count: rows, grain: max(1, F.grain / max(inner, 1))) { range in
+            StridedLoop.rows(shape: shape, st[0], st[1], st[2], rows: range) { oa, ob, oo in
+                let a = ap.pointer + oa, b = bp.pointer + ob, o = op.pointer + oo
+                if ia == 1 && ib == 1 {
+                    for j in 0..<inner { o[j] = f.apply(a[j], b[j]) }
+                } else if ia == 1 && ib == 0 {
+                    let bv = b[0]
+                    for j in 0..<inner { o[j] = f.apply(a[j], bv) }
+                } else if ia == 0 && ib == 1 {
+                    let av = a[0]
+                    for j in 0..<inner { o[j] = f.apply(av, b[j]) }
+                } else {
+                    for j in 0..<inner { o[j] = f.apply(a[j * ia], b[j * ib]) }
+                }
+            }
+        }
+    }
+
+    /// `cond != 0 ? a : b` elementwise with broadcasting of all three operands.
+    static func select(_ cond: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.dtype == b.dtype && cond.dtype == a.dtype,
+                     "Neural: where: dtypes differ (\(cond.dtype), \(a.dtype), \(b.dtype))")
+        let shape = Shape.broadcast(Shape.broadcast(cond.shape, a.shape, op: "where"), b.shape, op: "where")
+        let c = cond.broadcast(to: shape).contiguous()
+        let av = a.broadcast(to: shape).contiguous(), bv = b.broadcast(to: shape).contiguous()
+        let out = Tensor(uninitialized: shape, dtype: a.dtype)
+        withExtendedLifetime((c, av, bv)) {
+            switch a.dtype {
+            case .float32: selectLoop(c.pointer(Float.self), av.pointer(Float.self), bv.pointer(Float.self), out.pointer(Float.self), out.count)
+            case .float64: selectLoop(c.pointer(Double.self), av.pointer(Double.self), bv.pointer(Double.self), out.pointer(Double.self), out.count)
+            }
+        }
+        return out
+    }
+
+    @inline(__always)
+    private static func selectLoop<T: KernelScalar>(_ c: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>,
+                                                    _ b: UnsafeMutablePointer<T>, _ o: UnsafeMutablePointer<T>, _ n: Int) {
+        let cp = SendablePointer(c), ap = SendablePointer(a), bp = SendablePointer(b), op = SendablePointer(o)
+        Parallel.forRanges(count: n, grain: 1 << 15) { r in
+            let c = cp.pointer, a = ap.pointer, b = bp.pointer, o = op.pointer
+            for i in r { o[i] = c[i] != 0 ? a[i] : b[i] }
+        }
+    }
+
+    /// Fills contiguous storage with one value.
+    static func fill(_ t: Tensor, _ value: Double) {
+        let n = t.count
+        switch t.dtype {
+        case .float32:
+            let p = SendablePointer(t.pointer(Float.self)), v = Float(value)
+            Parallel.forRanges(count: n, grain: 1 << 16) { r in p.pointer.advanced(by: r.lowerBound).update(repeating: v, count: r.count) }
+        case .float64:
+            let p = SendablePointer(t.pointer(Double.self))
+            Parallel.forRanges(count: n, grain: 1 << 16) { r in p.pointer.advanced(by: r.lowerBound).update(repeating: value, count: r.count) }
+        }
+    }
+}

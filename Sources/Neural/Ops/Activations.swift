@@ -1,0 +1,113 @@
+/// The activations of §7.2 (eq. 7.24–7.28, Figure 7.3) as tensor operations. Each backward is one
+/// fused pass σ′(z) ⊙ v (eq. 7.68), computed from whichever of z or σ(z) is cheaper.
+
+struct TanhF: UnaryFunctor { static var grain: Int { 1 << 12 }; @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { T.tanh(x) } }
+struct SigmoidF: UnaryFunctor {
+    static var grain: Int { 1 << 12 }
+    @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T {
+        // Stable on both sides: never exponentiates a large positive number.
+        if x >= 0 { return 1 / (1 + T.exp(-x)) }
+        let e = T.exp(x)
+        return e / (1 + e)
+    }
+}
+struct ReLUF: UnaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { x > 0 ? x : 0 } }
+struct LeakyReLUF: UnaryFunctor {
+    let slope: Double
+    @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { x > 0 ? x : T(slope) * x }
+}
+struct GELUF: UnaryFunctor {
+    static var grain: Int { 1 << 12 }
+    @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { x * (1 + T.erf(x * T(0.7071067811865476))) / 2 }
+}
+struct SoftplusF: UnaryFunctor {
+    static var grain: Int { 1 << 12 }
+    let beta: Double, threshold: Double
+    @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T {
+        let bx = T(beta) * x
+        if bx > T(threshold) { return x }
+        // log(1 + e^{bx}) = Swift.max(bx, 0) + log1p(e^{-|bx|}), stable for large |bx|.
+        return (Swift.max(bx, 0) + T.log1p(T.exp(-bx.magnitude))) / T(beta)
+    }
+}
+
+/// B[tanh](v) = v ⊙ (1 − y²), from y = tanh z.
+struct TanhGradF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ y: T, _ v: T) -> T { v * (1 - y * y) } }
+/// B[sigmoid](v) = v ⊙ y(1 − y), from y = sigmoid z.
+struct SigmoidGradF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ y: T, _ v: T) -> T { v * y * (1 - y) } }
+/// B[ReLU](v) = v ⊙ 1{z > 0}.
+struct ReLUGradF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ z: T, _ v: T) -> T { z > 0 ? v : 0 } }
+/// B[LeakyReLU_γ](v) = v ⊙ (1{z > 0} + γ 1{z ≤ 0}).
+struct LeakyReLUGradF: BinaryFunctor {
+    let slope: Double
+    @inline(__always) func apply<T: KernelScalar>(_ z: T, _ v: T) -> T { z > 0 ? v : T(slope) * v }
+}
+/// B[GELU](v) = v ⊙ (Φ(z) + z φ(z)).
+struct GELUGradF: BinaryFunctor {
+    static var grain: Int { 1 << 12 }
+    @inline(__always) func apply<T: KernelScalar>(_ z: T, _ v: T) -> T {
+        let cdf = (1 + T.erf(z * T(0.7071067811865476))) / 2
+        let pdf = T.exp(-z * z / 2) * T(0.3989422804014327)
+        return v * (cdf + z * pdf)
+    }
+}
+/// B[softplus_β](v) = v ⊙ sigmoid(βz) (v where βz exceeds the threshold, matching the forward).
+struct SoftplusGradF: BinaryFunctor {
+    static var grain: Int { 1 << 12 }
+    let beta: Double, threshold: Double
+    @inline(__always) func apply<T: KernelScalar>(_ z: T, _ v: T) -> T {
+        let bz = T(beta) * z
+        if bz > T(threshold) { return v }
+        return v * SigmoidF().apply(bz)
+    }
+}
+
+extension Tensor {
+    /// tanh z elementwise (eq. 7.26).
+    public func tanh() -> Tensor {
+        let out = Elementwise.unary(self, TanhF())
+        let y = out.detached()
+        return Tensor.record(out, op: "tanh", input: self) { v in Elementwise.binary(y, v, TanhGradF(), op: "tanh backward") }
+    }
+
+    /// The logistic function 1/(1 + e^−z) elementwise (eq. 7.3, 7.25), stable for large |z|.
+    public func sigmoid() -> Tensor {
+        let out = Elementwise.unary(self, SigmoidF())
+        let y = out.detached()
+        return Tensor.record(out, op: "sigmoid", input: self) { v in Elementwise.binary(y, v, SigmoidGradF(), op: "sigmoid backward") }
+    }
+
+    /// Swift.max(z, 0) elementwise (eq. 7.11, 7.24). The derivative at 0 is taken as 0, as in PyTorch.
+    public func relu() -> Tensor {
+        let z = detached()
+        return Tensor.record(Elementwise.unary(self, ReLUF()), op: "relu", input: self) { v in
+            Elementwise.binary(z, v, ReLUGradF(), op: "relu backward")
+        }
+    }
+
+    /// z for z > 0, γz otherwise (eq. 7.27); γ defaults to PyTorch's 0.01.
+    public func leakyReLU(slope: Double = 0.01) -> Tensor {
+        let z = detached()
+        return Tensor.record(Elementwise.unary(self, LeakyReLUF(slope: slope)), op: "leakyReLU", input: self) { v in
+            Elementwise.binary(z, v, LeakyReLUGradF(slope: slope), op: "leakyReLU backward")
+        }
+    }
+
+    /// The exact GELU z·Φ(z) = z(1 + erf(z/√2))/2 elementwise (eq. 7.28).
+    public func gelu() -> Tensor {
+        let z = detached()
+        return Tensor.record(Elementwise.unary(self, GELUF()), op: "gelu", input: self) { v in
+            Elementwise.binary(z, v, GELUGradF(), op: "gelu backward")
+        }
+    }
+
+    /// softplus_β(z) = log(1 + e^{βz})/β elementwise (eq. 7.28's smooth ReLU), computed stably;
+    /// like PyTorch it returns z where βz > `threshold`.
+    public func softplus(beta: Double = 1, threshold: Double = 20) -> Tensor {
+        precondition(beta > 0, "Neural: softplus needs beta > 0, got \(beta)")
+        let z = detached()
+        return Tensor.record(Elementwise.unary(self, SoftplusF(beta: beta, threshold: threshold)), op: "softplus", input: self) { v in
+            Elementwise.binary(z, v, SoftplusGradF(beta: beta, threshold: threshold), op: "softplus backward")
+        }
+    }
+}

@@ -1,0 +1,63 @@
+/// Comparisons to masks (1 where true, 0 where false, in the operands' dtype) and `where`.
+/// Masks carry no gradient.
+
+struct CompareF: BinaryFunctor {
+    enum Kind { case lt, le, gt, ge, eq, ne }
+    let kind: Kind
+    @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T {
+        let r: Bool
+        switch kind {
+        case .lt: r = a < b
+        case .le: r = a <= b
+        case .gt: r = a > b
+        case .ge: r = a >= b
+        case .eq: r = a == b
+        case .ne: r = a != b
+        }
+        return r ? 1 : 0
+    }
+}
+
+extension Tensor {
+    private static func compare(_ a: Tensor, _ b: Tensor, _ kind: CompareF.Kind) -> Tensor {
+        Elementwise.binary(a, b, CompareF(kind: kind), op: "compare")
+    }
+
+    /// Mask of `a < b` (broadcasting).
+    public static func .< (a: Tensor, b: Tensor) -> Tensor { compare(a, b, .lt) }
+    /// Mask of `a <= b` (broadcasting).
+    public static func .<= (a: Tensor, b: Tensor) -> Tensor { compare(a, b, .le) }
+    /// Mask of `a > b` (broadcasting).
+    public static func .> (a: Tensor, b: Tensor) -> Tensor { compare(a, b, .gt) }
+    /// Mask of `a >= b` (broadcasting).
+    public static func .>= (a: Tensor, b: Tensor) -> Tensor { compare(a, b, .ge) }
+    /// Mask of `a == b` (broadcasting).
+    public static func .== (a: Tensor, b: Tensor) -> Tensor { compare(a, b, .eq) }
+    /// Mask of `a != b` (broadcasting).
+    public static func .!= (a: Tensor, b: Tensor) -> Tensor { compare(a, b, .ne) }
+    /// Mask of `a < s`.
+    public static func .< (a: Tensor, s: Double) -> Tensor { compare(a, Tensor(s, dtype: a.dtype), .lt) }
+    /// Mask of `a <= s`.
+    public static func .<= (a: Tensor, s: Double) -> Tensor { compare(a, Tensor(s, dtype: a.dtype), .le) }
+    /// Mask of `a > s`.
+    public static func .> (a: Tensor, s: Double) -> Tensor { compare(a, Tensor(s, dtype: a.dtype), .gt) }
+    /// Mask of `a >= s`.
+    public static func .>= (a: Tensor, s: Double) -> Tensor { compare(a, Tensor(s, dtype: a.dtype), .ge) }
+    /// Mask of `a == s`.
+    public static func .== (a: Tensor, s: Double) -> Tensor { compare(a, Tensor(s, dtype: a.dtype), .eq) }
+    /// Mask of `a != s`.
+    public static func .!= (a: Tensor, s: Double) -> Tensor { compare(a, Tensor(s, dtype: a.dtype), .ne) }
+
+    /// Picks `a` where `condition` is non-zero and `b` elsewhere, broadcasting all three.
+    /// B: v where the condition holds for `a`, v elsewhere for `b` (each summed to its shape).
+    public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        let out = Elementwise.select(condition, a, b)
+        guard GradMode.enabled, a.node != nil || b.node != nil else { return out }
+        let c = condition.detached(), (sa, sb) = (a.shape, b.shape)
+        return record(out, op: "where", inputs: [a, b]) { v, n in
+            let zero = Tensor(0, dtype: v.dtype)
+            return [n[0] ? Elementwise.select(c, v, zero).sumToShape(sa) : nil,
+                    n[1] ? Elementwise.select(c, zero, v).sumToShape(sb) : nil]
+        }
+    }
+}

@@ -1,0 +1,83 @@
+/// Matrix products: MM_{W,b}(z) = Wz + b's core (eq. 7.35), for 2-D and batched operands, with
+/// transposed views read in place by the GEMM kernel (no copy). Backward per eq. 7.62–7.66:
+/// ∂J/∂A = v Bᵀ and ∂J/∂B = Aᵀ v, both O(mnk) like the forward.
+extension Tensor {
+    /// How GEMM reads the last two dimensions: row-major (`trans == false`, `ld` = row stride) or
+    /// as the transpose of a row-major matrix (`trans == true`); `nil` if neither (copy first).
+    private static func matrixLayout(_ t: Tensor) -> (trans: Bool, ld: Int)? {
+        let r = t.shape[t.rank - 2], c = t.shape[t.rank - 1]
+        let rs = t.strides[t.rank - 2], cs = t.strides[t.rank - 1]
+        if (cs == 1 || c <= 1) && (r <= 1 || rs >= Swift.max(c, 1)) { return (false, r <= 1 ? Swift.max(c, 1) : rs) }
+        if (rs == 1 || r <= 1) && (c <= 1 || cs >= Swift.max(r, 1)) { return (true, c <= 1 ? Swift.max(r, 1) : cs) }
+        return nil
+    }
+
+    /// Matrix product with NumPy/PyTorch semantics: `[…, n, k] · […, k, m] → […, n, m]`, batch
+    /// dimensions broadcast; a 1-D left operand is a row vector and a 1-D right operand a column
+    /// vector (their dimension is dropped from the result). Transposed views (``transposed()``)
+    /// are multiplied without copying.
+    public func matmul(_ other: Tensor) -> Tensor {
+        precondition(rank >= 1 && other.rank >= 1, "Neural: matmul needs operands with at least one dimension, got \(shape) and \(other.shape)")
+        if rank == 1 { return unsqueezed(0).matmul(other).squeezed(-2) }
+        if other.rank == 1 { return matmul(other.unsqueezed(1)).squeezed(-1) }
+        precondition(shape[rank - 1] == other.shape[other.rank - 2],
+                     "Neural: matmul shapes \(shape) and \(other.shape) do not agree (inner dimensions \(shape[rank - 1]) vs \(other.shape[other.rank - 2]))")
+        precondition(dtype == other.dtype, "Neural: matmul dtypes differ (\(dtype) vs \(other.dtype))")
+        // A batch of inputs times one matrix is a single GEMM over the stacked rows (eq. 7.81–7.84).
+        if rank > 2 && other.rank == 2 && isContiguous {
+            let n = shape[rank - 2], m = other.shape[1]
+            return reshaped([-1, shape[rank - 1]]).matmul(other).reshaped(Array(shape.dropLast(2)) + [n, m])
+        }
+        let out = Tensor.matmulForward(self, other)
+        guard GradMode.enabled, node != nil || other.node != nil else { return out }
+        let a = detached(), b = other.detached()
+        return Tensor.record(out, op: "matmul", inputs: [self, other]) { v, needs in
+            [needs[0] ? v.matmul(b.transposed()).sumToShape(a.shape) : nil,   // B[MM, A](v) = v Bᵀ
+             needs[1] ? a.transposed().matmul(v).sumToShape(b.shape) : nil]   // B[MM, B](v) = Aᵀ v
+        }
+    }
+
+    private static func matmulForward(_ a0: Tensor, _ b0: Tensor) -> Tensor {
+        let a = matrixLayout(a0) == nil ? a0.contiguous() : a0
+        let b = matrixLayout(b0) == nil ? b0.contiguous() : b0
+        let (la, lb) = (matrixLayout(a)!, matrixLayout(b)!)
+        let n = a.shape[a.rank - 2], k = a.shape[a.rank - 1], m = b.shape[b.rank - 1]
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        let batch = Shape.broadcast(batchA, batchB, op: "matmul")
+        let sa = Shape.broadcastStrides(shape: batchA, strides: Array(a.strides.dropLast(2)), to: batch)
+        let sb = Shape.broadcastStrides(shape: batchB, strides: Array(b.strides.dropLast(2)), to: batch)
+        let out = Tensor(uninitialized: batch + [n, m], dtype: a.dtype)
+        let batches = Shape.count(batch)
+        if out.count == 0 { return out }
+        withExtendedLifetime((a, b)) {
+            let (bs, bsa, bsb) = batch.isEmpty ? ([1], [0], [0]) : (batch, sa, sb)
+            // Offsets of each batch's matrices, walked odometer-style.
+            var idx = [Int](repeating: 0, count: bs.count)
+            for t in 0..<batches {
+                var oa = a.offset, ob = b.offset
+                for d in 0..<bs.count { oa += idx[d] * bsa[d]; ob += idx[d] * bsb[d] }
+                let oc = t * n * m
+                switch a.dtype {
+                case .float32:
+                    BLAS.gemm(transA: la.trans, transB: lb.trans, m: n, n: m, k: k, alpha: 1,
+                              a: a.storage.pointer(Float.self) + oa, lda: la.ld,
+                              b: b.storage.pointer(Float.self) + ob, ldb: lb.ld,
+                              beta: 0, c: out.pointer(Float.self) + oc, ldc: m)
+                case .float64:
+                    BLAS.gemm(transA: la.trans, transB: lb.trans, m: n, n: m, k: k, alpha: 1,
+                              a: a.storage.pointer(Double.self) + oa, lda: la.ld,
+                              b: b.storage.pointer(Double.self) + ob, ldb: lb.ld,
+                              beta: 0, c: out.pointer(Double.self) + oc, ldc: m)
+                }
+                var d = bs.count - 1
+                while d >= 0 {
+                    idx[d] += 1
+                    if idx[d] < bs[d] { break }
+                    idx[d] = 0
+                    d -= 1
+                }
+            }
+        }
+        return out
+    }
+}

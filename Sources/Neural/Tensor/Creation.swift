@@ -1,0 +1,132 @@
+/// Creating tensors: from Swift values, constants, ranges and random distributions.
+extension Tensor {
+    /// A scalar (shape `[]`).
+    public init(_ value: Double, dtype: DType = .float32) {
+        self.init(uninitialized: [], dtype: dtype)
+        Elementwise.fill(self, value)
+    }
+
+    /// A tensor holding `values` in row-major order; `shape` defaults to `[values.count]`.
+    public init(_ values: [Double], shape: [Int]? = nil, dtype: DType = .float32) {
+        let shape = shape ?? [values.count]
+        precondition(Shape.count(shape) == values.count,
+                     "Neural: \(values.count) values do not fill shape \(shape) (\(Shape.count(shape)) elements)")
+        self.init(uninitialized: shape, dtype: dtype)
+        switch dtype {
+        case .float32:
+            let p = pointer(Float.self)
+            for i in values.indices { p[i] = Float(values[i]) }
+        case .float64:
+            pointer(Double.self).update(from: values, count: values.count)
+        }
+    }
+
+    /// A Float32 tensor holding `values` in row-major order; `shape` defaults to `[values.count]`.
+    public init(_ values: [Float], shape: [Int]? = nil) {
+        let shape = shape ?? [values.count]
+        precondition(Shape.count(shape) == values.count,
+                     "Neural: \(values.count) values do not fill shape \(shape) (\(Shape.count(shape)) elements)")
+        self.init(uninitialized: shape, dtype: .float32)
+        pointer(Float.self).update(from: values, count: values.count)
+    }
+
+    /// A matrix `[rows.count, rows[0].count]` from its rows.
+    public init(_ rows: [[Double]], dtype: DType = .float32) {
+        let cols = rows.first?.count ?? 0
+        precondition(rows.allSatisfy { $0.count == cols }, "Neural: rows of different lengths \(rows.map(\.count))")
+        self.init(rows.flatMap { $0 }, shape: [rows.count, cols], dtype: dtype)
+    }
+
+    /// A 3-D tensor `[a.count, a[0].count, a[0][0].count]` from nested arrays.
+    public init(_ blocks: [[[Double]]], dtype: DType = .float32) {
+        let rows = blocks.first?.count ?? 0, cols = blocks.first?.first?.count ?? 0
+        precondition(blocks.allSatisfy { $0.count == rows && $0.allSatisfy { $0.count == cols } },
+                     "Neural: nested arrays are ragged")
+        self.init(blocks.flatMap { $0.flatMap { $0 } }, shape: [blocks.count, rows, cols], dtype: dtype)
+    }
+
+    /// A tensor of `shape` filled with `value`.
+    public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32) -> Tensor {
+        let t = Tensor(uninitialized: shape, dtype: dtype)
+        Elementwise.fill(t, value)
+        return t
+    }
+
+    /// A tensor of `shape` filled with zeros.
+    public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 0, dtype: dtype) }
+
+    /// A tensor of `shape` filled with ones.
+    public static func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 1, dtype: dtype) }
+
+    /// Zeros with the shape and dtype of `other`.
+    public static func zeros(like other: Tensor) -> Tensor { full(other.shape, 0, dtype: other.dtype) }
+
+    /// Ones with the shape and dtype of `other`.
+    public static func ones(like other: Tensor) -> Tensor { full(other.shape, 1, dtype: other.dtype) }
+
+    /// `[start, start + step, …]` up to but excluding `end`, shape `[n]`.
+    public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
+        precondition(step != 0, "Neural: arange with step 0")
+        let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
+        return Tensor((0..<n).map { start + Double($0) * step }, dtype: dtype)
+    }
+
+    /// `count` evenly spaced values from `start` through `end` inclusive, shape `[count]`.
+    public static func linspace(_ start: Double, _ end: Double, count: Int, dtype: DType = .float32) -> Tensor {
+        precondition(count >= 0, "Neural: linspace with negative count \(count)")
+        if count == 1 { return Tensor([start], dtype: dtype) }
+        let step = (end - start) / Double(Swift.max(count - 1, 1))
+        return Tensor((0..<count).map { $0 == count - 1 ? end : start + Double($0) * step }, dtype: dtype)
+    }
+
+    /// Values drawn uniformly from [low, high).
+    public static func uniform(_ shape: [Int], low: Double = 0, high: Double = 1, dtype: DType = .float32,
+                               generator: RandomGenerator = .default) -> Tensor {
+        random(shape, dtype: dtype) { generator.fillUniform($0, count: $1, low: low, high: high) }
+    }
+
+    /// Values drawn from the normal distribution N(mean, std²).
+    public static func randn(_ shape: [Int], mean: Double = 0, std: Double = 1, dtype: DType = .float32,
+                             generator: RandomGenerator = .default) -> Tensor {
+        random(shape, dtype: dtype) { generator.fillNormal($0, count: $1, mean: mean, std: std) }
+    }
+
+    private static func random(_ shape: [Int], dtype: DType,
+                               _ fill: (UnsafeMutablePointer<Double>, Int) -> Void) -> Tensor {
+        let n = Shape.count(shape)
+        switch dtype {
+        case .float64:
+            let t = Tensor(uninitialized: shape, dtype: .float64)
+            fill(t.pointer(Double.self), n)
+            return t
+        case .float32:
+            let t = Tensor(uninitialized: shape, dtype: .float32)
+            let tmp = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(n, 1))
+            defer { tmp.deallocate() }
+            fill(tmp, n)
+            let p = t.pointer(Float.self)
+            for i in 0..<n { p[i] = Float(tmp[i]) }
+            return t
+        }
+    }
+
+    /// The same values as `dtype` (differentiable; returns `self` when the dtype already matches).
+    public func to(_ dtype: DType) -> Tensor {
+        if dtype == self.dtype { return self }
+        let src = contiguous()
+        let out = Tensor(uninitialized: shape, dtype: dtype)
+        let n = count
+        withExtendedLifetime(src) {
+            switch dtype {
+            case .float64:
+                let s = src.pointer(Float.self), d = out.pointer(Double.self)
+                for i in 0..<n { d[i] = Double(s[i]) }
+            case .float32:
+                let s = src.pointer(Double.self), d = out.pointer(Float.self)
+                for i in 0..<n { d[i] = Float(s[i]) }
+            }
+        }
+        let from = self.dtype
+        return Tensor.record(out, op: "to", input: self) { v in v.to(from) }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// The element type of a tensor. Float32 is the default; Float64 exists for gradient checks and
+/// numerically demanding work.
+public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// 32-bit IEEE float (Swift `Float`), the default.
+    case float32
+    /// 64-bit IEEE float (Swift `Double`).
+    case float64
+
+    /// Bytes per element.
+    public var byteSize: Int { self == .float32 ? 4 : 8 }
+
+    /// The name, e.g. `float32`.
+    public var description: String { rawValue }
+}
+
+/// A Swift scalar type a tensor can hold: `Float` (``DType/float32``) or `Double` (``DType/float64``).
+public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable, CustomStringConvertible
+{
+    /// The tensor element type that stores this scalar.
+    static var dtype: DType { get }
+}
+
+extension Float: TensorScalar {
+    /// ``DType/float32``.
+    public static var dtype: DType { .float32 }
+}
+
+extension Double: TensorScalar {
+    /// ``DType/float64``.
+    public static var dtype: DType { .float64 }
+}
+
+/// The scalar operations the kernels need, resolved to concrete libm calls per type so that
+/// generic kernels specialise into tight loops.
+protocol KernelScalar: TensorScalar, Codable {
+    static func exp(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+    static func log1p(_ x: Self) -> Self
+    static func expm1(_ x: Self) -> Self
+    static func sin(_ x: Self) -> Self
+    static func cos(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+    static func erf(_ x: Self) -> Self
+    static func pow(_ x: Self, _ y: Self) -> Self
+}
+
+extension Float: KernelScalar {
+    @inline(__always) static func exp(_ x: Float) -> Float { Foundation.expf(x) }
+    @inline(__always) static func log(_ x: Float) -> Float { Foundation.logf(x) }
+    @inline(__always) static func log1p(_ x: Float) -> Float { Foundation.log1pf(x) }
+    @inline(__always) static func expm1(_ x: Float) -> Float { Foundation.expm1f(x) }
+    @inline(__always) static func sin(_ x: Float) -> Float { Foundation.sinf(x) }
+    @inline(__always) static func cos(_ x: Float) -> Float { Foundation.cosf(x) }
+    @inline(__always) static func tanh(_ x: Float) -> Float { Foundation.tanhf(x) }
+    @inline(__always) static func erf(_ x: Float) -> Float { Foundation.erff(x) }
+    @inline(__always) static func pow(_ x: Float, _ y: Float) -> Float { Foundation.powf(x, y) }
+}
+
+extension Double: KernelScalar {
+    @inline(__always) static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    @inline(__always) static func log(_ x: Double) -> Double { Foundation.log(x) }
+    @inline(__always) static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
+    @inline(__always) static func expm1(_ x: Double) -> Double { Foundation.expm1(x) }
+    @inline(__always) static func sin(_ x: Double) -> Double { Foundation.sin(x) }
+    @inline(__always) static func cos(_ x: Double) -> Double { Foundation.cos(x) }
+    @inline(__always) static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    @inline(__always) static func erf(_ x: Double) -> Double { Foundation.erf(x) }
+    @inline(__always) static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+}

@@ -9,4 +9,6 @@
 /// 0 = portable C, 1 = AVX2 + FMA, 2 = AVX-512F. Detected once with __builtin_cpu_supports.
 int nk_cpu_level(void);
 
+#include "nk_gemm.h"
+
 #endif

@@ -1,0 +1,106 @@
+// Register-tile GEMM micro-kernel template. Included by gemm_kernels.c once per
+// (element type, instruction set); never compiled on its own.
+//
+// Parameters (macros defined by the includer):
+//   UKR_NAME     function name
+//   UKR_TARGET   __attribute__((target(...))) or empty
+//   UKR_T        element type (float / double)
+//   UKR_V        vector type
+//   UKR_VL       lanes per vector
+//   UKR_MR       rows of the tile (packed A micro-panel width)
+//   UKR_NV       vectors per row (NR = UKR_NV * UKR_VL)
+//   UKR_SET1, UKR_ZERO, UKR_LOAD (aligned), UKR_LOADU, UKR_STOREU, UKR_FMADD(a,b,c)=a*b+c, UKR_MUL
+//
+// Contract: a = packed A micro-panel, kc steps of UKR_MR elements (k-major);
+//           b = packed B micro-panel, kc steps of NR elements, 64-byte aligned;
+//           C tile (mr x nr, row stride ldc) = alpha * (a * b) + beta * C.
+//           beta == 0 never reads C. mr < MR or nr < NR goes through a local tile whose
+//           update uses the very same vector instructions, so edge elements round identically.
+
+#define UKR_NR (UKR_NV * UKR_VL)
+
+UKR_TARGET
+void UKR_NAME(long kc, const UKR_T *restrict a, const UKR_T *restrict b, UKR_T *restrict c, long ldc,
+              UKR_T alpha, UKR_T beta, long mr, long nr) {
+    UKR_V acc[UKR_MR][UKR_NV];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < UKR_MR; i++) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < UKR_NV; v++) acc[i][v] = UKR_ZERO();
+    }
+
+    const int full = (mr == UKR_MR) & (nr == UKR_NR);
+    if (full) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < UKR_MR; i++) UKR_PREFETCH_C(c + i * ldc);
+    }
+
+    long p = 0;
+    for (; p + 4 <= kc; p += 4) {
+#pragma clang loop unroll(full)
+        for (int u = 0; u < 4; u++) {
+            UKR_PREFETCH_AB(a, b);
+            UKR_V bv[UKR_NV];
+#pragma clang loop unroll(full)
+            for (int v = 0; v < UKR_NV; v++) bv[v] = UKR_LOAD(b + v * UKR_VL);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < UKR_MR; i++) {
+                UKR_V av = UKR_SET1(a[i]);
+#pragma clang loop unroll(full)
+                for (int v = 0; v < UKR_NV; v++) acc[i][v] = UKR_FMADD(av, bv[v], acc[i][v]);
+            }
+            a += UKR_MR;
+            b += UKR_NR;
+        }
+    }
+    for (; p < kc; p++) {
+        UKR_V bv[UKR_NV];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < UKR_NV; v++) bv[v] = UKR_LOAD(b + v * UKR_VL);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < UKR_MR; i++) {
+            UKR_V av = UKR_SET1(a[i]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < UKR_NV; v++) acc[i][v] = UKR_FMADD(av, bv[v], acc[i][v]);
+        }
+        a += UKR_MR;
+        b += UKR_NR;
+    }
+
+    UKR_T tile[UKR_MR * UKR_NR] __attribute__((aligned(64)));
+    UKR_T *cc = c;
+    long ldcc = ldc;
+    if (!full) {
+        cc = tile;
+        ldcc = UKR_NR;
+        for (int i = 0; i < UKR_MR * UKR_NR; i++) tile[i] = 0;
+        if (beta != 0) {
+            for (long i = 0; i < mr; i++)
+                for (long j = 0; j < nr; j++) tile[i * UKR_NR + j] = c[i * ldc + j];
+        }
+    }
+    const UKR_V va = UKR_SET1(alpha);
+    if (beta == 0) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < UKR_MR; i++) {
+#pragma clang loop unroll(full)
+            for (int v = 0; v < UKR_NV; v++) UKR_STOREU(cc + i * ldcc + v * UKR_VL, UKR_MUL(va, acc[i][v]));
+        }
+    } else {
+        const UKR_V vb = UKR_SET1(beta);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < UKR_MR; i++) {
+#pragma clang loop unroll(full)
+            for (int v = 0; v < UKR_NV; v++) {
+                UKR_T *q = cc + i * ldcc + v * UKR_VL;
+                UKR_STOREU(q, UKR_FMADD(vb, UKR_LOADU(q), UKR_MUL(va, acc[i][v])));
+            }
+        }
+    }
+    if (!full) {
+        for (long i = 0; i < mr; i++)
+            for (long j = 0; j < nr; j++) c[i * ldc + j] = tile[i * UKR_NR + j];
+    }
+}
+
+#undef UKR_NR

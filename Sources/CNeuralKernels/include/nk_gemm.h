@@ -1,0 +1,32 @@
+#ifndef NK_GEMM_H
+#define NK_GEMM_H
+
+/// GEMM register-tile micro-kernels (one per element type and instruction set).
+///
+/// Each computes an MR x NR tile of C from packed panels:
+///   a: kc steps of MR elements (A micro-panel, k-major, zero-padded past the matrix edge)
+///   b: kc steps of NR elements (B micro-panel, k-major, zero-padded, 64-byte aligned)
+///   C[0..<mr][0..<nr] (row stride ldc) = alpha * a*b + beta * C;  beta == 0 never reads C.
+/// Every element is one fused multiply-add chain over k in order, so the result of an element
+/// does not depend on where its tile lies or on which kernel (AVX-512 / AVX2) computed it.
+/// Call only the kernels for a level <= nk_cpu_level(); tile sizes from nk_gemm_tile().
+
+/// Tile shape of the kernel for `level` (0 portable, 1 AVX2+FMA, 2 AVX-512F);
+/// `dbl` = 0 for float, 1 for double.
+void nk_gemm_tile(int level, int dbl, long *mr, long *nr);
+
+void nk_sgemm_ukr_avx512(long kc, const float *a, const float *b, float *c, long ldc,
+                         float alpha, float beta, long mr, long nr);
+void nk_sgemm_ukr_avx2(long kc, const float *a, const float *b, float *c, long ldc,
+                       float alpha, float beta, long mr, long nr);
+void nk_sgemm_ukr_portable(long kc, const float *a, const float *b, float *c, long ldc,
+                           float alpha, float beta, long mr, long nr);
+
+void nk_dgemm_ukr_avx512(long kc, const double *a, const double *b, double *c, long ldc,
+                         double alpha, double beta, long mr, long nr);
+void nk_dgemm_ukr_avx2(long kc, const double *a, const double *b, double *c, long ldc,
+                       double alpha, double beta, long mr, long nr);
+void nk_dgemm_ukr_portable(long kc, const double *a, const double *b, double *c, long ldc,
+                           double alpha, double beta, long mr, long nr);
+
+#endif

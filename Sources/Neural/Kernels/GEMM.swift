@@ -1,0 +1,49 @@
+import CNeuralKernels
+
+/// Dense linear algebra on raw buffers.
+///
+/// The matrix products are the classic Goto/BLIS design: `B` is packed into `KC × NR` micro-panels
+/// shared by all threads, each thread packs its own `MC × KC` block of `A` into `MR × KC`
+/// micro-panels, and a C micro-kernel (AVX-512, AVX2+FMA or portable, chosen at run time) computes
+/// `MR × NR` register tiles. Work is split over rows and columns of `C`, never over `k`, and the
+/// `k` blocking depends only on `k`, so every element of `C` is the same chain of fused
+/// multiply-adds whatever the thread count: results are bit-identical with 1 or many threads.
+public enum BLAS {
+    /// Row-major GEMM: C = alpha * op(A) * op(B) + beta * C, op(X) = X or Xᵀ.
+    /// A is [m, k] (or [k, m] when transA), B is [k, n] (or [n, k] when transB), C is [m, n];
+    /// lda/ldb/ldc are row strides (elements).
+    ///
+    /// - `beta == 0` ignores the old contents of `C` (they may be NaN); `k == 0` or `alpha == 0`
+    ///   gives `C = beta * C` without reading `A` or `B`.
+    /// - `C` must not overlap `A` or `B`.
+    /// - Uses up to `Runtime.threads` threads; the result does not depend on the thread count.
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        GEMMDriver<Float>.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// Row-major GEMM: C = alpha * op(A) * op(B) + beta * C, op(X) = X or Xᵀ.
+    /// A is [m, k] (or [k, m] when transA), B is [k, n] (or [n, k] when transB), C is [m, n];
+    /// lda/ldb/ldc are row strides (elements).
+    ///
+    /// - `beta == 0` ignores the old contents of `C` (they may be NaN); `k == 0` or `alpha == 0`
+    ///   gives `C = beta * C` without reading `A` or `B`.
+    /// - `C` must not overlap `A` or `B`.
+    /// - Uses up to `Runtime.threads` threads; the result does not depend on the thread count.
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+                            a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        GEMMDriver<Double>.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// Testing hook: caps the instruction-set level of the GEMM micro-kernels
+    /// (0 portable, 1 AVX2+FMA, 2 AVX-512F; `nil` = best the CPU supports). Levels above what the
+    /// CPU supports are ignored. AVX2 and AVX-512 kernels give bit-identical results.
+    public static var _kernelLevelCap: Int? {
+        get { let v = GEMMConfig.levelCap.load(ordering: .relaxed); return v < 0 ? nil : v }
+        set { GEMMConfig.levelCap.store(newValue ?? -1, ordering: .relaxed) }
+    }
+}

@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import Neural
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options shared by every benchmark case.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Threads to use; the process is pinned to the first N CPUs.")
+    var threads: Int = 1
+
+    @Flag(help: "Fewer repeats (3 instead of 7), for a smoke test.")
+    var quick = false
+
+    /// Timed repeats per measurement.
+    var reps: Int { quick ? 3 : 7 }
+
+    /// Sets `Runtime.threads` and pins the process to CPUs 0..<threads. Call first in `run()`.
+    func apply() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        Bench.pin(cpus: threads)
+        Runtime.threads = threads
+    }
+}
+
+/// Timing, calibration and reporting, mirroring the peers' `common.py`.
+enum Bench {
+    /// Monotonic wall clock in seconds.
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// CPU seconds used by this process (user + system, all threads).
+    static func processCPU() -> Double {
+        var u = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        func sec(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return sec(u.ru_utime) + sec(u.ru_stime)
+    }
+
+    /// Machine-wide busy and steal CPU seconds from the first line of /proc/stat.
+    static func procStat() -> (busy: Double, steal: Double) {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = text.split(separator: "\n").first else { return (0, 0) }
+        let v = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard v.count >= 7 else { return (0, 0) }
+        let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
+        // user nice system idle iowait irq softirq steal …
+        let busy = v[0] + v[1] + v[2] + v[5] + v[6]
+        let steal = v.count > 7 ? v[7] : 0
+        return (busy / hz, steal / hz)
+    }
+
+    /// Pins every thread of the process (and so every thread it creates later) to CPUs 0..<cpus.
+    static func pin(cpus: Int) {
+        #if os(Linux)
+        let available = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var set = cpu_set_t()
+        withUnsafeMutableBytes(of: &set) { bytes in
+            for cpu in 0..<min(cpus, available, bytes.count * 8) {
+                bytes[cpu / 8] |= UInt8(1 << (cpu % 8))
+            }
+        }
+        let size = MemoryLayout<cpu_set_t>.size
+        var tids: [pid_t] = [0]
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") {
+            tids += entries.compactMap { pid_t($0) }
+        }
+        // sched_setaffinity is a GNU extension the Glibc module does not export: look it up.
+        typealias SetAffinity = @convention(c) (pid_t, Int, UnsafeRawPointer) -> Int32
+        guard let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "sched_setaffinity") else {
+            FileHandle.standardError.write("warning: sched_setaffinity not found; not pinned\n".data(using: .utf8)!)
+            return
+        }
+        let setAffinity = unsafeBitCast(sym, to: SetAffinity.self)
+        for tid in tids {
+            if withUnsafeBytes(of: &set, { setAffinity(tid, size, $0.baseAddress!) }) != 0 && tid == 0 {
+                FileHandle.standardError.write("warning: sched_setaffinity failed\n".data(using: .utf8)!)
+            }
+        }
+        #endif
+    }
+
+    /// Waits (best effort, at most `maxWait` s) until other processes use < `threshold` cores.
+    @discardableResult
+    static func waitIdle(maxWait: Double = 60, threshold: Double = 0.15, probe: Double = 0.5) -> Double {
+        let end = now() + maxWait
+        while true {
+            let b0 = procStat().busy, c0 = processCPU()
+            usleep(UInt32(probe * 1e6))
+            let b1 = procStat().busy, c1 = processCPU()
+            let load = max(0, (b1 - b0) - (c1 - c0)) / probe
+            if load < threshold || now() > end { return load }
+        }
+    }
+
+    /// Number of inner iterations of `body` so that one timed repeat takes about `target` s.
+    static func calibrate(target: Double = 0.25, maxIters: Int = 100_000, _ body: () -> Void) -> Int {
+        body()
+        var n = 1
+        while true {
+            let t0 = now()
+            for _ in 0..<n { body() }
+            let dt = now() - t0
+            if dt >= target / 4 || n >= maxIters {
+                return max(1, min(maxIters, Int((Double(n) * target / max(dt, 1e-9)).rounded())))
+            }
+            n *= 4
+        }
+    }
+
+    /// What one measurement saw besides its times.
+    struct Meter {
+        var wall = 0.0, cpuUtil = 0.0, extLoad = 0.0, steal = 0.0
+    }
+
+    /// Runs `body` `warmup` times, then `reps` timed times. Returns per-repeat seconds.
+    static func timeRepeats(reps: Int, warmup: Int = 1, _ body: () -> Void) -> ([Double], Meter) {
+        for _ in 0..<warmup { body() }
+        var times: [Double] = []
+        let (b0, s0) = procStat()
+        let c0 = processCPU(), w0 = now()
+        for _ in 0..<reps {
+            let t0 = now()
+            body()
+            times.append(now() - t0)
+        }
+        let w1 = now(), c1 = processCPU()
+        let (b1, s1) = procStat()
+        var meter = Meter()
+        meter.wall = w1 - w0
+        let mine = c1 - c0
+        if meter.wall > 0 {
+            meter.cpuUtil = mine / meter.wall
+            meter.extLoad = max(0, (b1 - b0) - mine) / meter.wall
+            meter.steal = (s1 - s0) / meter.wall
+        }
+        return (times, meter)
+    }
+
+    static func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        if s.isEmpty { return .nan }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// The standard protocol: calibrate to ~0.25 s per repeat, wait for an idle machine,
+    /// 1 warm-up, `reps` timed repeats, then print the RESULT line. `work` is the amount of work
+    /// of one call of `body` (value = work / time); nil reports milliseconds per call.
+    static func measure(bench: String, threads: Int, case name: String, reps: Int,
+                        work: Double?, unit: String, _ body: () -> Void) {
+        let inner = calibrate(body)
+        waitIdle()
+        let (times, meter) = timeRepeats(reps: reps) {
+            for _ in 0..<inner { body() }
+        }
+        report(bench: bench, threads: threads, case: name, times: times, meter: meter,
+               work: work.map { $0 * Double(inner) }, perRepeat: Double(inner), unit: unit,
+               extra: "inner=\(inner)")
+    }
+
+    /// Prints `RESULT bench=… lib=neural threads=… case=… value=… unit=… reps=… min=… max=…
+    /// cpu_util=… ext_load=… steal=…` like `common.report`. `work` is per repeat; with nil the
+    /// value is milliseconds per call (`perRepeat` calls per repeat).
+    static func report(bench: String, threads: Int, case name: String, times: [Double], meter: Meter,
+                       work: Double?, perRepeat: Double = 1, unit: String, extra: String = "") {
+        let med = median(times)
+        let lo, hi, val: Double
+        if let work {
+            val = work / med
+            lo = work / (times.max() ?? med)
+            hi = work / (times.min() ?? med)
+        } else {
+            val = med * 1e3 / perRepeat
+            lo = (times.min() ?? med) * 1e3 / perRepeat
+            hi = (times.max() ?? med) * 1e3 / perRepeat
+        }
+        func g(_ x: Double) -> String { String(format: "%.4g", x) }
+        func f2(_ x: Double) -> String { String(format: "%.2f", x) }
+        var line = "RESULT bench=\(bench) lib=neural threads=\(threads) case=\(name) value=\(g(val)) "
+            + "unit=\(unit) reps=\(times.count) min=\(g(lo)) max=\(g(hi)) cpu_util=\(f2(meter.cpuUtil)) "
+            + "ext_load=\(f2(meter.extLoad)) steal=\(f2(meter.steal))"
+        if !extra.isEmpty { line += " " + extra }
+        print(line)
+        fflush(nil)
+    }
+}
+
+/// Deterministic pseudo-random numbers for benchmark inputs (SplitMix64).
+struct BenchRandom {
+    var state: UInt64
+
+    init(seed: UInt64 = 0) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+
+    /// Standard normal (Box–Muller).
+    mutating func normal() -> Double {
+        let u1 = max(uniform(), 1e-300), u2 = uniform()
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+}

@@ -1,0 +1,263 @@
+import Neural
+import Testing
+
+// Tests of BLAS.gemm against a naive triple loop with Double accumulation.
+
+/// Deterministic test data (SplitMix64 → uniform in [-1, 1)).
+private struct TestRandom {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) * 0x1p-52 - 1
+    }
+}
+
+/// One GEMM problem with padded strides, filled with random data.
+private struct Problem<T: BinaryFloatingPoint> {
+    let transA: Bool, transB: Bool
+    let m: Int, n: Int, k: Int
+    let lda: Int, ldb: Int, ldc: Int
+    var a: [T], b: [T], c: [T]
+
+    init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, pad: Int = 3, seed: UInt64 = 1,
+         cFill: T? = nil) {
+        self.transA = transA; self.transB = transB
+        self.m = m; self.n = n; self.k = k
+        lda = (transA ? m : k) + pad
+        ldb = (transB ? k : n) + pad
+        ldc = n + pad
+        var rng = TestRandom(seed &+ UInt64(m * 1_000_003 + n * 1009 + k))
+        a = (0..<((transA ? k : m) * lda)).map { _ in T(rng.next()) }
+        b = (0..<((transB ? n : k) * ldb)).map { _ in T(rng.next()) }
+        c = (0..<(m * ldc)).map { _ in cFill ?? T(rng.next()) }
+    }
+
+    func aAt(_ i: Int, _ p: Int) -> Double { Double(transA ? a[p * lda + i] : a[i * lda + p]) }
+    func bAt(_ p: Int, _ j: Int) -> Double { Double(transB ? b[j * ldb + p] : b[p * ldb + j]) }
+
+    /// alpha * op(A) op(B) + beta * C in Double (beta == 0 ignores C), and a per-element error
+    /// bound for a length-k accumulation in T.
+    func reference(alpha: Double, beta: Double) -> (values: [Double], bound: [Double]) {
+        var out = [Double](repeating: 0, count: m * n), bound = out
+        let eps = Double(T.ulpOfOne)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0, mag = 0.0
+                for p in 0..<k {
+                    let t = aAt(i, p) * bAt(p, j)
+                    s += t
+                    mag += abs(t)
+                }
+                let old = beta == 0 ? 0 : beta * Double(c[i * ldc + j])
+                out[i * n + j] = alpha * s + old
+                bound[i * n + j] = 2 * Double(k + 2) * eps * (abs(alpha) * mag + abs(old)) + 1e-30
+            }
+        }
+        return (out, bound)
+    }
+}
+
+private func runGEMM(_ p: inout Problem<Float>, alpha: Float, beta: Float) {
+    let (ta, tb, m, n, k, lda, ldb, ldc) = (p.transA, p.transB, p.m, p.n, p.k, p.lda, p.ldb, p.ldc)
+    let a = p.a, b = p.b
+    p.c.withUnsafeMutableBufferPointer { c in
+        BLAS.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c.baseAddress!, ldc: ldc)
+    }
+}
+
+private func runGEMM(_ p: inout Problem<Double>, alpha: Double, beta: Double) {
+    let (ta, tb, m, n, k, lda, ldb, ldc) = (p.transA, p.transB, p.m, p.n, p.k, p.lda, p.ldb, p.ldc)
+    let a = p.a, b = p.b
+    p.c.withUnsafeMutableBufferPointer { c in
+        BLAS.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c.baseAddress!, ldc: ldc)
+    }
+}
+
+/// Checks C against the reference, and that the padding columns of C were not touched.
+private func check<T: BinaryFloatingPoint>(_ after: Problem<T>, before: Problem<T>, alpha: Double,
+                                           beta: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+    let (ref, bound) = before.reference(alpha: alpha, beta: beta)
+    var bad = 0, firstBad = ""
+    for i in 0..<after.m {
+        for j in 0..<after.ldc {
+            let got = after.c[i * after.ldc + j]
+            if j >= after.n {
+                let old = before.c[i * after.ldc + j]
+                if !(got == old || (got.isNaN && old.isNaN)) { bad += 1 }
+                continue
+            }
+            let e = ref[i * after.n + j]
+            if !(abs(Double(got) - e) <= bound[i * after.n + j]) {
+                if bad == 0 { firstBad = "C[\(i),\(j)] = \(got), expected \(e) ± \(bound[i * after.n + j])" }
+                bad += 1
+            }
+        }
+    }
+    #expect(bad == 0, "\(bad) wrong elements, first: \(firstBad)", sourceLocation: sourceLocation)
+}
+
+private let transposes = [(false, false), (false, true), (true, false), (true, true)]
+private let squareSizes = [1, 7, 33, 257]
+private let mixedShapes = [(1, 257, 33), (33, 1, 7), (257, 33, 1), (7, 33, 257), (13, 100, 513),
+                           (2, 3, 4), (40, 70, 300)]
+
+@Suite("GEMM")
+struct GEMMTests {
+    @Test("Float32 square, all transposes, alpha/beta", arguments: squareSizes)
+    func floatSquare(size: Int) {
+        for (ta, tb) in transposes {
+            let before = Problem<Float>(transA: ta, transB: tb, m: size, n: size, k: size)
+            var p = before
+            runGEMM(&p, alpha: 0.75, beta: -1.5)
+            check(p, before: before, alpha: 0.75, beta: -1.5)
+        }
+    }
+
+    @Test("Float32 mixed shapes, all transposes")
+    func floatMixed() {
+        for (m, n, k) in mixedShapes {
+            for (ta, tb) in transposes {
+                let before = Problem<Float>(transA: ta, transB: tb, m: m, n: n, k: k, pad: 5)
+                var p = before
+                runGEMM(&p, alpha: -1.25, beta: 0.5)
+                check(p, before: before, alpha: -1.25, beta: 0.5)
+            }
+        }
+    }
+
+    @Test("beta = 0 ignores NaN in C", arguments: [(1, 1, 1), (7, 7, 7), (33, 257, 65), (257, 33, 300)])
+    func betaZeroIgnoresNaN(shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        for (ta, tb) in transposes {
+            let before = Problem<Float>(transA: ta, transB: tb, m: m, n: n, k: k, cFill: .nan)
+            var p = before
+            runGEMM(&p, alpha: 2, beta: 0)
+            check(p, before: before, alpha: 2, beta: 0)
+            let beforeD = Problem<Double>(transA: ta, transB: tb, m: m, n: n, k: k, cFill: .nan)
+            var d = beforeD
+            runGEMM(&d, alpha: 2, beta: 0)
+            check(d, before: beforeD, alpha: 2, beta: 0)
+        }
+    }
+
+    @Test("k = 0 and alpha = 0 give beta * C")
+    func degenerate() {
+        var p = Problem<Float>(transA: false, transB: false, m: 5, n: 9, k: 0)
+        let old = p.c
+        runGEMM(&p, alpha: 1, beta: 3)
+        for i in 0..<5 { for j in 0..<9 { #expect(p.c[i * p.ldc + j] == 3 * old[i * p.ldc + j]) } }
+        var z = Problem<Float>(transA: false, transB: false, m: 5, n: 9, k: 4, cFill: .nan)
+        z.a[0] = .nan
+        runGEMM(&z, alpha: 0, beta: 0)
+        for i in 0..<5 { for j in 0..<9 { #expect(z.c[i * z.ldc + j] == 0) } }
+    }
+
+    @Test("Float64 square and mixed, all transposes", arguments: [1, 7, 33, 257])
+    func doubleSquare(size: Int) {
+        for (ta, tb) in transposes {
+            let before = Problem<Double>(transA: ta, transB: tb, m: size, n: size, k: size)
+            var p = before
+            runGEMM(&p, alpha: 0.75, beta: -1.5)
+            check(p, before: before, alpha: 0.75, beta: -1.5)
+        }
+        if size == 33 {
+            for (m, n, k) in mixedShapes {
+                for (ta, tb) in transposes {
+                    let before = Problem<Double>(transA: ta, transB: tb, m: m, n: n, k: k, pad: 2)
+                    var p = before
+                    runGEMM(&p, alpha: -1.25, beta: 0.5)
+                    check(p, before: before, alpha: -1.25, beta: 0.5)
+                }
+            }
+        }
+    }
+
+    @Test("Large, several K and N blocks", arguments: [(false, false), (true, true)])
+    func large(trans: (Bool, Bool)) {
+        let before = Problem<Float>(transA: trans.0, transB: trans.1, m: 19, n: 4200, k: 530, pad: 1)
+        var p = before
+        runGEMM(&p, alpha: 1, beta: 1)
+        check(p, before: before, alpha: 1, beta: 1)
+    }
+}
+
+/// Tests that change process-wide settings (thread count, kernel level): run one at a time and
+/// restore the settings. Other tests never depend on these settings.
+@Suite("GEMM determinism", .serialized)
+struct GEMMDeterminismTests {
+    private static let shapes = [(257, 257, 257), (1, 300, 700), (300, 1, 700), (37, 530, 301),
+                                 (600, 48, 1000), (96, 96, 96)]
+
+    private func results<T: BinaryFloatingPoint>(_ type: T.Type, threads: Int, level: Int? = nil,
+                                                 run: (inout Problem<T>) -> Void) -> [[T]] {
+        let savedThreads = Runtime.threads, savedLevel = BLAS._kernelLevelCap
+        Runtime.threads = threads
+        BLAS._kernelLevelCap = level
+        defer { Runtime.threads = savedThreads; BLAS._kernelLevelCap = savedLevel }
+        var out: [[T]] = []
+        for (m, n, k) in Self.shapes {
+            for (ta, tb) in transposes {
+                var p = Problem<T>(transA: ta, transB: tb, m: m, n: n, k: k)
+                run(&p)
+                out.append(p.c)
+            }
+        }
+        return out
+    }
+
+    private func bitsEqual<T: BinaryFloatingPoint>(_ x: [[T]], _ y: [[T]]) -> Bool where T: BitwiseCopyable {
+        zip(x, y).allSatisfy { a, b in
+            a.count == b.count && zip(a, b).allSatisfy { u, v in
+                withUnsafeBytes(of: u) { ub in withUnsafeBytes(of: v) { vb in ub.elementsEqual(vb) } }
+            }
+        }
+    }
+
+    @Test("Float32 bit-identical with 1, 2 and 3 threads")
+    func floatThreads() {
+        let run: (inout Problem<Float>) -> Void = { runGEMM(&$0, alpha: 0.5, beta: 2) }
+        let one = results(Float.self, threads: 1, run: run)
+        #expect(bitsEqual(one, results(Float.self, threads: 2, run: run)))
+        #expect(bitsEqual(one, results(Float.self, threads: 3, run: run)))
+    }
+
+    @Test("Float64 bit-identical with 1 and 2 threads")
+    func doubleThreads() {
+        let run: (inout Problem<Double>) -> Void = { runGEMM(&$0, alpha: 0.5, beta: 2) }
+        #expect(bitsEqual(results(Double.self, threads: 1, run: run),
+                          results(Double.self, threads: 2, run: run)))
+    }
+
+    @Test("AVX2 and AVX-512 kernels agree bit for bit; portable kernel is correct")
+    func kernelLevels() {
+        let run: (inout Problem<Float>) -> Void = { runGEMM(&$0, alpha: 0.5, beta: 2) }
+        let best = results(Float.self, threads: 2, run: run)
+        #expect(bitsEqual(best, results(Float.self, threads: 2, level: 1, run: run)))
+        let runD: (inout Problem<Double>) -> Void = { runGEMM(&$0, alpha: 0.5, beta: 2) }
+        #expect(bitsEqual(results(Double.self, threads: 1, run: runD),
+                          results(Double.self, threads: 1, level: 1, run: runD)))
+        // The portable kernel may round differently (no FMA contraction on x86-64 baseline).
+        let savedLevel = BLAS._kernelLevelCap
+        BLAS._kernelLevelCap = 0
+        defer { BLAS._kernelLevelCap = savedLevel }
+        for (m, n, k) in [(33, 33, 33), (7, 257, 40)] {
+            for (ta, tb) in transposes {
+                let before = Problem<Float>(transA: ta, transB: tb, m: m, n: n, k: k)
+                var p = before
+                runGEMM(&p, alpha: 0.5, beta: 2)
+                check(p, before: before, alpha: 0.5, beta: 2)
+                let beforeD = Problem<Double>(transA: ta, transB: tb, m: m, n: n, k: k)
+                var d = beforeD
+                runGEMM(&d, alpha: 0.5, beta: 2)
+                check(d, before: beforeD, alpha: 0.5, beta: 2)
+            }
+        }
+    }
+}

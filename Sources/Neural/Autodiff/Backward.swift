@@ -76,26 +76,19 @@ extension Tensor {
 enum Autodiff {
     private static let epoch = Atomic<UInt64>(0)
 
-    /// Post-order depth-first traversal with an explicit stack (no recursion), then one sweep in
-    /// reverse topological order: O(nodes + edges).
+    /// Visits each node reachable from `root` once, in decreasing creation order — a reverse
+    /// topological order, since an operation is always created after its inputs. A max-heap keyed
+    /// by creation number holds the frontier, so a node's backward runs only after every consumer
+    /// has added its contribution to ∂J/∂u. Work is O(N log W) for N nodes and a frontier of W
+    /// (W ≤ 2 for a chain: linear), with no recursion, and each node (with its saved
+    /// intermediates) is released as soon as its backward function has run.
     static func run(root: GradNode, seed: Tensor, retainGraph: Bool) {
         let mark = epoch.add(1, ordering: .relaxed).newValue
-        var order: [GradNode] = []
-        var stack: [(GradNode, Int)] = [(root, 0)]
+        var frontier = NodeHeap()
         root.visit = mark
-        while let (n, next) = stack.popLast() {
-            if next < n.inputs.count {
-                stack.append((n, next + 1))
-                if let child = n.inputs[next], child.visit != mark {
-                    child.visit = mark
-                    stack.append((child, 0))
-                }
-            } else {
-                order.append(n)
-            }
-        }
+        frontier.push(root)
         accumulate(root, seed)
-        for n in order.reversed() {
+        while let n = frontier.pop() {
             guard let v = n.grad else { continue }
             if n.isLeaf { continue }
             n.grad = nil
@@ -111,6 +104,10 @@ enum Autodiff {
                 precondition(g.shape == input.shape,
                              "Neural: backward of '\(n.op)' returned a gradient of shape \(g.shape) for input \(i) of shape \(input.shape)")
                 accumulate(input, g.dtype == input.dtype ? g : g.to(input.dtype))
+                if input.visit != mark {
+                    input.visit = mark
+                    frontier.push(input)
+                }
             }
             if !retainGraph {
                 n.backward = nil
@@ -128,5 +125,39 @@ enum Autodiff {
         } else {
             n.grad = g.detached()
         }
+    }
+}
+
+/// A binary max-heap of graph nodes ordered by creation number.
+private struct NodeHeap {
+    private var items: [GradNode] = []
+
+    mutating func push(_ n: GradNode) {
+        items.append(n)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if items[parent].sequence >= items[i].sequence { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> GradNode? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var i = 0
+        let n = items.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < n && items[l].sequence > items[m].sequence { m = l }
+            if r < n && items[r].sequence > items[m].sequence { m = r }
+            if m == i { break }
+            items.swapAt(i, m)
+            i = m
+        }
+        return top
     }
 }

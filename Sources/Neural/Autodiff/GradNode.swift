@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The backward function B[g, z](v) of an operation (eq. 7.57): given v = ∂J/∂u for the
 /// operation's output u (same shape as u), returns ∂J/∂zᵢ for each input zᵢ, each with exactly
 /// zᵢ's shape (B2), or `nil` for inputs that need no gradient (`needsGradient[i] == false`).
@@ -19,6 +21,11 @@ final class GradNode: @unchecked Sendable {
     var grad: Tensor?
     /// Traversal mark for the backward pass.
     var visit: UInt64 = 0
+    /// Creation number: an operation is always created after its inputs, so decreasing
+    /// `sequence` is a reverse topological order.
+    let sequence: UInt64
+
+    private static let counter = Atomic<UInt64>(0)
 
     var isLeaf: Bool { op == "leaf" }
 
@@ -28,6 +35,7 @@ final class GradNode: @unchecked Sendable {
         self.dtype = dtype
         self.inputs = []
         self.backward = nil
+        self.sequence = GradNode.counter.add(1, ordering: .relaxed).newValue
     }
 
     init(op: String, shape: [Int], dtype: DType, inputs: [GradNode?], backward: @escaping BackwardFunction) {
@@ -36,6 +44,7 @@ final class GradNode: @unchecked Sendable {
         self.dtype = dtype
         self.inputs = inputs
         self.backward = backward
+        self.sequence = GradNode.counter.add(1, ordering: .relaxed).newValue
     }
 
     /// Releases the graph iteratively: dropping the last reference to the head of a chain of

@@ -15,6 +15,7 @@ struct NeuralBench: ParsableCommand {
         abstract: "Benchmarks of Neural, in the protocol of the peer benchmarks.",
         subcommands: [
             SGEMMBench.self,
+            AutodiffBench.self,
             // Add new cases here, one file per case.
         ])
 }

@@ -18,6 +18,8 @@ extension Tensor {
     /// are multiplied without copying.
     public func matmul(_ other: Tensor) -> Tensor {
         precondition(rank >= 1 && other.rank >= 1, "Neural: matmul needs operands with at least one dimension, got \(shape) and \(other.shape)")
+        // 1-D · 1-D is the dot product, a scalar (both dropped dimensions removed at once).
+        if rank == 1 && other.rank == 1 { return unsqueezed(0).matmul(other.unsqueezed(1)).reshaped([]) }
         if rank == 1 { return unsqueezed(0).matmul(other).squeezed(-2) }
         if other.rank == 1 { return matmul(other.unsqueezed(1)).squeezed(-1) }
         precondition(shape[rank - 1] == other.shape[other.rank - 2],

@@ -133,7 +133,7 @@ extension Tensor {
         for (i, j) in indices.enumerated() {
             precondition(j >= 0 && j < k, "Neural: gather index \(j) at position \(i) out of range 0..<\(k)")
         }
-        let flat = moved.detached().reshaped([rows, k])
+        let flat = moved.detached().contiguous().reshaped([rows, k])   // a view of shape [rows, k] would stay strided
         let out = Tensor(uninitialized: [rows], dtype: dtype)
         withExtendedLifetime(flat) {
             switch dtype {

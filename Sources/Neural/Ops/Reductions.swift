@@ -68,22 +68,30 @@ extension Tensor {
         return keepDims ? kept : kept.reshaped(reducedShape([a], keepDims: false))
     }
 
+    /// The maximum over `axes` (kept as size 1) with ±∞ replaced by 0: the shift that makes
+    /// exp(x − m) safe. All −∞ (or +∞) slices are shifted by 0 so results are −∞ (or +∞), not NaN.
+    /// A constant: no history.
+    private func stableShift(_ axes: [Int]) -> Tensor {
+        withNoGrad {
+            let m = Reduce.reduce(self, axes: axes, kind: .max)
+            return Tensor.where(m.abs() .== .infinity, Tensor(0, dtype: dtype), m)
+        }
+    }
+
     /// log Σ exp over `axes` (all when `nil`), computed stably by shifting by the maximum.
-    /// B: v ⊙ softmax over the reduced axes.
+    /// B: v ⊙ softmax over the reduced axes, formed as exp(x − m) / Σ exp(x − m) so that it is
+    /// accurate even when the result is large (in Float32, exp(x − lse) loses |lse|·ε).
     public func logsumexp(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let ax = normalizedAxes(axes)
-        let (lse, keptShape) = withNoGrad { () -> (Tensor, [Int]) in
-            var m = Reduce.reduce(self, axes: ax, kind: .max)
-            // All −∞ (or +∞) rows: shift by 0 so the result is −∞ (or +∞), not NaN.
-            m = Tensor.where(m.abs() .== .infinity, Tensor(0, dtype: dtype), m)
-            let s = Reduce.reduce((self - m).exp(), axes: ax, kind: .sum)
-            return (s.log() + m, m.shape)
+        let m = stableShift(ax)
+        let (lse, e, s) = withNoGrad { () -> (Tensor, Tensor, Tensor) in
+            let e = (self - m).exp()
+            let s = Reduce.reduce(e, axes: ax, kind: .sum)
+            return (s.log() + m, e, s)
         }
-        let outShape = reducedShape(ax, keepDims: keepDims)
-        let out = lse.reshaped(outShape)
-        let x = detached()
+        let out = lse.reshaped(reducedShape(ax, keepDims: keepDims))
         return Tensor.record(out, op: "logsumexp", input: self) { v in
-            v.reshaped(keptShape) * (x - lse).exp()
+            v.reshaped(s.shape) * (e / s)
         }
     }
 
@@ -94,9 +102,15 @@ extension Tensor {
         return (centered * centered).mean(axes: ax, keepDims: keepDims)
     }
 
-    /// softmax along `axis`: exp(x − logsumexp(x)), each slice sums to 1 (eq. 7.5).
-    public func softmax(axis: Int = -1) -> Tensor { (self - logsumexp(axes: [axis], keepDims: true)).exp() }
+    /// softmax along `axis`: exp(log softmax(x)), each slice sums to 1 (eq. 7.5).
+    public func softmax(axis: Int = -1) -> Tensor { logSoftmax(axis: axis).exp() }
 
-    /// log softmax along `axis`: x − logsumexp(x), computed stably.
-    public func logSoftmax(axis: Int = -1) -> Tensor { self - logsumexp(axes: [axis], keepDims: true) }
+    /// log softmax along `axis`: (x − m) − log Σ exp(x − m) with m the (constant) maximum along
+    /// `axis`, computed stably and accurately: after the shift no exponent exceeds 0 and the log
+    /// term is small, so large logits lose no precision. The shift cancels, so gradients are exact.
+    public func logSoftmax(axis: Int = -1) -> Tensor {
+        let a = Shape.normalize(axis, rank: rank)
+        let shifted = self - stableShift([a])
+        return shifted - shifted.exp().sum(axes: [a], keepDims: true).log()
+    }
 }

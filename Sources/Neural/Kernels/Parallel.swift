@@ -10,9 +10,20 @@ public enum Runtime {
     ///
     /// Results never depend on this value: work is split into blocks whose boundaries depend only
     /// on the problem size, and partial results are combined in a fixed order.
+    ///
+    /// Setting it changes the process-wide default; ``withThreads(_:_:)`` overrides it for one
+    /// scope of the current task only.
     public static var threads: Int {
-        get { threadCount.load(ordering: .relaxed) }
+        get { threadOverride ?? threadCount.load(ordering: .relaxed) }
         set { threadCount.store(max(1, newValue), ordering: .relaxed) }
+    }
+
+    @TaskLocal private static var threadOverride: Int?
+
+    /// Runs `body` with the kernels limited to `threads` threads (at least 1) in the current task,
+    /// leaving the process-wide ``threads`` untouched for concurrently running code.
+    public static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        try $threadOverride.withValue(max(1, threads)) { try body() }
     }
 }
 

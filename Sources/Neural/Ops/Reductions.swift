@@ -102,6 +102,9 @@ extension Tensor {
         return (centered * centered).mean(axes: ax, keepDims: keepDims)
     }
 
+    /// Population variance along one axis.
+    public func variance(axis: Int, keepDims: Bool = false) -> Tensor { variance(axes: [axis], keepDims: keepDims) }
+
     /// softmax along `axis`: exp(log softmax(x)), each slice sums to 1 (eq. 7.5).
     public func softmax(axis: Int = -1) -> Tensor { logSoftmax(axis: axis).exp() }
 

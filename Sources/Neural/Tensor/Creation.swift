@@ -65,10 +65,15 @@ extension Tensor {
     public static func ones(like other: Tensor) -> Tensor { full(other.shape, 1, dtype: other.dtype) }
 
     /// `[start, start + step, …]` up to but excluding `end`, shape `[n]`.
-    public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
+    public static func arange(_ start: Double, _ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
         precondition(step != 0, "Neural: arange with step 0")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         return Tensor((0..<n).map { start + Double($0) * step }, dtype: dtype)
+    }
+
+    /// `[0, 1, …, end − 1]` (with `step`), shape `[n]`.
+    public static func arange(_ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
+        arange(0, end, step: step, dtype: dtype)
     }
 
     /// `count` evenly spaced values from `start` through `end` inclusive, shape `[count]`.

@@ -1,13 +1,10 @@
 import Neural
 import Testing
 
-/// Runs `body` with `Runtime.threads = n`, restoring the previous value afterwards.
-/// Tests in other suites may run concurrently; their results must not depend on the setting either.
+/// Runs `body` with the kernels limited to `n` threads in this task only (other tests running
+/// concurrently keep the process-wide setting).
 private func withThreads<R>(_ n: Int, _ body: () -> R) -> R {
-    let saved = Runtime.threads
-    Runtime.threads = n
-    defer { Runtime.threads = saved }
-    return body()
+    Runtime.withThreads(n, body)
 }
 
 /// Runs `body` with 1, 2 and 3 threads and expects bit-identical tensors each time.
@@ -20,8 +17,8 @@ private func expectThreadCountIndependent(_ body: () -> [Tensor], sourceLocation
     }
 }
 
-/// Every test that changes the global `Runtime.threads` lives in this one serialized suite.
-@Suite("Identical results for any thread count", .serialized)
+/// Results must not depend on the thread count.
+@Suite("Identical results for any thread count")
 struct DeterminismTests {
     @Test func threadsSettingIsClampedToAtLeastOne() {
         withThreads(0) { #expect(Runtime.threads == 1) }

@@ -1,0 +1,35 @@
+/// MM_{W,b}(z) = Wz + b (eq. 7.35) on a batch: `[batch, inFeatures] → [batch, outFeatures]`,
+/// computed as Z = X Wᵀ + b with examples along dimension 0 (eq. 7.84) and b broadcast (eq. 7.83).
+/// Any leading dimensions are batch dimensions.
+///
+/// Parameters, in PyTorch's layout and initialisation (`nn.Linear`): `weight` `[outFeatures,
+/// inFeatures]` and `bias` `[outFeatures]`, both uniform in ±1/√inFeatures.
+public final class Linear: Module, Layer {
+    /// W, `[outFeatures, inFeatures]`.
+    public let weight: Parameter
+    /// b, `[outFeatures]` (nil without bias).
+    public let bias: Parameter?
+
+    /// A layer `inFeatures → outFeatures`, seeded from `generator`.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32,
+                generator: RandomGenerator = .default) {
+        precondition(inFeatures > 0 && outFeatures > 0, "Neural: Linear(\(inFeatures), \(outFeatures)) needs positive sizes")
+        let bound = 1 / Double(inFeatures).squareRoot()
+        weight = Parameter(.uniform([outFeatures, inFeatures], low: -bound, high: bound, dtype: dtype, generator: generator))
+        self.bias = bias ? Parameter(.uniform([outFeatures], low: -bound, high: bound, dtype: dtype, generator: generator)) : nil
+        super.init()
+    }
+
+    /// Input features (columns of `weight`).
+    public var inFeatures: Int { weight.shape[1] }
+    /// Output features (rows of `weight`).
+    public var outFeatures: Int { weight.shape[0] }
+
+    /// `[…, inFeatures] → […, outFeatures]`.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.shape.last == inFeatures,
+                     "Neural: Linear(\(inFeatures), \(outFeatures)) got input of shape \(x.shape); its last dimension must be \(inFeatures)")
+        let z = x.matmul(weight.value.transposed())     // transposed view: no copy
+        return bias.map { z + $0.value } ?? z
+    }
+}

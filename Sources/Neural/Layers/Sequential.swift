@@ -1,0 +1,48 @@
+/// Layers applied one after another: u = gₙ(…g₂(g₁(z))). Children are named `0`, `1`, … like
+/// `torch.nn.Sequential`, so parameter names match its `state_dict` keys (`0.weight`).
+public final class Sequential: Module, Layer {
+    /// The layers, in order.
+    public let layers: [any Layer]
+
+    /// A sequence of `layers`.
+    public init(_ layers: [any Layer]) {
+        self.layers = layers
+        super.init()
+    }
+
+    /// A sequence of `layers`.
+    public convenience init(_ layers: any Layer...) { self.init(layers) }
+
+    /// Named `0`, `1`, … as in PyTorch.
+    public override var children: [(name: String, module: Module)] {
+        layers.enumerated().map { ("\($0.offset)", $0.element as Module) }
+    }
+
+    /// Applies the layers in order.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        layers.reduce(x) { $1($0) }
+    }
+
+    /// The output of every layer but the last: the learned features φ_β(x) of eq. 7.34, on which the
+    /// last layer is a linear model. Freeze those layers and refit the head to reuse the features.
+    public func features(_ x: Tensor) -> Tensor {
+        layers.dropLast().reduce(x) { $1($0) }
+    }
+
+    /// The last layer, the "head" θ of eq. 7.34.
+    public var head: (any Layer)? { layers.last }
+
+    /// The r-layer MLP of eq. 7.22: `sizes = [d, m₁, …, m_r]`, Linear layers with `activation`
+    /// between them and none after the last (the output layer is linear).
+    /// Parameters: (d+1)m₁ + (m₁+1)m₂ + … + (m_{r−1}+1)m_r.
+    public static func mlp(_ sizes: [Int], activation: () -> any Layer = { ReLU() }, dtype: DType = .float32,
+                           generator: RandomGenerator = .default) -> Sequential {
+        precondition(sizes.count >= 2, "Neural: an MLP needs at least input and output sizes, got \(sizes)")
+        var layers: [any Layer] = []
+        for i in 0..<(sizes.count - 1) {
+            layers.append(Linear(sizes[i], sizes[i + 1], dtype: dtype, generator: generator))
+            if i < sizes.count - 2 { layers.append(activation()) }
+        }
+        return Sequential(layers)
+    }
+}

@@ -4,7 +4,7 @@ import Synchronization
 // Blocking, packing and threading of the GEMM; the register tiles are in CNeuralKernels.
 
 /// Element types with GEMM micro-kernels.
-protocol GEMMScalar: BinaryFloatingPoint, Sendable {
+protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     /// 0 for Float, 1 for Double (selects the C kernel family).
     static var kernelFamily: Int32 { get }
     /// Depth of one K block; depends only on the element type so that the rounding of every
@@ -12,8 +12,6 @@ protocol GEMMScalar: BinaryFloatingPoint, Sendable {
     static var kcMax: Int { get }
     /// Target rows of one packed A block (L2-resident), before rounding to MR.
     static var mcMax: Int { get }
-    /// Target columns of one packed B block (L3-resident), before rounding to NR.
-    static var ncMax: Int { get }
     /// The micro-kernel of `level` (see `nk_gemm.h`).
     static func microKernel(level: Int, kc: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
                             c: UnsafeMutablePointer<Self>, ldc: Int, alpha: Self, beta: Self,
@@ -22,9 +20,8 @@ protocol GEMMScalar: BinaryFloatingPoint, Sendable {
 
 extension Float: GEMMScalar {
     static var kernelFamily: Int32 { 0 }
-    static var kcMax: Int { 256 }
-    static var mcMax: Int { 192 }
-    static var ncMax: Int { 4096 }
+    static var kcMax: Int { 512 }
+    static var mcMax: Int { 96 }
     @inline(__always)
     static func microKernel(level: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
@@ -40,8 +37,7 @@ extension Float: GEMMScalar {
 extension Double: GEMMScalar {
     static var kernelFamily: Int32 { 1 }
     static var kcMax: Int { 256 }
-    static var mcMax: Int { 96 }
-    static var ncMax: Int { 2048 }
+    static var mcMax: Int { 48 }
     @inline(__always)
     static func microKernel(level: Int, kc: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
                             c: UnsafeMutablePointer<Double>, ldc: Int, alpha: Double, beta: Double,
@@ -66,7 +62,10 @@ enum GEMMConfig {
     }
 
     /// Below this many multiply-adds a product runs on the calling thread.
-    static let parallelThreshold = 1 << 18
+    static let parallelThreshold = 1 << 22
+
+    /// Most bytes of packed B held at once (all K blocks of one column block).
+    static let packedBBytes = 8 << 20
 }
 
 /// 64-byte aligned scratch memory, reused across calls (first touch of fresh pages is costly).
@@ -76,8 +75,13 @@ struct GEMMScratch: @unchecked Sendable {
 
     private static let pool = Mutex<[GEMMScratch]>([])
     private static let keep = 6
+    /// Small problems use the stack instead of the pool.
+    private static let stackLimit = 32 << 10
 
     static func withBuffer<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) -> R) -> R {
+        if bytes <= stackLimit {
+            return withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { body($0.baseAddress!) }
+        }
         let buffer = acquire(bytes: bytes)
         defer { release(buffer) }
         return body(buffer.base)
@@ -130,74 +134,102 @@ enum GEMMDriver<T: GEMMScalar> {
         nk_gemm_tile(Int32(level), T.kernelFamily, &mrL, &nrL)
         let mr = mrL, nr = nrL
 
-        // K blocks: equal depths, a function of k only.
+        // K blocks: equal depths, a function of k only (this fixes the rounding of every element).
         let kBlocks = ceilDiv(k, T.kcMax)
         let kcStep = ceilDiv(k, kBlocks)
 
-        // Threads, and how they split C: tm row groups × tn column groups.
+        let stride = MemoryLayout<T>.stride
+        let nPanelsAll = ceilDiv(n, nr)
         var threads = Runtime.threads
         if m * n * k < GEMMConfig.parallelThreshold { threads = 1 }
-        let mPanels = ceilDiv(m, mr)
-        let nPanelsAll = ceilDiv(n, nr)
-        threads = min(threads, max(1, mPanels * nPanelsAll / 2))
-        let tm = min(threads, max(1, mPanels / 4))
-        let tn = max(1, min(threads / tm, nPanelsAll))
-        let workers = tm * tn
 
-        // Column blocks of B (shared, packed once per K block).
-        let ncBlocks = ceilDiv(n, T.ncMax)
+        // Column blocks: all K blocks of one column block of op(B) are packed (by whichever worker
+        // needs a micro-panel first) into one buffer of at most `packedBBytes`.
+        let ncFit = max(nr, GEMMConfig.packedBBytes / (k * stride) / nr * nr)
+        let ncBlocks = ceilDiv(n, ncFit)
         let ncStep = roundUp(ceilDiv(n, ncBlocks), nr)
-        // Rows per worker, then MC blocks within.
-        let rowsPerWorkerMax = roundUp(ceilDiv(mPanels, tm), 1) * mr
-        let mcBlocksPerWorker = ceilDiv(rowsPerWorkerMax, T.mcMax)
-        let mcStep = roundUp(ceilDiv(rowsPerWorkerMax, mcBlocksPerWorker), mr)
+        let ncPanelsMax = ncStep / nr
 
-        let stride = MemoryLayout<T>.stride
-        let bBytes = roundUp(kcStep * min(ncStep, roundUp(n, nr)) * stride, 64)
+        // Chunks of C (row blocks × column ranges), claimed dynamically by the workers, so that a
+        // worker that starts late (thread wake-up) does not hold everyone up. With several threads
+        // aim at >= 4 chunks per thread, but keep at least 2 micro-panels of rows per chunk.
+        let mcTarget = threads == 1 ? T.mcMax : min(T.mcMax, max(2 * mr, ceilDiv(m, 4 * threads)))
+        let mChunks0 = ceilDiv(m, mcTarget)
+        let mcStep = roundUp(ceilDiv(m, mChunks0), mr)
+        let mChunks = ceilDiv(m, mcStep)
+        let nChunks = threads == 1 || mChunks >= 2 * threads
+            ? 1 : min(ceilDiv(4 * threads, mChunks), ceilDiv(nPanelsAll, ncBlocks))
+        let workers = min(threads, mChunks * nChunks)
+
+        let bBytes = roundUp(k * ncStep * stride, 64)
         let aBytes = roundUp(kcStep * mcStep * stride, 64)
+        let flagCount = kBlocks * ncPanelsMax + 1
+        let flagBytes = roundUp(flagCount * MemoryLayout<Atomic<Int>>.stride, 64)
 
-        GEMMScratch.withBuffer(bytes: bBytes + workers * aBytes) { raw in
-            let bPack = SendablePointer((raw).bindMemory(to: T.self, capacity: bBytes / stride))
+        GEMMScratch.withBuffer(bytes: bBytes + workers * aBytes + flagBytes) { raw in
+            let bPack = raw.bindMemory(to: T.self, capacity: bBytes / stride)
             let aBase = raw + bBytes
-            let ap = SendablePointer(a), bp = SendablePointer(b), cp = SendablePointer(c)
+            let flags = (raw + bBytes + workers * aBytes).bindMemory(to: Atomic<Int>.self, capacity: flagCount)
 
             var jc = 0
             while jc < n {
                 let nc = min(ncStep, n - jc)
                 let ncPanels = ceilDiv(nc, nr)
-                for kb in 0..<kBlocks {
-                    let pc = kb * kcStep
-                    let kc = min(kcStep, k - pc)
-                    let betaK: T = kb == 0 ? beta : 1
+                // Micro-panel states, 0: not packed, 1: being packed, 2: ready. Then the next chunk.
+                for i in 0..<kBlocks * ncPanels { (flags + i).initialize(to: Atomic(0)) }
+                let nextChunk = flags + kBlocks * ncPanels
+                nextChunk.initialize(to: Atomic(0))
+                let chunks = mChunks * nChunks
 
-                    // Pack B[pc..<pc+kc, jc..<jc+nc] into NR-wide micro-panels, split over workers.
-                    Parallel.forEach(tasks: min(workers, ncPanels)) { w in
-                        let tasks = min(workers, ncPanels)
-                        let lo = ncPanels * w / tasks, hi = ncPanels * (w + 1) / tasks
-                        for panel in lo..<hi {
-                            let j0 = panel * nr
-                            packB(transB: transB, b: bp.pointer, ldb: ldb, p0: pc, kc: kc,
-                                  j0: jc + j0, cols: min(nr, nc - j0), nr: nr,
-                                  dst: bPack.pointer + panel * nr * kc)
-                        }
-                    }
-
-                    // Each worker: its rows × its columns of this block of C.
-                    Parallel.forEach(tasks: workers) { w in
-                        let wm = w / tn, wn = w % tn
-                        let rowLo = mPanels * wm / tm * mr, rowHi = min(m, mPanels * (wm + 1) / tm * mr)
-                        let panLo = ncPanels * wn / tn, panHi = ncPanels * (wn + 1) / tn
-                        if rowLo >= rowHi || panLo >= panHi { return }
-                        let aPack = (aBase + w * aBytes).bindMemory(to: T.self, capacity: aBytes / stride)
-                        var ic = rowLo
-                        while ic < rowHi {
-                            let mc = min(mcStep, rowHi - ic)
-                            packA(transA: transA, a: ap.pointer, lda: lda, i0: ic, rows: mc, p0: pc,
+                Parallel.forEach(tasks: workers) { w in
+                    let aPack = (aBase + w * aBytes).bindMemory(to: T.self, capacity: aBytes / stride)
+                    while true {
+                        let chunk = nextChunk.pointee.add(1, ordering: .relaxed).oldValue
+                        if chunk >= chunks { break }
+                        let mi = chunk / nChunks, ni = chunk % nChunks
+                        let ic = mi * mcStep
+                        let mc = min(mcStep, m - ic)
+                        let mcPanels = ceilDiv(mc, mr)
+                        let panLo = ncPanels * ni / nChunks, panHi = ncPanels * (ni + 1) / nChunks
+                        let panCount = panHi - panLo
+                        if panCount <= 0 { continue }
+                        // Chunks start at different micro-panels, so that concurrent workers
+                        // pack different parts of B first.
+                        let rotate = panCount * (chunk % workers) / workers
+                        for kb in 0..<kBlocks {
+                            let pc = kb * kcStep
+                            let kc = min(kcStep, k - pc)
+                            let betaK: T = kb == 0 ? beta : 1
+                            let bBlock = bPack + pc * ncPanels * nr
+                            let kbFlags = flags + kb * ncPanels
+                            packA(transA: transA, a: a, lda: lda, i0: ic, rows: mc, p0: pc,
                                   kc: kc, mr: mr, dst: aPack)
-                            macroKernel(level: level, mc: mc, panLo: panLo, panHi: panHi, nc: nc, kc: kc,
-                                        mr: mr, nr: nr, aPack: aPack, bPack: bPack.pointer,
-                                        c: cp.pointer + ic * ldc + jc, ldc: ldc, alpha: alpha, beta: betaK)
-                            ic += mc
+                            for q in 0..<panCount {
+                                var panel = panLo + q + rotate
+                                if panel >= panHi { panel -= panCount }
+                                let j0 = panel * nr
+                                let cols = min(nr, nc - j0)
+                                let bPanel = bBlock + panel * nr * kc
+                                let flag = kbFlags + panel
+                                if flag.pointee.load(ordering: .acquiring) != 2 {
+                                    if flag.pointee.compareExchange(expected: 0, desired: 1,
+                                                                    ordering: .relaxed).exchanged {
+                                        packB(transB: transB, b: b, ldb: ldb, p0: pc, kc: kc,
+                                              j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
+                                        flag.pointee.store(2, ordering: .releasing)
+                                    } else {
+                                        // Another worker is packing it right now.
+                                        while flag.pointee.load(ordering: .acquiring) != 2 {}
+                                    }
+                                }
+                                let cBlock = c + ic * ldc + jc + j0
+                                for ip in 0..<mcPanels {
+                                    let i0 = ip * mr
+                                    T.microKernel(level: level, kc: kc, a: aPack + ip * mr * kc, b: bPanel,
+                                                  c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
+                                                  mr: min(mr, mc - i0), nr: cols)
+                                }
+                            }
                         }
                     }
                 }
@@ -215,92 +247,6 @@ enum GEMMDriver<T: GEMMScalar> {
                 row.update(repeating: 0, count: n)
             } else {
                 for j in 0..<n { row[j] *= beta }
-            }
-        }
-    }
-
-    @inline(__always)
-    static func macroKernel(level: Int, mc: Int, panLo: Int, panHi: Int, nc: Int, kc: Int,
-                            mr: Int, nr: Int, aPack: UnsafePointer<T>, bPack: UnsafePointer<T>,
-                            c: UnsafeMutablePointer<T>, ldc: Int, alpha: T, beta: T) {
-        let mPanels = ceilDiv(mc, mr)
-        for panel in panLo..<panHi {
-            let j0 = panel * nr
-            let cols = min(nr, nc - j0)
-            let bPanel = bPack + panel * nr * kc
-            for ip in 0..<mPanels {
-                let i0 = ip * mr
-                T.microKernel(level: level, kc: kc, a: aPack + ip * mr * kc, b: bPanel,
-                              c: c + i0 * ldc + j0, ldc: ldc, alpha: alpha, beta: beta,
-                              mr: min(mr, mc - i0), nr: cols)
-            }
-        }
-    }
-
-    /// Packs rows i0..<i0+rows, depths p0..<p0+kc of op(A) into MR-row micro-panels (k-major,
-    /// zero rows past the edge).
-    @inline(__always)
-    static func packA(transA: Bool, a: UnsafePointer<T>, lda: Int, i0: Int, rows: Int, p0: Int,
-                      kc: Int, mr: Int, dst: UnsafeMutablePointer<T>) {
-        var panelStart = 0
-        var d = dst
-        while panelStart < rows {
-            let r = min(mr, rows - panelStart)
-            if transA {
-                // op(A)(i, p) = a[p * lda + i]: each depth is a contiguous run of rows.
-                var src = a + p0 * lda + i0 + panelStart
-                for _ in 0..<kc {
-                    for i in 0..<r { d[i] = src[i] }
-                    for i in r..<mr { d[i] = 0 }
-                    src += lda
-                    d += mr
-                }
-            } else {
-                // op(A)(i, p) = a[i * lda + p]: each row is a contiguous run of depths.
-                for i in 0..<r {
-                    let src = a + (i0 + panelStart + i) * lda + p0
-                    var q = d + i
-                    for p in 0..<kc {
-                        q.pointee = src[p]
-                        q += mr
-                    }
-                }
-                if r < mr {
-                    for p in 0..<kc { for i in r..<mr { d[p * mr + i] = 0 } }
-                }
-                d += mr * kc
-            }
-            panelStart += mr
-        }
-    }
-
-    /// Packs depths p0..<p0+kc, columns j0..<j0+cols of op(B) into one NR-wide micro-panel
-    /// (k-major, zero columns past the edge).
-    @inline(__always)
-    static func packB(transB: Bool, b: UnsafePointer<T>, ldb: Int, p0: Int, kc: Int, j0: Int,
-                      cols: Int, nr: Int, dst: UnsafeMutablePointer<T>) {
-        if !transB {
-            // op(B)(p, j) = b[p * ldb + j]: contiguous columns per depth.
-            var src = b + p0 * ldb + j0
-            var d = dst
-            for _ in 0..<kc {
-                for j in 0..<cols { d[j] = src[j] }
-                for j in cols..<nr { d[j] = 0 }
-                src += ldb
-                d += nr
-            }
-        } else {
-            // op(B)(p, j) = b[j * ldb + p]: contiguous depths per column.
-            for j in 0..<cols {
-                let src = b + (j0 + j) * ldb + p0
-                var q = dst + j
-                for p in 0..<kc {
-                    q.pointee = src[p]
-                    q += nr
-                }
-            }
-            if cols < nr {
-                for p in 0..<kc { for j in cols..<nr { dst[p * nr + j] = 0 } }
             }
         }
     }

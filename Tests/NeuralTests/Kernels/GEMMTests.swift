@@ -179,6 +179,25 @@ struct GEMMTests {
         }
     }
 
+    @Test("Concurrent calls from several threads")
+    func concurrentCalls() async {
+        let shapes = [(300, 300, 300), (64, 700, 90), (5, 5, 5), (700, 64, 600)]
+        await withTaskGroup(of: Bool.self) { group in
+            for round in 0..<8 {
+                let (m, n, k) = shapes[round % shapes.count]
+                group.addTask {
+                    let before = Problem<Float>(transA: round % 2 == 1, transB: false, m: m, n: n, k: k)
+                    var p = before
+                    runGEMM(&p, alpha: 1, beta: 0.5)
+                    var q = before
+                    runGEMM(&q, alpha: 1, beta: 0.5)
+                    return p.c == q.c
+                }
+            }
+            for await same in group { #expect(same) }
+        }
+    }
+
     @Test("Large, several K and N blocks", arguments: [(false, false), (true, true)])
     func large(trans: (Bool, Bool)) {
         let before = Problem<Float>(transA: trans.0, transB: trans.1, m: 19, n: 4200, k: 530, pad: 1)

@@ -1,0 +1,347 @@
+/// Kernels for sliding-window operations (convolution and pooling, eq. 7.48–7.51): the window
+/// geometry, im2col / col2im, and the batched convolution drivers built on ``BLAS/gemm``.
+///
+/// A convolution of one sample is one GEMM: with `cols` the `[C·kH·kW, Ho·Wo]` matrix whose
+/// column p holds the (zero-padded) input patch under output position p, the output is
+/// `W[C′, C·kH·kW] · cols`. The batch is split into chunks whose boundaries depend only on the
+/// batch size; chunks run in parallel (each GEMM then single-threaded) and reductions over the
+/// batch (∂J/∂W, ∂J/∂b) are combined chunk by chunk in a fixed order, so results do not depend on
+/// the thread count.
+
+/// The geometry of a 2-D sliding window over one `[channels, height, width]` sample; 1-D
+/// operations use `height == 1`, `kernelH == 1`, `strideH == 1`, `padH == 0`.
+struct WindowGeometry {
+    let channels: Int, height: Int, width: Int
+    let kernelH: Int, kernelW: Int
+    let strideH: Int, strideW: Int
+    let padH: Int, padW: Int
+    let dilationH: Int, dilationW: Int
+
+    /// Output height ⌊(H + 2pH − dH(kH − 1) − 1)/sH⌋ + 1 (PyTorch's formula).
+    var outH: Int { (height + 2 * padH - dilationH * (kernelH - 1) - 1) / strideH + 1 }
+    /// Output width ⌊(W + 2pW − dW(kW − 1) − 1)/sW⌋ + 1.
+    var outW: Int { (width + 2 * padW - dilationW * (kernelW - 1) - 1) / strideW + 1 }
+    /// Output positions per channel.
+    var outSpatial: Int { outH * outW }
+    /// Input elements per channel.
+    var inSpatial: Int { height * width }
+    /// Rows of the im2col matrix: C·kH·kW.
+    var patch: Int { channels * kernelH * kernelW }
+    /// A 1×1 window with stride 1 and no padding: the input sample already is its im2col matrix.
+    var isPointwise: Bool {
+        kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0
+    }
+    /// Whether the padded input is large enough for at least one window.
+    var isValid: Bool {
+        height + 2 * padH >= dilationH * (kernelH - 1) + 1 && width + 2 * padW >= dilationW * (kernelW - 1) + 1
+    }
+
+    /// Output indices o in `0..<count` with `0 ≤ o·stride + offset < size`.
+    @inline(__always)
+    static func validRange(offset: Int, stride: Int, size: Int, count: Int) -> Range<Int> {
+        let lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let hi = size - 1 - offset >= 0 ? (size - 1 - offset) / stride + 1 : 0
+        let l = Swift.min(lo, count), h = Swift.min(Swift.max(hi, l), count)
+        return l..<h
+    }
+}
+
+enum Im2Col {
+    /// Writes the `[C·kH·kW, Ho·Wo]` patch matrix of one `[C, H, W]` sample into `cols`; row
+    /// (c, i, j) holds x[c, oh·sH − pH + i·dH, ow·sW − pW + j·dW] (zero outside the input).
+    @inline(__always)
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, _ g: WindowGeometry) {
+        let (outH, outW, P) = (g.outH, g.outW, g.outSpatial)
+        for c in 0..<g.channels {
+            for i in 0..<g.kernelH {
+                for j in 0..<g.kernelW {
+                    let row = cols + ((c * g.kernelH + i) * g.kernelW + j) * P
+                    let offW = j * g.dilationW - g.padW
+                    let w = WindowGeometry.validRange(offset: offW, stride: g.strideW, size: g.width, count: outW)
+                    for oh in 0..<outH {
+                        let dst = row + oh * outW
+                        let ih = oh * g.strideH - g.padH + i * g.dilationH
+                        if ih < 0 || ih >= g.height {
+                            dst.update(repeating: 0, count: outW)
+                            continue
+                        }
+                        let base = (c * g.height + ih) * g.width + offW
+                        for ow in 0..<w.lowerBound { dst[ow] = 0 }
+                        if g.strideW == 1 {
+                            for ow in w { dst[ow] = x[base + ow] }
+                        } else {
+                            for ow in w { dst[ow] = x[base + ow * g.strideW] }
+                        }
+                        for ow in w.upperBound..<outW { dst[ow] = 0 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of ``im2col(_:_:_:)``: adds each entry of `cols` into the input position it was
+    /// read from (overlapping windows accumulate); positions in the padding are dropped. `dx`
+    /// (one `[C, H, W]` sample) must be initialised by the caller.
+    @inline(__always)
+    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ g: WindowGeometry) {
+        let (outH, outW, P) = (g.outH, g.outW, g.outSpatial)
+        for c in 0..<g.channels {
+            for i in 0..<g.kernelH {
+                for j in 0..<g.kernelW {
+                    let row = cols + ((c * g.kernelH + i) * g.kernelW + j) * P
+                    let offW = j * g.dilationW - g.padW
+                    let w = WindowGeometry.validRange(offset: offW, stride: g.strideW, size: g.width, count: outW)
+                    for oh in 0..<outH {
+                        let ih = oh * g.strideH - g.padH + i * g.dilationH
+                        if ih < 0 || ih >= g.height { continue }
+                        let src = row + oh * outW
+                        let base = (c * g.height + ih) * g.width + offW
+                        if g.strideW == 1 {
+                            for ow in w { dx[base + ow] += src[ow] }
+                        } else {
+                            for ow in w { dx[base + ow * g.strideW] += src[ow] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// GEMM on raw pointers for either scalar type (the dtype switch happens in the callers).
+@inline(__always)
+private func gemm<T: TensorScalar>(_: T.Type, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                   a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                                   beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+    if T.self == Float.self {
+        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                  a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda,
+                  b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb,
+                  beta: Float(beta), c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc)
+    } else {
+        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                  a: UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda: lda,
+                  b: UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb: ldb,
+                  beta: Double(beta), c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc)
+    }
+}
+
+/// Batched convolution as im2col + GEMM, forward and backward.
+enum ConvKernels {
+    /// Splits a batch of `n` samples into chunks (boundaries depend only on `n` and the size of
+    /// the per-chunk ∂J/∂W partial, never on the thread count).
+    static func chunks(batch n: Int, weightCount: Int) -> Int {
+        if n <= 1 { return 1 }
+        // Large filters: one chunk (big GEMMs thread well on their own; no big partial buffers).
+        if weightCount >= 1 << 20 { return 1 }
+        return Swift.min(n, 8)
+    }
+
+    /// Runs `body(chunk, sampleRange)` for every chunk of the batch, chunks in parallel; inside a
+    /// parallel chunk the GEMMs run on one thread.
+    static func forChunks(batch n: Int, chunks: Int, _ body: (Int, Range<Int>) -> Void) {
+        let parallel = Swift.min(Runtime.threads, chunks) > 1
+        Parallel.forEach(tasks: chunks) { t in
+            let range = (n * t / chunks)..<(n * (t + 1) / chunks)
+            if parallel {
+                Runtime.withThreads(1) { body(t, range) }
+            } else {
+                body(t, range)
+            }
+        }
+    }
+
+    /// out[n] = W · cols(x[n]) + b for every sample: x `[N, C, H, W]`, w `[C′, C·kH·kW]`,
+    /// b `[C′]` or nil, out `[N, C′, Ho·Wo]`, all contiguous.
+    static func forward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, b: UnsafePointer<T>?,
+                                         out: UnsafeMutablePointer<T>, batch n: Int, outChannels co: Int,
+                                         geometry g: WindowGeometry) {
+        let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial
+        let chunks = chunks(batch: n, weightCount: co * K)
+        forChunks(batch: n, chunks: chunks) { _, range in
+            let cols: UnsafeMutablePointer<T>? = g.isPointwise ? nil : .allocate(capacity: K * P)
+            defer { cols?.deallocate() }
+            for s in range {
+                let xs = x + s * inSize, os = out + s * co * P
+                let colsS: UnsafePointer<T>
+                if let cols { Im2Col.im2col(xs, cols, g); colsS = UnsafePointer(cols) } else { colsS = xs }
+                if let b {
+                    for o in 0..<co { (os + o * P).update(repeating: b[o], count: P) }
+                }
+                gemm(T.self, transA: false, transB: false, m: co, n: P, k: K, a: w, lda: K, b: colsS, ldb: P,
+                     beta: b == nil ? 0 : 1, c: os, ldc: P)
+            }
+        }
+    }
+
+    /// The backward of ``forward(_:x:w:b:out:batch:outChannels:geometry:)`` for v = ∂J/∂out
+    /// `[N, C′, Ho·Wo]`: dx[n] = col2im(Wᵀ v[n]), dW = Σₙ v[n] cols(x[n])ᵀ, db = Σₙ Σ_p v[n, :, p].
+    /// Pass nil for the gradients that are not needed; the others are overwritten.
+    static func backward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, v: UnsafePointer<T>,
+                                          dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?,
+                                          db: UnsafeMutablePointer<T>?, batch n: Int, outChannels co: Int,
+                                          geometry g: WindowGeometry) {
+        let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial
+        let chunks = chunks(batch: n, weightCount: co * K)
+        // Per-chunk partial sums of dW and db, combined in chunk order below.
+        let dwParts: UnsafeMutablePointer<T>? = dw == nil ? nil : .allocate(capacity: chunks * co * K)
+        let dbParts: UnsafeMutablePointer<T>? = db == nil ? nil : .allocate(capacity: chunks * co)
+        defer { dwParts?.deallocate(); dbParts?.deallocate() }
+        forChunks(batch: n, chunks: chunks) { t, range in
+            let scratch: UnsafeMutablePointer<T>? = g.isPointwise ? nil : .allocate(capacity: K * P)
+            defer { scratch?.deallocate() }
+            let dwT = dwParts.map { $0 + t * co * K }, dbT = dbParts.map { $0 + t * co }
+            dbT?.update(repeating: 0, count: co)
+            var first = true
+            for s in range {
+                let xs = x + s * inSize, vs = v + s * co * P
+                if let dwT {
+                    let colsS: UnsafePointer<T>
+                    if let scratch { Im2Col.im2col(xs, scratch, g); colsS = UnsafePointer(scratch) } else { colsS = xs }
+                    // dW += v[n] · cols(x[n])ᵀ: [C′, P] · [P, K].
+                    gemm(T.self, transA: false, transB: true, m: co, n: K, k: P, a: vs, lda: P, b: colsS, ldb: P,
+                         beta: first ? 0 : 1, c: dwT, ldc: K)
+                }
+                if let dx {
+                    let dxs = dx + s * inSize
+                    // dcols = Wᵀ · v[n]: [K, C′] · [C′, P], then scattered back by col2im.
+                    if let scratch {
+                        gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
+                             beta: 0, c: scratch, ldc: P)
+                        dxs.update(repeating: 0, count: inSize)
+                        Im2Col.col2im(UnsafePointer(scratch), dxs, g)
+                    } else {
+                        gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
+                             beta: 0, c: dxs, ldc: P)
+                    }
+                }
+                if let dbT {
+                    for o in 0..<co {
+                        let row = vs + o * P
+                        var acc: T = 0
+                        for p in 0..<P { acc += row[p] }
+                        dbT[o] += acc
+                    }
+                }
+                first = false
+            }
+            if range.isEmpty, let dwT { dwT.update(repeating: 0, count: co * K) }
+        }
+        if let dw, let dwParts {
+            dw.update(from: dwParts, count: co * K)
+            for t in 1..<Swift.max(chunks, 1) {
+                let part = dwParts + t * co * K
+                for e in 0..<(co * K) { dw[e] += part[e] }
+            }
+        }
+        if let db, let dbParts {
+            db.update(from: dbParts, count: co)
+            for t in 1..<Swift.max(chunks, 1) {
+                for o in 0..<co { db[o] += dbParts[t * co + o] }
+            }
+        }
+    }
+}
+
+/// Max and average pooling over `[planes, H, W]` (planes = N·C), forward and backward.
+enum PoolKernels {
+    /// Work per parallel block, in planes.
+    @inline(__always) static func grain(_ g: WindowGeometry) -> Int { Swift.max(1, (1 << 14) / Swift.max(1, g.outSpatial * g.kernelH * g.kernelW)) }
+
+    /// out[p, oh, ow] = max over the window (padding never wins), and, when `argmax` is given, the
+    /// position (ih·W + iw within the plane) of the window's first maximum.
+    static func maxForward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, out: UnsafeMutablePointer<T>,
+                                            argmax: UnsafeMutablePointer<Int32>?, planes: Int, geometry g: WindowGeometry) {
+        let (H, W, outH, outW) = (g.height, g.width, g.outH, g.outW)
+        Parallel.forRanges(count: planes, grain: grain(g)) { r in
+            for p in r {
+                let xp = x + p * H * W, op = out + p * outH * outW, ap = argmax.map { $0 + p * outH * outW }
+                for oh in 0..<outH {
+                    let h0 = oh * g.strideH - g.padH
+                    let hs = WindowGeometry.validRange(offset: h0, stride: g.dilationH, size: H, count: g.kernelH)
+                    for ow in 0..<outW {
+                        let w0 = ow * g.strideW - g.padW
+                        let ws = WindowGeometry.validRange(offset: w0, stride: g.dilationW, size: W, count: g.kernelW)
+                        var best = -T.infinity, at = -1
+                        for i in hs {
+                            let row = (h0 + i * g.dilationH) * W
+                            for j in ws {
+                                let idx = row + w0 + j * g.dilationW
+                                let val = xp[idx]
+                                if at < 0 || val > best || (val.isNaN && !best.isNaN) { best = val; at = idx }
+                            }
+                        }
+                        op[oh * outW + ow] = best
+                        ap?[oh * outW + ow] = Int32(at)
+                    }
+                }
+            }
+        }
+    }
+
+    /// dx[p, argmax] += v[p, oh, ow]; every other input position gets 0.
+    static func maxBackward<T: TensorScalar>(_: T.Type, v: UnsafePointer<T>, argmax: UnsafePointer<Int32>,
+                                             dx: UnsafeMutablePointer<T>, planes: Int, geometry g: WindowGeometry) {
+        let inS = g.inSpatial, outS = g.outSpatial
+        Parallel.forRanges(count: planes, grain: grain(g)) { r in
+            for p in r {
+                let dxp = dx + p * inS, vp = v + p * outS, ap = argmax + p * outS
+                dxp.update(repeating: 0, count: inS)
+                for o in 0..<outS where ap[o] >= 0 { dxp[Int(ap[o])] += vp[o] }
+            }
+        }
+    }
+
+    /// out = (sum of the window's input values) / (kH·kW): zero padding counts in the divisor
+    /// (PyTorch's `count_include_pad=True`).
+    static func avgForward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, out: UnsafeMutablePointer<T>,
+                                            planes: Int, geometry g: WindowGeometry) {
+        let (H, W, outH, outW) = (g.height, g.width, g.outH, g.outW)
+        let scale = 1 / T(g.kernelH * g.kernelW)
+        Parallel.forRanges(count: planes, grain: grain(g)) { r in
+            for p in r {
+                let xp = x + p * H * W, op = out + p * outH * outW
+                for oh in 0..<outH {
+                    let h0 = oh * g.strideH - g.padH
+                    let hs = WindowGeometry.validRange(offset: h0, stride: g.dilationH, size: H, count: g.kernelH)
+                    for ow in 0..<outW {
+                        let w0 = ow * g.strideW - g.padW
+                        let ws = WindowGeometry.validRange(offset: w0, stride: g.dilationW, size: W, count: g.kernelW)
+                        var acc: T = 0
+                        for i in hs {
+                            let row = (h0 + i * g.dilationH) * W + w0
+                            for j in ws { acc += xp[row + j * g.dilationW] }
+                        }
+                        op[oh * outW + ow] = acc * scale
+                    }
+                }
+            }
+        }
+    }
+
+    /// dx[window] += v / (kH·kW) for every window (overlaps accumulate).
+    static func avgBackward<T: TensorScalar>(_: T.Type, v: UnsafePointer<T>, dx: UnsafeMutablePointer<T>,
+                                             planes: Int, geometry g: WindowGeometry) {
+        let (H, W, outH, outW) = (g.height, g.width, g.outH, g.outW)
+        let scale = 1 / T(g.kernelH * g.kernelW)
+        Parallel.forRanges(count: planes, grain: grain(g)) { r in
+            for p in r {
+                let dxp = dx + p * H * W, vp = v + p * outH * outW
+                dxp.update(repeating: 0, count: H * W)
+                for oh in 0..<outH {
+                    let h0 = oh * g.strideH - g.padH
+                    let hs = WindowGeometry.validRange(offset: h0, stride: g.dilationH, size: H, count: g.kernelH)
+                    for ow in 0..<outW {
+                        let w0 = ow * g.strideW - g.padW
+                        let ws = WindowGeometry.validRange(offset: w0, stride: g.dilationW, size: W, count: g.kernelW)
+                        let s = vp[oh * outW + ow] * scale
+                        for i in hs {
+                            let row = (h0 + i * g.dilationH) * W + w0
+                            for j in ws { dxp[row + j * g.dilationW] += s }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

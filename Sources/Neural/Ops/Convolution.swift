@@ -1,0 +1,129 @@
+/// Convolutions (§7.3, eq. 7.48–7.51) with PyTorch's semantics and layouts: cross-correlation,
+/// inputs `[N, C, L]` / `[N, C, H, W]`, filters `[C′, C, k]` / `[C′, C, kH, kW]`, zero padding,
+/// stride and dilation. Each sample is one GEMM over its im2col patch matrix; the backward
+/// functions sit next to the forward:
+///
+/// - B[conv, x](v) = col2im(Wᵀ v) per sample (overlapping windows accumulate),
+/// - B[conv, W](v) = Σₙ v[n] cols(x[n])ᵀ,
+/// - B[conv, b](v) = v summed over the batch and the output positions.
+extension Tensor {
+    /// 1-D convolution (eq. 7.50): output channel i is Σⱼ Conv1D-S(wᵢⱼ, zⱼ) + bᵢ (eq. 7.48–7.49,
+    /// generalised by stride, padding and dilation). Like `torch.nn.functional.conv1d`, it
+    /// computes the cross-correlation
+    /// `out[n, i, t] = b[i] + Σⱼ Σ_r w[i, j, r] · x[n, j, t·stride − padding + r·dilation]`,
+    /// with x zero outside `0..<L`.
+    ///
+    /// - Parameters:
+    ///   - weight: the filters, `[C′, C, k]`.
+    ///   - bias: `[C′]`, or nil.
+    ///   - stride, padding, dilation: as in PyTorch; `padding` zeros are added at both ends. The
+    ///     notes' Conv1D-S with k = 2ℓ + 1 is `padding: ℓ` (output length = input length).
+    /// - Returns: `[N, C′, L′]` with L′ = ⌊(L + 2·padding − dilation·(k − 1) − 1)/stride⌋ + 1, for
+    ///   `self` of shape `[N, C, L]` (an unbatched `[C, L]` gives `[C′, L′]`).
+    public func conv1d(_ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                       dilation: Int = 1) -> Tensor {
+        if rank == 2 { return unsqueezed(0).conv1d(weight, bias: bias, stride: stride, padding: padding, dilation: dilation).squeezed(0) }
+        precondition(rank == 3, "Neural: conv1d needs an input of shape [N, C, L] (or [C, L]), got \(shape)")
+        precondition(weight.rank == 3, "Neural: conv1d needs a weight of shape [C′, C, k], got \(weight.shape)")
+        precondition(shape[1] == weight.shape[1],
+                     "Neural: conv1d input has \(shape[1]) channels but the weight \(weight.shape) expects \(weight.shape[1])")
+        let g = WindowGeometry(channels: shape[1], height: 1, width: shape[2], kernelH: 1, kernelW: weight.shape[2],
+                               strideH: 1, strideW: stride, padH: 0, padW: padding, dilationH: 1, dilationW: dilation)
+        Tensor.checkConvolution(g, op: "conv1d", input: shape, weight: weight.shape)
+        return Tensor.convolution(self, weight, bias, geometry: g, outShape: [shape[0], weight.shape[0], g.outW], op: "conv1d")
+    }
+
+    /// 2-D convolution (eq. 7.51): output channel i is Σⱼ Conv2D-S(wᵢⱼ, zⱼ) + bᵢ, computed like
+    /// `torch.nn.functional.conv2d` as the cross-correlation
+    /// `out[n, i, y, x] = b[i] + Σⱼ Σ_{r,s} w[i, j, r, s] · in[n, j, y·sH − pH + r·dH, x·sW − pW + s·dW]`,
+    /// with the input zero outside its `H × W` extent.
+    ///
+    /// - Parameters:
+    ///   - weight: the filters, `[C′, C, kH, kW]` (C·C′·kH·kW parameters).
+    ///   - bias: `[C′]`, or nil.
+    ///   - stride, padding, dilation: (height, width) pairs as in PyTorch.
+    /// - Returns: `[N, C′, H′, W′]` with H′ = ⌊(H + 2pH − dH(kH − 1) − 1)/sH⌋ + 1 (W′ likewise), for
+    ///   `self` of shape `[N, C, H, W]` (an unbatched `[C, H, W]` gives `[C′, H′, W′]`).
+    public func conv2d(_ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)) -> Tensor {
+        if rank == 3 { return unsqueezed(0).conv2d(weight, bias: bias, stride: stride, padding: padding, dilation: dilation).squeezed(0) }
+        precondition(rank == 4, "Neural: conv2d needs an input of shape [N, C, H, W] (or [C, H, W]), got \(shape)")
+        precondition(weight.rank == 4, "Neural: conv2d needs a weight of shape [C′, C, kH, kW], got \(weight.shape)")
+        precondition(shape[1] == weight.shape[1],
+                     "Neural: conv2d input has \(shape[1]) channels but the weight \(weight.shape) expects \(weight.shape[1])")
+        let g = WindowGeometry(channels: shape[1], height: shape[2], width: shape[3],
+                               kernelH: weight.shape[2], kernelW: weight.shape[3],
+                               strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
+                               dilationH: dilation.0, dilationW: dilation.1)
+        Tensor.checkConvolution(g, op: "conv2d", input: shape, weight: weight.shape)
+        return Tensor.convolution(self, weight, bias, geometry: g, outShape: [shape[0], weight.shape[0], g.outH, g.outW],
+                                  op: "conv2d")
+    }
+
+    /// Validates strides, padding, dilation and sizes with messages that name the operation.
+    static func checkConvolution(_ g: WindowGeometry, op: String, input: [Int], weight: [Int]) {
+        precondition(g.strideH > 0 && g.strideW > 0, "Neural: \(op) needs a positive stride")
+        precondition(g.dilationH > 0 && g.dilationW > 0, "Neural: \(op) needs a positive dilation")
+        precondition(g.padH >= 0 && g.padW >= 0, "Neural: \(op) needs non-negative padding")
+        precondition(g.kernelH > 0 && g.kernelW > 0 && g.channels > 0, "Neural: \(op) got an empty weight \(weight)")
+        precondition(g.isValid,
+                     "Neural: \(op) input \(input) (with padding) is smaller than the dilated kernel of weight \(weight)")
+    }
+
+    /// The shared forward and backward of ``conv1d(_:bias:stride:padding:dilation:)`` and
+    /// ``conv2d(_:bias:stride:padding:dilation:)``: `input` is `[N, C, …]`, `weight` `[C′, C, …]`,
+    /// both read as contiguous buffers of the 2-D geometry `g`.
+    static func convolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?, geometry g: WindowGeometry,
+                            outShape: [Int], op: String) -> Tensor {
+        let co = weight.shape[0], n = input.shape[0]
+        precondition(input.dtype == weight.dtype && (bias == nil || bias!.dtype == input.dtype),
+                     "Neural: \(op) dtypes differ (input \(input.dtype), weight \(weight.dtype)\(bias.map { ", bias \($0.dtype)" } ?? ""))")
+        if let bias {
+            precondition(bias.shape == [co], "Neural: \(op) bias must have shape [\(co)], got \(bias.shape)")
+        }
+        let x = input.detached().contiguous(), w = weight.detached().contiguous()
+        let b = bias?.detached().contiguous()
+        let out = Tensor(uninitialized: outShape, dtype: input.dtype)
+        if out.count > 0 {
+            withExtendedLifetime((x, w, b)) {
+                switch input.dtype {
+                case .float32:
+                    ConvKernels.forward(Float.self, x: x.pointer(Float.self), w: w.pointer(Float.self),
+                                        b: b.map { UnsafePointer($0.pointer(Float.self)) }, out: out.pointer(Float.self),
+                                        batch: n, outChannels: co, geometry: g)
+                case .float64:
+                    ConvKernels.forward(Double.self, x: x.pointer(Double.self), w: w.pointer(Double.self),
+                                        b: b.map { UnsafePointer($0.pointer(Double.self)) }, out: out.pointer(Double.self),
+                                        batch: n, outChannels: co, geometry: g)
+                }
+            }
+        }
+        guard GradMode.enabled, input.node != nil || weight.node != nil || bias?.node != nil else { return out }
+        let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
+        return Tensor.record(out, op: op, inputs: inputs) { v0, needs in
+            let v = v0.contiguous()
+            let dx = needs[0] ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
+            let dw = needs[1] ? Tensor(uninitialized: w.shape, dtype: w.dtype) : nil
+            let db = needs.count > 2 && needs[2] ? Tensor(uninitialized: [co], dtype: x.dtype) : nil
+            if v.count > 0 {
+                withExtendedLifetime((x, w, v)) {
+                    switch x.dtype {
+                    case .float32:
+                        ConvKernels.backward(Float.self, x: x.pointer(Float.self), w: w.pointer(Float.self),
+                                             v: v.pointer(Float.self), dx: dx?.pointer(Float.self), dw: dw?.pointer(Float.self),
+                                             db: db?.pointer(Float.self), batch: n, outChannels: co, geometry: g)
+                    case .float64:
+                        ConvKernels.backward(Double.self, x: x.pointer(Double.self), w: w.pointer(Double.self),
+                                             v: v.pointer(Double.self), dx: dx?.pointer(Double.self), dw: dw?.pointer(Double.self),
+                                             db: db?.pointer(Double.self), batch: n, outChannels: co, geometry: g)
+                    }
+                }
+            } else {
+                // No output positions (an empty batch): every gradient is zero.
+                return [dx.map { _ in Tensor.zeros(x.shape, dtype: x.dtype) }, dw.map { _ in Tensor.zeros(w.shape, dtype: w.dtype) },
+                        db.map { _ in Tensor.zeros([co], dtype: x.dtype) }].prefix(needs.count).map { $0 }
+            }
+            return Array([dx, dw, db].prefix(needs.count))
+        }
+    }
+}

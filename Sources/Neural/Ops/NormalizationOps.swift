@@ -1,0 +1,381 @@
+/// Fused normalisation operations: LN-S (eq. 7.40) and its batch and group relatives, each a single
+/// forward pass that keeps μ̂ and 1/σ̂ per slice and a closed-form backward in which μ̂ and σ̂ are
+/// functions of z (footnote 4):
+///
+///     x̂ = (z − μ̂)/σ̂,   σ̂ = √(mean((z − μ̂)²) + ε)   (population variance: divide by m)
+///     B(v) = (1/σ̂)·(v − mean(v) − x̂ ⊙ mean(v ⊙ x̂))
+///
+/// where the means run over the normalised elements of each slice.
+extension Tensor {
+    /// Layer normalisation over the last `normalizedAxes` dimensions, like
+    /// `torch.nn.functional.layer_norm`: each slice x of m = Π(last dims) elements becomes
+    /// (x − μ̂)/√(σ̂² + ε) ⊙ weight + bias (eq. 7.40–7.41 with per-feature γ = weight, β = bias).
+    ///
+    /// Shapes: `self` `[…, d₁, …, d_k]`; `weight` and `bias` (each optional) `[d₁, …, d_k]`; the result
+    /// has `self`'s shape. One fused pass forward and one backward (closed form) per slice.
+    ///
+    /// - Parameters:
+    ///   - normalizedAxes: k, how many trailing dimensions form one normalised slice (≥ 1).
+    ///   - weight: per-feature scale γ, or `nil` for 1.
+    ///   - bias: per-feature shift β, or `nil` for 0.
+    ///   - eps: ε added to the variance (PyTorch's default 1e-5).
+    public func layerNorm(normalizedAxes: Int = 1, weight: Tensor? = nil, bias: Tensor? = nil, eps: Double = 1e-5) -> Tensor {
+        precondition(normalizedAxes >= 1 && normalizedAxes <= rank,
+                     "Neural: layerNorm over the last \(normalizedAxes) dimensions of a tensor of shape \(shape)")
+        let featureShape = Array(shape.suffix(normalizedAxes))
+        for (name, p) in [("weight", weight), ("bias", bias)] {
+            if let p {
+                precondition(p.shape == featureShape,
+                             "Neural: layerNorm \(name) has shape \(p.shape); expected \(featureShape) (the last \(normalizedAxes) dimensions of \(shape))")
+                precondition(p.dtype == dtype, "Neural: layerNorm \(name) is \(p.dtype) but the input is \(dtype)")
+            }
+        }
+        let m = Shape.count(featureShape)
+        let rows = m == 0 ? 0 : count / m
+        let x = detached().contiguous()
+        let w = weight?.detached().contiguous(), b = bias?.detached().contiguous()
+        let y = Tensor(uninitialized: shape, dtype: dtype)
+        let mean = Tensor(uninitialized: [rows], dtype: dtype), rstd = Tensor(uninitialized: [rows], dtype: dtype)
+        withExtendedLifetime((x, w, b)) {
+            switch dtype {
+            case .float32:
+                NormKernels.rowForward(x.pointer(Float.self), y.pointer(Float.self), mean.pointer(Float.self), rstd.pointer(Float.self),
+                                       rows: rows, m: m, eps: Float(eps), weight: w?.pointer(Float.self), bias: b?.pointer(Float.self))
+            case .float64:
+                NormKernels.rowForward(x.pointer(Double.self), y.pointer(Double.self), mean.pointer(Double.self), rstd.pointer(Double.self),
+                                       rows: rows, m: m, eps: eps, weight: w?.pointer(Double.self), bias: b?.pointer(Double.self))
+            }
+        }
+        var inputs = [self]
+        if let weight { inputs.append(weight) }
+        if let bias { inputs.append(bias) }
+        let hasWeight = weight != nil, hasBias = bias != nil
+        return Tensor.record(y, op: "layerNorm", inputs: inputs) { v, needs in
+            let g = v.detached().contiguous()
+            let needX = needs[0], needW = hasWeight && needs[1], needB = hasBias && needs[hasWeight ? 2 : 1]
+            let dx = needX ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
+            let dw = needW ? Tensor(uninitialized: featureShape, dtype: x.dtype) : nil
+            let db = needB ? Tensor(uninitialized: featureShape, dtype: x.dtype) : nil
+            withExtendedLifetime((g, x, w, mean, rstd)) {
+                switch x.dtype {
+                case .float32:
+                    NormKernels.rowBackward(g.pointer(Float.self), x.pointer(Float.self), mean.pointer(Float.self), rstd.pointer(Float.self),
+                                            weight: w?.pointer(Float.self), rows: rows, m: m, dx: dx?.pointer(Float.self),
+                                            dw: dw?.pointer(Float.self), db: db?.pointer(Float.self))
+                case .float64:
+                    NormKernels.rowBackward(g.pointer(Double.self), x.pointer(Double.self), mean.pointer(Double.self), rstd.pointer(Double.self),
+                                            weight: w?.pointer(Double.self), rows: rows, m: m, dx: dx?.pointer(Double.self),
+                                            dw: dw?.pointer(Double.self), db: db?.pointer(Double.self))
+                }
+            }
+            var out: [Tensor?] = [dx]
+            if hasWeight { out.append(dw) }
+            if hasBias { out.append(db) }
+            return out
+        }
+    }
+
+    /// LN-S over `axes` (eq. 7.40): (z − μ̂)/√(σ̂² + ε) with μ̂ and σ̂² the mean and population variance
+    /// (divide by the number of elements) over `axes`, computed separately for every index of the
+    /// other axes. Same shape in and out. Over the features it is layer normalisation without
+    /// affine; over `[0, 2, 3]` of `[N, C, H, W]` it is batch normalisation's standardisation;
+    /// over the last axis of `[N, G, C/G·H·W]` it is group normalisation's.
+    ///
+    /// Fused (one kernel forward, closed-form backward) when the kept axes are adjacent; any other
+    /// set of axes is composed from differentiable reductions.
+    public func standardized(axes: [Int], eps: Double = 1e-5) -> Tensor {
+        standardizedWithStatistics(axes: axes, eps: eps).output
+    }
+
+    /// ``standardized(axes:eps:)`` that also returns the batch statistics μ̂ and the biased σ̂²
+    /// (detached), each with the kept axes' shape (`[]` when every axis is reduced).
+    func standardizedWithStatistics(axes: [Int], eps: Double) -> (output: Tensor, mean: Tensor, variance: Tensor) {
+        let ax = Array(Set(axes.map { Shape.normalize($0, rank: rank) })).sorted()
+        let kept = (0..<rank).filter { !ax.contains($0) }
+        let keptShape = kept.map { shape[$0] }
+        guard let first = kept.first, let last = kept.last, last - first + 1 != kept.count else {
+            // Kept axes adjacent (or none): the layout is [A, C, S] with statistics per c.
+            let lo = kept.first ?? 0, hi = kept.last.map { $0 + 1 } ?? 0
+            let a = shape[..<lo].reduce(1, *), c = kept.isEmpty ? 1 : shape[lo..<hi].reduce(1, *)
+            let s = shape[hi...].reduce(1, *)
+            let (y, mean, variance) = channelStandardize(outer: a, channels: c, inner: s, eps: eps)
+            return (y, mean.reshaped(keptShape), variance.reshaped(keptShape))
+        }
+        let mu = mean(axes: ax, keepDims: true)
+        let centered = self - mu
+        let variance = (centered * centered).mean(axes: ax, keepDims: true)
+        let out = centered / (variance + eps).sqrt()
+        return (out, mu.detached().reshaped(keptShape), variance.detached().reshaped(keptShape))
+    }
+
+    /// The fused standardisation of `self` viewed as `[outer, channels, inner]` with statistics per channel.
+    private func channelStandardize(outer a: Int, channels c: Int, inner s: Int, eps: Double) -> (Tensor, Tensor, Tensor) {
+        let x = detached().contiguous()
+        let y = Tensor(uninitialized: shape, dtype: dtype)
+        let mean = Tensor(uninitialized: [c], dtype: dtype), variance = Tensor(uninitialized: [c], dtype: dtype)
+        let rstd = Tensor(uninitialized: [c], dtype: dtype)
+        withExtendedLifetime(x) {
+            switch dtype {
+            case .float32:
+                NormKernels.channelForward(x.pointer(Float.self), y.pointer(Float.self), mean.pointer(Float.self), variance.pointer(Float.self),
+                                           rstd.pointer(Float.self), a: a, c: c, s: s, eps: Float(eps))
+            case .float64:
+                NormKernels.channelForward(x.pointer(Double.self), y.pointer(Double.self), mean.pointer(Double.self), variance.pointer(Double.self),
+                                           rstd.pointer(Double.self), a: a, c: c, s: s, eps: eps)
+            }
+        }
+        let xhat = y
+        let out = Tensor.record(y, op: "standardized", input: self) { v in
+            let g = v.detached().contiguous()
+            let dx = Tensor(uninitialized: xhat.shape, dtype: xhat.dtype)
+            withExtendedLifetime((g, xhat, rstd)) {
+                switch xhat.dtype {
+                case .float32:
+                    NormKernels.channelBackward(g.pointer(Float.self), xhat.pointer(Float.self), rstd.pointer(Float.self),
+                                                dx.pointer(Float.self), a: a, c: c, s: s)
+                case .float64:
+                    NormKernels.channelBackward(g.pointer(Double.self), xhat.pointer(Double.self), rstd.pointer(Double.self),
+                                                dx.pointer(Double.self), a: a, c: c, s: s)
+                }
+            }
+            return dx
+        }
+        return (out, mean, variance)
+    }
+}
+
+/// The normalisation kernels (contiguous inputs). Work splits depend only on the sizes and partial
+/// sums combine in a fixed order, so results do not depend on the thread count.
+enum NormKernels {
+    @inline(__always)
+    private static func load<T: KernelScalar>(_ p: UnsafePointer<T>, _ i: Int) -> SIMD8<T> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<T>.self)
+    }
+
+    @inline(__always)
+    private static func store<T: KernelScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<T>.self)
+    }
+
+    /// Σ p[i] over n elements.
+    @inline(__always)
+    private static func sum<T: KernelScalar>(_ p: UnsafePointer<T>, _ n: Int) -> T {
+        var acc0 = SIMD8<T>(), acc1 = SIMD8<T>()
+        var i = 0
+        while i + 16 <= n { acc0 += load(p, i); acc1 += load(p, i + 8); i += 16 }
+        if i + 8 <= n { acc0 += load(p, i); i += 8 }
+        var total = (acc0 + acc1).sum()
+        while i < n { total += p[i]; i += 1 }
+        return total
+    }
+
+    /// Σ (p[i] − mu)² over n elements.
+    @inline(__always)
+    private static func sumSquaredDeviations<T: KernelScalar>(_ p: UnsafePointer<T>, _ n: Int, _ mu: T) -> T {
+        var acc0 = SIMD8<T>(), acc1 = SIMD8<T>()
+        let m = SIMD8<T>(repeating: mu)
+        var i = 0
+        while i + 16 <= n {
+            let d0 = load(p, i) - m, d1 = load(p, i + 8) - m
+            acc0 += d0 * d0; acc1 += d1 * d1; i += 16
+        }
+        if i + 8 <= n { let d = load(p, i) - m; acc0 += d * d; i += 8 }
+        var total = (acc0 + acc1).sum()
+        while i < n { let d = p[i] - mu; total += d * d; i += 1 }
+        return total
+    }
+
+    /// Rows per parallel block for rows of `m` elements (depends on m only).
+    private static func rowsPerBlock(_ m: Int) -> Int { Swift.max(1, (1 << 14) / Swift.max(m, 1)) }
+
+    /// LayerNorm forward over `rows` rows of `m` elements: y = (x − μ)·rstd ⊙ w + b.
+    static func rowForward<T: KernelScalar>(
+        _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ mean: UnsafeMutablePointer<T>, _ rstd: UnsafeMutablePointer<T>,
+        rows: Int, m: Int, eps: T, weight: UnsafeMutablePointer<T>?, bias: UnsafeMutablePointer<T>?
+    ) {
+        if rows == 0 { return }
+        let xs = SendablePointer(x), ys = SendablePointer(y), ms = SendablePointer(mean), rs = SendablePointer(rstd)
+        let ws = weight.map { SendablePointer($0) }, bs = bias.map { SendablePointer($0) }
+        let per = rowsPerBlock(m), blocks = (rows + per - 1) / per
+        Parallel.forEach(tasks: blocks) { blk in
+            let w = ws?.pointer, b = bs?.pointer
+            for r in (blk * per)..<Swift.min(rows, (blk + 1) * per) {
+                let xr = UnsafePointer(xs.pointer + r * m), yr = ys.pointer + r * m
+                let mu = sum(xr, m) / T(m)
+                let variance = sumSquaredDeviations(xr, m, mu) / T(m)
+                let inv = 1 / (variance + eps).squareRoot()
+                ms.pointer[r] = mu
+                rs.pointer[r] = inv
+                let mv = SIMD8<T>(repeating: mu), iv = SIMD8<T>(repeating: inv)
+                var i = 0
+                switch (w, b) {
+                case let (w?, b?):
+                    while i + 8 <= m { store((load(xr, i) - mv) * iv * load(w, i) + load(b, i), yr, i); i += 8 }
+                    while i < m { yr[i] = (xr[i] - mu) * inv * w[i] + b[i]; i += 1 }
+                case let (w?, nil):
+                    while i + 8 <= m { store((load(xr, i) - mv) * iv * load(w, i), yr, i); i += 8 }
+                    while i < m { yr[i] = (xr[i] - mu) * inv * w[i]; i += 1 }
+                case let (nil, b?):
+                    while i + 8 <= m { store((load(xr, i) - mv) * iv + load(b, i), yr, i); i += 8 }
+                    while i < m { yr[i] = (xr[i] - mu) * inv + b[i]; i += 1 }
+                case (nil, nil):
+                    while i + 8 <= m { store((load(xr, i) - mv) * iv, yr, i); i += 8 }
+                    while i < m { yr[i] = (xr[i] - mu) * inv; i += 1 }
+                }
+            }
+        }
+    }
+
+    /// LayerNorm backward: with ĝ = g ⊙ w and x̂ = (x − μ)·rstd,
+    /// dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂)), dw = Σ_rows g ⊙ x̂, db = Σ_rows g.
+    static func rowBackward<T: KernelScalar>(
+        _ g: UnsafeMutablePointer<T>, _ x: UnsafeMutablePointer<T>, _ mean: UnsafeMutablePointer<T>, _ rstd: UnsafeMutablePointer<T>,
+        weight: UnsafeMutablePointer<T>?, rows: Int, m: Int,
+        dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?, db: UnsafeMutablePointer<T>?
+    ) {
+        let per = rowsPerBlock(m), blocks = rows == 0 ? 0 : (rows + per - 1) / per
+        let needParams = dw != nil || db != nil
+        // Per-block partial sums for dw (first m) and db (next m), combined in block order below.
+        let partial = UnsafeMutablePointer<T>.allocate(capacity: needParams ? Swift.max(1, blocks * 2 * m) : 1)
+        defer { partial.deallocate() }
+        let gs = SendablePointer(g), xs = SendablePointer(x), ms = SendablePointer(mean), rs = SendablePointer(rstd)
+        let ws = weight.map { SendablePointer($0) }, dxs = dx.map { SendablePointer($0) }, ps = SendablePointer(partial)
+        let wantW = dw != nil, wantB = db != nil
+        Parallel.forEach(tasks: blocks) { blk in
+            let w = ws?.pointer, dxp = dxs?.pointer
+            let pw = ps.pointer + blk * 2 * m, pb = pw + m
+            if needParams { pw.initialize(repeating: 0, count: 2 * m) }
+            for r in (blk * per)..<Swift.min(rows, (blk + 1) * per) {
+                let gr = UnsafePointer(gs.pointer + r * m), xr = UnsafePointer(xs.pointer + r * m)
+                let mu = ms.pointer[r], inv = rs.pointer[r]
+                let mv = SIMD8<T>(repeating: mu), iv = SIMD8<T>(repeating: inv)
+                if needParams {
+                    var i = 0
+                    while i + 8 <= m {
+                        let gv = load(gr, i)
+                        if wantW { store(load(pw, i) + gv * ((load(xr, i) - mv) * iv), pw, i) }
+                        if wantB { store(load(pb, i) + gv, pb, i) }
+                        i += 8
+                    }
+                    while i < m {
+                        if wantW { pw[i] += gr[i] * ((xr[i] - mu) * inv) }
+                        if wantB { pb[i] += gr[i] }
+                        i += 1
+                    }
+                }
+                guard let dxp else { continue }
+                // Σ ĝ and Σ ĝ ⊙ x̂ over the row.
+                var s0 = SIMD8<T>(), s1 = SIMD8<T>()
+                var i = 0
+                if let w {
+                    while i + 8 <= m {
+                        let gh = load(gr, i) * load(w, i)
+                        s0 += gh; s1 += gh * ((load(xr, i) - mv) * iv); i += 8
+                    }
+                } else {
+                    while i + 8 <= m {
+                        let gh = load(gr, i)
+                        s0 += gh; s1 += gh * ((load(xr, i) - mv) * iv); i += 8
+                    }
+                }
+                var sg = s0.sum(), sgx = s1.sum()
+                while i < m {
+                    let gh = gr[i] * (w?[i] ?? 1)
+                    sg += gh; sgx += gh * ((xr[i] - mu) * inv); i += 1
+                }
+                let a = sg / T(m), c = sgx / T(m)
+                let av = SIMD8<T>(repeating: a), cv = SIMD8<T>(repeating: c)
+                let dr = dxp + r * m
+                i = 0
+                if let w {
+                    while i + 8 <= m {
+                        let gh = load(gr, i) * load(w, i), xh = (load(xr, i) - mv) * iv
+                        store(iv * (gh - av - xh * cv), dr, i); i += 8
+                    }
+                } else {
+                    while i + 8 <= m {
+                        let xh = (load(xr, i) - mv) * iv
+                        store(iv * (load(gr, i) - av - xh * cv), dr, i); i += 8
+                    }
+                }
+                while i < m {
+                    let gh = gr[i] * (w?[i] ?? 1), xh = (xr[i] - mu) * inv
+                    dr[i] = inv * (gh - a - xh * c); i += 1
+                }
+            }
+        }
+        guard needParams else { return }
+        for (dest, off) in [(dw, 0), (db, m)] {
+            guard let dest else { continue }
+            if blocks == 0 { dest.initialize(repeating: 0, count: m); continue }
+            dest.update(from: partial + off, count: m)
+            for blk in 1..<Swift.max(blocks, 1) {
+                let p = partial + blk * 2 * m + off
+                for i in 0..<m { dest[i] += p[i] }
+            }
+        }
+    }
+
+    /// Standardisation of x viewed as `[a, c, s]` with statistics per channel over a·s elements:
+    /// writes y = x̂, μ, the biased variance and rstd = 1/√(var + ε).
+    static func channelForward<T: KernelScalar>(
+        _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ mean: UnsafeMutablePointer<T>,
+        _ variance: UnsafeMutablePointer<T>, _ rstd: UnsafeMutablePointer<T>, a: Int, c: Int, s: Int, eps: T
+    ) {
+        let n = a * s
+        let xs = SendablePointer(x), ys = SendablePointer(y)
+        let ms = SendablePointer(mean), vs = SendablePointer(variance), rs = SendablePointer(rstd)
+        Parallel.forEach(tasks: c) { ch in
+            let x = UnsafePointer(xs.pointer), y = ys.pointer
+            var total: T = 0
+            for i in 0..<a { total += sum(x + (i * c + ch) * s, s) }
+            let mu = n > 0 ? total / T(n) : 0
+            var sq: T = 0
+            for i in 0..<a { sq += sumSquaredDeviations(x + (i * c + ch) * s, s, mu) }
+            let v = n > 0 ? sq / T(n) : 0
+            let inv = 1 / (v + eps).squareRoot()
+            ms.pointer[ch] = mu; vs.pointer[ch] = v; rs.pointer[ch] = inv
+            let mv = SIMD8<T>(repeating: mu), iv = SIMD8<T>(repeating: inv)
+            for i in 0..<a {
+                let base = (i * c + ch) * s
+                let xr = x + base, yr = y + base
+                var j = 0
+                while j + 8 <= s { store((load(xr, j) - mv) * iv, yr, j); j += 8 }
+                while j < s { yr[j] = (xr[j] - mu) * inv; j += 1 }
+            }
+        }
+    }
+
+    /// Backward of ``channelForward``: dx = rstd·(g − mean(g) − x̂·mean(g ⊙ x̂)) per channel.
+    static func channelBackward<T: KernelScalar>(
+        _ g: UnsafeMutablePointer<T>, _ xhat: UnsafeMutablePointer<T>, _ rstd: UnsafeMutablePointer<T>,
+        _ dx: UnsafeMutablePointer<T>, a: Int, c: Int, s: Int
+    ) {
+        let n = a * s
+        if n == 0 { return }
+        let gs = SendablePointer(g), xs = SendablePointer(xhat), rs = SendablePointer(rstd), ds = SendablePointer(dx)
+        Parallel.forEach(tasks: c) { ch in
+            let g = UnsafePointer(gs.pointer), xh = UnsafePointer(xs.pointer), d = ds.pointer
+            var sg: T = 0, sgx: T = 0
+            for i in 0..<a {
+                let base = (i * c + ch) * s
+                let gr = g + base, xr = xh + base
+                var s0 = SIMD8<T>(), s1 = SIMD8<T>()
+                var j = 0
+                while j + 8 <= s { let gv = load(gr, j); s0 += gv; s1 += gv * load(xr, j); j += 8 }
+                var t0 = s0.sum(), t1 = s1.sum()
+                while j < s { t0 += gr[j]; t1 += gr[j] * xr[j]; j += 1 }
+                sg += t0; sgx += t1
+            }
+            let inv = rs.pointer[ch], am = sg / T(n), cm = sgx / T(n)
+            let av = SIMD8<T>(repeating: am), cv = SIMD8<T>(repeating: cm), iv = SIMD8<T>(repeating: inv)
+            for i in 0..<a {
+                let base = (i * c + ch) * s
+                let gr = g + base, xr = xh + base, dr = d + base
+                var j = 0
+                while j + 8 <= s { store(iv * (load(gr, j) - av - load(xr, j) * cv), dr, j); j += 8 }
+                while j < s { dr[j] = inv * (gr[j] - am - xr[j] * cm); j += 1 }
+            }
+        }
+    }
+}

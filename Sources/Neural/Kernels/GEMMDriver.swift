@@ -128,6 +128,11 @@ enum GEMMDriver<T: GEMMScalar> {
             scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
             return
         }
+        if m == 1 || n == 1 {
+            gemv(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
 
         let level = GEMMConfig.level
         var mrL = 0, nrL = 0
@@ -143,9 +148,14 @@ enum GEMMDriver<T: GEMMScalar> {
         var threads = Runtime.threads
         if m * n * k < GEMMConfig.parallelThreshold { threads = 1 }
 
-        // Column blocks: all K blocks of one column block of op(B) are packed (by whichever worker
-        // needs a micro-panel first) into one buffer of at most `packedBBytes`.
-        let ncFit = max(nr, GEMMConfig.packedBBytes / (k * stride) / nr * nr)
+        // Column blocks × groups of K blocks: one group of K blocks of one column block of op(B)
+        // is packed (by whichever worker needs a micro-panel first) into one buffer of at most
+        // `packedBBytes`. Groups span all of k unless k is very deep.
+        let bLimit = GEMMConfig.packedBBytes
+        let minCols = min(roundUp(n, nr), 8 * nr)
+        let groupBlocks = max(1, min(kBlocks, bLimit / (kcStep * minCols * stride)))
+        let groupDepth = min(k, groupBlocks * kcStep)
+        let ncFit = max(nr, bLimit / (groupDepth * stride) / nr * nr)
         let ncBlocks = ceilDiv(n, ncFit)
         let ncStep = roundUp(ceilDiv(n, ncBlocks), nr)
         let ncPanelsMax = ncStep / nr
@@ -161,9 +171,9 @@ enum GEMMDriver<T: GEMMScalar> {
             ? 1 : min(ceilDiv(4 * threads, mChunks), ceilDiv(nPanelsAll, ncBlocks))
         let workers = min(threads, mChunks * nChunks)
 
-        let bBytes = roundUp(k * ncStep * stride, 64)
+        let bBytes = roundUp(groupDepth * ncStep * stride, 64)
         let aBytes = roundUp(kcStep * mcStep * stride, 64)
-        let flagCount = kBlocks * ncPanelsMax + 1
+        let flagCount = groupBlocks * ncPanelsMax + 1
         let flagBytes = roundUp(flagCount * MemoryLayout<Atomic<Int>>.stride, 64)
 
         GEMMScratch.withBuffer(bytes: bBytes + workers * aBytes + flagBytes) { raw in
@@ -175,63 +185,69 @@ enum GEMMDriver<T: GEMMScalar> {
             while jc < n {
                 let nc = min(ncStep, n - jc)
                 let ncPanels = ceilDiv(nc, nr)
-                // Micro-panel states, 0: not packed, 1: being packed, 2: ready. Then the next chunk.
-                for i in 0..<kBlocks * ncPanels { (flags + i).initialize(to: Atomic(0)) }
-                let nextChunk = flags + kBlocks * ncPanels
-                nextChunk.initialize(to: Atomic(0))
-                let chunks = mChunks * nChunks
+                var kbGroup = 0
+                while kbGroup < kBlocks {
+                    let kbEnd = min(kBlocks, kbGroup + groupBlocks)
+                    let pcGroup = kbGroup * kcStep
+                    // Micro-panel states, 0: not packed, 1: being packed, 2: ready. Then the next chunk.
+                    for i in 0..<(kbEnd - kbGroup) * ncPanels { (flags + i).initialize(to: Atomic(0)) }
+                    let nextChunk = flags + (kbEnd - kbGroup) * ncPanels
+                    nextChunk.initialize(to: Atomic(0))
+                    let chunks = mChunks * nChunks
 
-                Parallel.forEach(tasks: workers) { w in
-                    let aPack = (aBase + w * aBytes).bindMemory(to: T.self, capacity: aBytes / stride)
-                    while true {
-                        let chunk = nextChunk.pointee.add(1, ordering: .relaxed).oldValue
-                        if chunk >= chunks { break }
-                        let mi = chunk / nChunks, ni = chunk % nChunks
-                        let ic = mi * mcStep
-                        let mc = min(mcStep, m - ic)
-                        let mcPanels = ceilDiv(mc, mr)
-                        let panLo = ncPanels * ni / nChunks, panHi = ncPanels * (ni + 1) / nChunks
-                        let panCount = panHi - panLo
-                        if panCount <= 0 { continue }
-                        // Chunks start at different micro-panels, so that concurrent workers
-                        // pack different parts of B first.
-                        let rotate = panCount * (chunk % workers) / workers
-                        for kb in 0..<kBlocks {
-                            let pc = kb * kcStep
-                            let kc = min(kcStep, k - pc)
-                            let betaK: T = kb == 0 ? beta : 1
-                            let bBlock = bPack + pc * ncPanels * nr
-                            let kbFlags = flags + kb * ncPanels
-                            packA(transA: transA, a: a, lda: lda, i0: ic, rows: mc, p0: pc,
-                                  kc: kc, mr: mr, dst: aPack)
-                            for q in 0..<panCount {
-                                var panel = panLo + q + rotate
-                                if panel >= panHi { panel -= panCount }
-                                let j0 = panel * nr
-                                let cols = min(nr, nc - j0)
-                                let bPanel = bBlock + panel * nr * kc
-                                let flag = kbFlags + panel
-                                if flag.pointee.load(ordering: .acquiring) != 2 {
-                                    if flag.pointee.compareExchange(expected: 0, desired: 1,
-                                                                    ordering: .relaxed).exchanged {
-                                        packB(transB: transB, b: b, ldb: ldb, p0: pc, kc: kc,
-                                              j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
-                                        flag.pointee.store(2, ordering: .releasing)
-                                    } else {
-                                        // Another worker is packing it right now.
-                                        while flag.pointee.load(ordering: .acquiring) != 2 {}
+                    Parallel.forEach(tasks: workers) { w in
+                        let aPack = (aBase + w * aBytes).bindMemory(to: T.self, capacity: aBytes / stride)
+                        while true {
+                            let chunk = nextChunk.pointee.add(1, ordering: .relaxed).oldValue
+                            if chunk >= chunks { break }
+                            let mi = chunk / nChunks, ni = chunk % nChunks
+                            let ic = mi * mcStep
+                            let mc = min(mcStep, m - ic)
+                            let mcPanels = ceilDiv(mc, mr)
+                            let panLo = ncPanels * ni / nChunks, panHi = ncPanels * (ni + 1) / nChunks
+                            let panCount = panHi - panLo
+                            if panCount <= 0 { continue }
+                            // Chunks start at different micro-panels, so that concurrent workers
+                            // pack different parts of B first.
+                            let rotate = panCount * (chunk % workers) / workers
+                            for kb in kbGroup..<kbEnd {
+                                let pc = kb * kcStep
+                                let kc = min(kcStep, k - pc)
+                                let betaK: T = kb == 0 ? beta : 1
+                                let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
+                                let kbFlags = flags + (kb - kbGroup) * ncPanels
+                                packA(transA: transA, a: a, lda: lda, i0: ic, rows: mc, p0: pc,
+                                      kc: kc, mr: mr, dst: aPack)
+                                for q in 0..<panCount {
+                                    var panel = panLo + q + rotate
+                                    if panel >= panHi { panel -= panCount }
+                                    let j0 = panel * nr
+                                    let cols = min(nr, nc - j0)
+                                    let bPanel = bBlock + panel * nr * kc
+                                    let flag = kbFlags + panel
+                                    if flag.pointee.load(ordering: .acquiring) != 2 {
+                                        if flag.pointee.compareExchange(expected: 0, desired: 1,
+                                                                        ordering: .relaxed).exchanged {
+                                            packB(transB: transB, b: b, ldb: ldb, p0: pc, kc: kc,
+                                                  j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
+                                            flag.pointee.store(2, ordering: .releasing)
+                                        } else {
+                                            // Another worker is packing it right now.
+                                            while flag.pointee.load(ordering: .acquiring) != 2 {}
+                                        }
                                     }
-                                }
-                                let cBlock = c + ic * ldc + jc + j0
-                                for ip in 0..<mcPanels {
-                                    let i0 = ip * mr
-                                    T.microKernel(level: level, kc: kc, a: aPack + ip * mr * kc, b: bPanel,
-                                                  c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
-                                                  mr: min(mr, mc - i0), nr: cols)
+                                    let cBlock = c + ic * ldc + jc + j0
+                                    for ip in 0..<mcPanels {
+                                        let i0 = ip * mr
+                                        T.microKernel(level: level, kc: kc, a: aPack + ip * mr * kc, b: bPanel,
+                                                      c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
+                                                      mr: min(mr, mc - i0), nr: cols)
+                                    }
                                 }
                             }
                         }
                     }
+                    kbGroup = kbEnd
                 }
                 jc += nc
             }

@@ -198,12 +198,31 @@ struct GEMMTests {
         }
     }
 
-    @Test("Large, several K and N blocks", arguments: [(false, false), (true, true)])
+    @Test("Large, several K and N blocks, K groups", arguments: [(false, false), (true, true)])
     func large(trans: (Bool, Bool)) {
-        let before = Problem<Float>(transA: trans.0, transB: trans.1, m: 19, n: 4200, k: 530, pad: 1)
-        var p = before
-        runGEMM(&p, alpha: 1, beta: 1)
-        check(p, before: before, alpha: 1, beta: 1)
+        for (m, n, k) in [(19, 4200, 530), (3, 300, 9000)] {
+            let before = Problem<Float>(transA: trans.0, transB: trans.1, m: m, n: n, k: k, pad: 1)
+            var p = before
+            runGEMM(&p, alpha: 1, beta: 1)
+            check(p, before: before, alpha: 1, beta: 1)
+        }
+    }
+
+    @Test("Matrix-vector shapes (m = 1 or n = 1), all transposes")
+    func matrixVector() {
+        for (m, n, k) in [(1, 5000, 900), (5000, 1, 900), (1, 1, 1000), (1, 37, 5), (37, 1, 5)] {
+            for (ta, tb) in transposes {
+                let before = Problem<Float>(transA: ta, transB: tb, m: m, n: n, k: k, pad: 2)
+                var p = before
+                runGEMM(&p, alpha: 1.5, beta: -0.5)
+                check(p, before: before, alpha: 1.5, beta: -0.5)
+                if m * n * k > 100_000 { continue }
+                let beforeD = Problem<Double>(transA: ta, transB: tb, m: m, n: n, k: k, cFill: .nan)
+                var d = beforeD
+                runGEMM(&d, alpha: 1.5, beta: 0)
+                check(d, before: beforeD, alpha: 1.5, beta: 0)
+            }
+        }
     }
 }
 
@@ -212,7 +231,8 @@ struct GEMMTests {
 @Suite("GEMM determinism", .serialized)
 struct GEMMDeterminismTests {
     private static let shapes = [(257, 257, 257), (1, 300, 700), (300, 1, 700), (37, 530, 301),
-                                 (600, 48, 1000), (96, 96, 96)]
+                                 (600, 48, 1000), (96, 96, 96), (1, 5000, 900), (5000, 1, 900),
+                                 (3, 300, 9000)]
 
     private func results<T: BinaryFloatingPoint>(_ type: T.Type, threads: Int, level: Int? = nil,
                                                  run: (inout Problem<T>) -> Void) -> [[T]] {

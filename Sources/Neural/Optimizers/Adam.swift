@@ -1,0 +1,72 @@
+import Foundation
+
+/// Adam (PyTorch's `torch.optim.Adam`): with gradient g (plus λθ when `weightDecay` λ > 0), at the
+/// parameter's t-th update
+///
+///     m := β₁m + (1 − β₁)g,   v := β₂v + (1 − β₂)g²
+///     θ := θ − α/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+public class Adam: Optimizer {
+    /// β₁, the decay of the first-moment estimate m.
+    public let beta1: Double
+    /// β₂, the decay of the second-moment estimate v.
+    public let beta2: Double
+    /// ε, added to the denominator.
+    public let epsilon: Double
+    /// λ: added to the gradient as λθ (Adam) or applied as θ := (1 − αλ)θ (``AdamW``).
+    public let weightDecay: Double
+    /// Whether weight decay is decoupled from the gradient (AdamW).
+    public let decoupledWeightDecay: Bool
+
+    /// Adam over `parameters`; PyTorch's defaults.
+    public convenience init(_ parameters: [Parameter], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
+                            epsilon: Double = 1e-8, weightDecay: Double = 0, schedule: LRSchedule? = nil) {
+        self.init(parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                  weightDecay: weightDecay, decoupled: false, schedule: schedule)
+    }
+
+    init(_ parameters: [Parameter], learningRate: Double, beta1: Double, beta2: Double, epsilon: Double,
+         weightDecay: Double, decoupled: Bool, schedule: LRSchedule?) {
+        precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "Neural: Adam needs betas in [0, 1), got \(beta1), \(beta2)")
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decoupledWeightDecay = decoupled
+        super.init(parameters, learningRate: learningRate, schedule: schedule)
+    }
+
+    /// One Adam update of `parameter` (slots: m, v).
+    public override func update(_ parameter: Parameter, index: Int, gradient: Tensor, learningRate: Double) {
+        dispatch(parameter, { self.run(Float.self, parameter, index, gradient, learningRate) },
+                 { self.run(Double.self, parameter, index, gradient, learningRate) })
+    }
+
+    private func run<T: KernelScalar>(_: T.Type, _ parameter: Parameter, _ index: Int, _ gradient: Tensor, _ alpha: Double) {
+        let t = Double(parameterSteps[index])
+        let stepSize = T(alpha / (1 - Foundation.pow(beta1, t)))
+        let correction2 = T((1 - Foundation.pow(beta2, t)).squareRoot())
+        let b1 = T(1 - beta1), b2 = T(beta2), c2 = T(1 - beta2), eps = T(epsilon), wd = T(weightDecay)
+        let shrink = T(1 - alpha * weightDecay), decoupled = decoupledWeightDecay
+        withBuffers(T.self, parameter, index: index, gradient: gradient, slotCount: 2) { p, g, s, n in
+            let m = s[0], v = s[1]
+            for i in 0..<n {
+                var gi = g[i]
+                if decoupled { p[i] *= shrink } else { gi += wd * p[i] }
+                m[i] += b1 * (gi - m[i])
+                v[i] = b2 * v[i] + c2 * gi * gi
+                p[i] -= stepSize * (m[i] / (v[i].squareRoot() / correction2 + eps))
+            }
+        }
+    }
+}
+
+/// AdamW (PyTorch's `torch.optim.AdamW`): Adam with decoupled weight decay, θ := (1 − αλ)θ before
+/// the Adam step, instead of adding λθ to the gradient. PyTorch's default λ = 0.01.
+public final class AdamW: Adam {
+    /// AdamW over `parameters`; PyTorch's defaults.
+    public init(_ parameters: [Parameter], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
+                epsilon: Double = 1e-8, weightDecay: Double = 0.01, schedule: LRSchedule? = nil) {
+        super.init(parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   weightDecay: weightDecay, decoupled: true, schedule: schedule)
+    }
+}

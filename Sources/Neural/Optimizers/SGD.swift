@@ -1,0 +1,54 @@
+/// Stochastic gradient descent, θ := θ − α∇J (eq. 7.8–7.10), with PyTorch's `torch.optim.SGD`
+/// options. With gradient g, weight decay λ, momentum μ and dampening τ, each step computes
+///
+///     d = g + λθ
+///     b = d on the first step, else μb + (1 − τ)d     (only when μ ≠ 0)
+///     d = d + μb (Nesterov) or b
+///     θ := θ − αd
+///
+/// Which examples the gradient comes from (full batch, Algorithm 1 or 2) is the sampler's business:
+/// see ``FullBatchSampler``, ``UniformSampler`` and ``ShuffledBatchSampler``.
+public final class SGD: Optimizer {
+    /// μ (0: plain gradient descent).
+    public let momentum: Double
+    /// τ, the fraction of the new gradient left out of the momentum buffer.
+    public let dampening: Double
+    /// Whether to use Nesterov momentum (needs μ > 0 and τ = 0).
+    public let nesterov: Bool
+    /// λ, the L2 penalty coefficient added to the gradient.
+    public let weightDecay: Double
+
+    /// SGD over `parameters` with step size `learningRate` (α).
+    public init(_ parameters: [Parameter], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
+                nesterov: Bool = false, weightDecay: Double = 0, schedule: LRSchedule? = nil) {
+        precondition(!nesterov || (momentum > 0 && dampening == 0), "Neural: Nesterov momentum needs momentum > 0 and dampening 0")
+        self.momentum = momentum
+        self.dampening = dampening
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        super.init(parameters, learningRate: learningRate, schedule: schedule)
+    }
+
+    /// One SGD update of `parameter` (slot 0: the momentum buffer b).
+    public override func update(_ parameter: Parameter, index: Int, gradient: Tensor, learningRate: Double) {
+        dispatch(parameter, { self.run(Float.self, parameter, index, gradient, learningRate) },
+                 { self.run(Double.self, parameter, index, gradient, learningRate) })
+    }
+
+    private func run<T: KernelScalar>(_: T.Type, _ parameter: Parameter, _ index: Int, _ gradient: Tensor, _ alpha: Double) {
+        let first = slots[index].isEmpty
+        let lr = T(alpha), wd = T(weightDecay), mu = T(momentum), keep = T(1 - dampening)
+        let useMomentum = momentum != 0, nesterov = self.nesterov
+        withBuffers(T.self, parameter, index: index, gradient: gradient, slotCount: useMomentum ? 1 : 0) { p, g, s, n in
+            for i in 0..<n {
+                var d = g[i] + wd * p[i]
+                if useMomentum {
+                    let b = first ? d : mu * s[0][i] + keep * d
+                    s[0][i] = b
+                    d = nesterov ? d + mu * b : b
+                }
+                p[i] -= lr * d
+            }
+        }
+    }
+}

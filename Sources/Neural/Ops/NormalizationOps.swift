@@ -233,7 +233,8 @@ enum NormKernels {
         weight: UnsafeMutablePointer<T>?, rows: Int, m: Int,
         dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?, db: UnsafeMutablePointer<T>?
     ) {
-        let per = rowsPerBlock(m), blocks = rows == 0 ? 0 : (rows + per - 1) / per
+        // At most 32 blocks (fewer partial sums to combine), never below rowsPerBlock rows each.
+        let per = Swift.max(rowsPerBlock(m), (rows + 31) / 32), blocks = rows == 0 ? 0 : (rows + per - 1) / per
         let needParams = dw != nil || db != nil
         // Per-block partial sums for dw (first m) and db (next m), combined in block order below.
         let partial = UnsafeMutablePointer<T>.allocate(capacity: needParams ? Swift.max(1, blocks * 2 * m) : 1)
@@ -249,40 +250,29 @@ enum NormKernels {
                 let gr = UnsafePointer(gs.pointer + r * m), xr = UnsafePointer(xs.pointer + r * m)
                 let mu = ms.pointer[r], inv = rs.pointer[r]
                 let mv = SIMD8<T>(repeating: mu), iv = SIMD8<T>(repeating: inv)
-                if needParams {
-                    var i = 0
-                    while i + 8 <= m {
-                        let gv = load(gr, i)
-                        if wantW { store(load(pw, i) + gv * ((load(xr, i) - mv) * iv), pw, i) }
-                        if wantB { store(load(pb, i) + gv, pb, i) }
-                        i += 8
-                    }
-                    while i < m {
-                        if wantW { pw[i] += gr[i] * ((xr[i] - mu) * inv) }
-                        if wantB { pb[i] += gr[i] }
-                        i += 1
-                    }
-                }
-                guard let dxp else { continue }
-                // Σ ĝ and Σ ĝ ⊙ x̂ over the row.
+                // One pass: the parameter partials Σ g ⊙ x̂ and Σ g, and the row sums Σ ĝ and Σ ĝ ⊙ x̂.
+                let wantDx = dxp != nil
                 var s0 = SIMD8<T>(), s1 = SIMD8<T>()
                 var i = 0
-                if let w {
-                    while i + 8 <= m {
-                        let gh = load(gr, i) * load(w, i)
-                        s0 += gh; s1 += gh * ((load(xr, i) - mv) * iv); i += 8
+                while i + 8 <= m {
+                    let gv = load(gr, i), xh = (load(xr, i) - mv) * iv
+                    if wantW { store(load(pw, i) + gv * xh, pw, i) }
+                    if wantB { store(load(pb, i) + gv, pb, i) }
+                    if wantDx {
+                        let gh = w.map { gv * load($0, i) } ?? gv
+                        s0 += gh; s1 += gh * xh
                     }
-                } else {
-                    while i + 8 <= m {
-                        let gh = load(gr, i)
-                        s0 += gh; s1 += gh * ((load(xr, i) - mv) * iv); i += 8
-                    }
+                    i += 8
                 }
                 var sg = s0.sum(), sgx = s1.sum()
                 while i < m {
-                    let gh = gr[i] * (w?[i] ?? 1)
-                    sg += gh; sgx += gh * ((xr[i] - mu) * inv); i += 1
+                    let gv = gr[i], xh = (xr[i] - mu) * inv
+                    if wantW { pw[i] += gv * xh }
+                    if wantB { pb[i] += gv }
+                    let gh = gv * (w?[i] ?? 1)
+                    sg += gh; sgx += gh * xh; i += 1
                 }
+                guard let dxp else { continue }
                 let a = sg / T(m), c = sgx / T(m)
                 let av = SIMD8<T>(repeating: a), cv = SIMD8<T>(repeating: c)
                 let dr = dxp + r * m

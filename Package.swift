@@ -22,7 +22,7 @@ let package = Package(
         .executableTarget(
             name: "neural-bench",
             dependencies: ["Neural", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,7 +8,7 @@ public enum Synthetic {
     /// 2π·`turns`·ρ + cπ, plus Gaussian noise with standard deviation `noise` on each coordinate.
     ///
     /// - Returns: `x` `[2n, 2]` (class 0 first, then class 1) and `labels` (2n values in {0, 1}).
-    public static func twoSpirals(pointsPerClass n: Int, turns: Double = 1.25, noise: Double = 0.02,
+    public static func twoSpirals(pointsPerClass n: Int, turns: Double = 2, noise: Double = 0.02,
                                   dtype: DType = .float32, generator: RandomGenerator) -> (x: Tensor, labels: [Int]) {
         precondition(n >= 2, "Neural: twoSpirals needs at least 2 points per class")
         let eps = Tensor.randn([2 * n, 2], std: noise, dtype: .float64, generator: generator).scalars(as: Double.self)

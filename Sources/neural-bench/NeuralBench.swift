@@ -16,6 +16,7 @@ struct NeuralBench: ParsableCommand {
         subcommands: [
             SGEMMBench.self,
             AutodiffBench.self,
+            ConvBench.self,
             // Add new cases here, one file per case.
         ])
 }

@@ -248,27 +248,48 @@ enum PoolKernels {
     /// Work per parallel block, in planes.
     @inline(__always) static func grain(_ g: WindowGeometry) -> Int { Swift.max(1, (1 << 14) / Swift.max(1, g.outSpatial * g.kernelH * g.kernelW)) }
 
+    /// For each output row (or column) o, the window taps r with 0 ≤ o·stride − pad + r·dilation < size,
+    /// computed once per call (the divisions stay out of the inner loops).
+    static func taps(outputs: Int, stride: Int, pad: Int, dilation: Int, size: Int, kernel: Int) -> [Range<Int>] {
+        (0..<outputs).map { o in
+            WindowGeometry.validRange(offset: o * stride - pad, stride: dilation, size: size, count: kernel)
+        }
+    }
+
     /// out[p, oh, ow] = max over the window (padding never wins), and, when `argmax` is given, the
     /// position (ih·W + iw within the plane) of the window's first maximum.
     static func maxForward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, out: UnsafeMutablePointer<T>,
                                             argmax: UnsafeMutablePointer<Int32>?, planes: Int, geometry g: WindowGeometry) {
         let (H, W, outH, outW) = (g.height, g.width, g.outH, g.outW)
+        let hTaps = taps(outputs: outH, stride: g.strideH, pad: g.padH, dilation: g.dilationH, size: H, kernel: g.kernelH)
+        let wTaps = taps(outputs: outW, stride: g.strideW, pad: g.padW, dilation: g.dilationW, size: W, kernel: g.kernelW)
         Parallel.forRanges(count: planes, grain: grain(g)) { r in
             for p in r {
                 let xp = x + p * H * W, op = out + p * outH * outW, ap = argmax.map { $0 + p * outH * outW }
                 for oh in 0..<outH {
                     let h0 = oh * g.strideH - g.padH
-                    let hs = WindowGeometry.validRange(offset: h0, stride: g.dilationH, size: H, count: g.kernelH)
+                    let hs = hTaps[oh]
                     for ow in 0..<outW {
                         let w0 = ow * g.strideW - g.padW
-                        let ws = WindowGeometry.validRange(offset: w0, stride: g.dilationW, size: W, count: g.kernelW)
-                        var best = -T.infinity, at = -1
+                        let ws = wTaps[ow]
+                        if hs.isEmpty || ws.isEmpty {   // only padding under the window
+                            op[oh * outW + ow] = -T.infinity
+                            ap?[oh * outW + ow] = -1
+                            continue
+                        }
+                        // The first tap in the window starts the search (padding never wins, as with −∞).
+                        var at = (h0 + hs.lowerBound * g.dilationH) * W + w0 + ws.lowerBound * g.dilationW
+                        var best = xp[at]
                         for i in hs {
-                            let row = (h0 + i * g.dilationH) * W
+                            let row = (h0 + i * g.dilationH) * W + w0
                             for j in ws {
-                                let idx = row + w0 + j * g.dilationW
+                                let idx = row + j * g.dilationW
                                 let val = xp[idx]
-                                if at < 0 || val > best || (val.isNaN && !best.isNaN) { best = val; at = idx }
+                                // val > best or val is NaN (NaN propagates, as in PyTorch); the two are
+                                // exclusive, so != is their "or", and the selects compile without branches.
+                                let better = (val > best) != val.isNaN
+                                best = better ? val : best
+                                at = better ? idx : at
                             }
                         }
                         op[oh * outW + ow] = best
@@ -297,16 +318,18 @@ enum PoolKernels {
     static func avgForward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, out: UnsafeMutablePointer<T>,
                                             planes: Int, geometry g: WindowGeometry) {
         let (H, W, outH, outW) = (g.height, g.width, g.outH, g.outW)
+        let hTaps = taps(outputs: outH, stride: g.strideH, pad: g.padH, dilation: g.dilationH, size: H, kernel: g.kernelH)
+        let wTaps = taps(outputs: outW, stride: g.strideW, pad: g.padW, dilation: g.dilationW, size: W, kernel: g.kernelW)
         let scale = 1 / T(g.kernelH * g.kernelW)
         Parallel.forRanges(count: planes, grain: grain(g)) { r in
             for p in r {
                 let xp = x + p * H * W, op = out + p * outH * outW
                 for oh in 0..<outH {
                     let h0 = oh * g.strideH - g.padH
-                    let hs = WindowGeometry.validRange(offset: h0, stride: g.dilationH, size: H, count: g.kernelH)
+                    let hs = hTaps[oh]
                     for ow in 0..<outW {
                         let w0 = ow * g.strideW - g.padW
-                        let ws = WindowGeometry.validRange(offset: w0, stride: g.dilationW, size: W, count: g.kernelW)
+                        let ws = wTaps[ow]
                         var acc: T = 0
                         for i in hs {
                             let row = (h0 + i * g.dilationH) * W + w0
@@ -323,6 +346,8 @@ enum PoolKernels {
     static func avgBackward<T: TensorScalar>(_: T.Type, v: UnsafePointer<T>, dx: UnsafeMutablePointer<T>,
                                              planes: Int, geometry g: WindowGeometry) {
         let (H, W, outH, outW) = (g.height, g.width, g.outH, g.outW)
+        let hTaps = taps(outputs: outH, stride: g.strideH, pad: g.padH, dilation: g.dilationH, size: H, kernel: g.kernelH)
+        let wTaps = taps(outputs: outW, stride: g.strideW, pad: g.padW, dilation: g.dilationW, size: W, kernel: g.kernelW)
         let scale = 1 / T(g.kernelH * g.kernelW)
         Parallel.forRanges(count: planes, grain: grain(g)) { r in
             for p in r {
@@ -330,10 +355,10 @@ enum PoolKernels {
                 dxp.update(repeating: 0, count: H * W)
                 for oh in 0..<outH {
                     let h0 = oh * g.strideH - g.padH
-                    let hs = WindowGeometry.validRange(offset: h0, stride: g.dilationH, size: H, count: g.kernelH)
+                    let hs = hTaps[oh]
                     for ow in 0..<outW {
                         let w0 = ow * g.strideW - g.padW
-                        let ws = WindowGeometry.validRange(offset: w0, stride: g.dilationW, size: W, count: g.kernelW)
+                        let ws = wTaps[ow]
                         let s = vp[oh * outW + ow] * scale
                         for i in hs {
                             let row = (h0 + i * g.dilationH) * W + w0

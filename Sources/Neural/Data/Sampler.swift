@@ -87,6 +87,37 @@ public struct ShuffledBatchSampler: BatchSampler {
         self.permutation = generator.permutation(count)
     }
 
+    /// Where the sampler is in its epochs, for checkpoints. Save the generator's
+    /// ``RandomGenerator/stateWords`` with it to resume the exact sequence of batches (restore the
+    /// words after creating the new sampler: its initialiser draws a permutation).
+    public struct State: Sendable, Equatable {
+        /// Completed epochs.
+        public var epoch: Int
+        /// The current epoch's order, a permutation of 0..<n.
+        public var permutation: [Int]
+        /// Position in `permutation` of the next batch's first index.
+        public var position: Int
+
+        /// A state from its parts.
+        public init(epoch: Int, permutation: [Int], position: Int) {
+            self.epoch = epoch
+            self.permutation = permutation
+            self.position = position
+        }
+    }
+
+    /// The current state; assign a saved one to resume from it.
+    public var state: State {
+        get { State(epoch: epoch, permutation: permutation, position: position) }
+        set {
+            precondition(newValue.permutation.sorted() == Array(0..<count) && (0...count).contains(newValue.position),
+                         "Neural: sampler state is not a permutation of 0..<\(count) with a position in 0...\(count)")
+            epoch = newValue.epoch
+            permutation = newValue.permutation
+            position = newValue.position
+        }
+    }
+
     /// Batches per epoch: ⌈n/B⌉, or ⌊n/B⌋ with `dropLast`.
     public var batchesPerEpoch: Int { dropLast ? count / batchSize : (count + batchSize - 1) / batchSize }
 

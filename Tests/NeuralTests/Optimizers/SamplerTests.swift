@@ -66,4 +66,17 @@ struct SamplerTests {
         var v = UniformSampler(count: 50, generator: RandomGenerator(seed: 9))
         #expect(u.batches(20) == v.batches(20))
     }
+
+    @Test func algorithm2ResumesFromASavedStateAndGeneratorWords() {
+        let g = RandomGenerator(seed: 11)
+        var a = ShuffledBatchSampler(count: 37, batchSize: 5, generator: g)
+        _ = a.batches(10)                                    // mid-way through the second epoch
+        let saved = a.state, words = g.stateWords
+        let expected = a.batches(25)
+        let h = RandomGenerator(seed: 0)
+        var b = ShuffledBatchSampler(count: 37, batchSize: 5, generator: h)   // draws a permutation from h
+        b.state = saved
+        h.stateWords = words                                                 // so restore h afterwards
+        #expect(b.batches(25) == expected)
+    }
 }

@@ -80,4 +80,28 @@ struct TrainingTests {
         print("\(name): loss \(before) → \(after)")
         #expect(after < 0.75 * before)
     }
+
+    @Test func frozenFeatureMapWithARefittedHeadTrainsOnlyTheHead_eq7_34() {
+        let (x, labels) = Synthetic.twoSpirals(pointsPerClass: 100, turns: 1.25, generator: RandomGenerator(seed: 630))
+        let model = Sequential.mlp([2, 32, 32, 2], generator: RandomGenerator(seed: 631))
+        for layer in model.layers.dropLast() { layer.freeze() }           // φ_β fixed, refit θ (eq. 7.34)
+        let frozenBefore = model.layers.dropLast().flatMap { $0.parameters }.map { $0.value.detached() }
+        let headBefore = model.head!.parameters.map { $0.value.detached() }
+        let opt = AdamW(model.parameters, learningRate: 0.01, weightDecay: 0.1)   // decay must not touch frozen ones either
+        func loss() -> Tensor { crossEntropyLoss(logits: model(x), labels: labels) }
+        let before = withNoGrad { loss().item() }
+        for _ in 0..<100 {
+            opt.zeroGrad()
+            loss().backward()
+            opt.step()
+        }
+        let after = withNoGrad { loss().item() }
+        for (p, old) in zip(model.layers.dropLast().flatMap { $0.parameters }, frozenBefore) {
+            expectBitIdentical(p.value.detached(), old)
+        }
+        for (p, old) in zip(model.head!.parameters, headBefore) {
+            #expect(maxAbsDifference(p.value.detached(), old) > 0)
+        }
+        #expect(after < before)
+    }
 }

@@ -15,7 +15,9 @@ let package = Package(
         // SIMD micro-kernels only (GEMM tiles), compiled per function for AVX-512 / AVX2+FMA
         // and chosen at run time by CPU feature; a portable fallback builds everywhere.
         .target(name: "CNeuralKernels"),
-        .target(name: "Neural", dependencies: ["CNeuralKernels"]),
+        // The system zlib, for reading gzip-compressed datasets (MNIST's .gz files).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Neural", dependencies: ["CNeuralKernels", "CZlib"]),
         .executableTarget(
             name: "neural",
             dependencies: ["Neural", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -1,0 +1,193 @@
+import Foundation
+
+/// One mini-batch: B examples stacked along dimension 0 (eq. 7.84).
+public struct Batch: Sendable {
+    /// The inputs, `[B, …]` (a dataset's `[n, …]` with n replaced by B).
+    public let inputs: Tensor
+    /// The class labels (B values), for a classification dataset.
+    public let labels: [Int]?
+    /// The regression targets `[B, k]`, for a regression dataset.
+    public let targets: Tensor?
+    /// The examples' indices in the dataset.
+    public let indices: [Int]
+
+    /// A batch from its parts.
+    public init(inputs: Tensor, labels: [Int]?, targets: Tensor?, indices: [Int]) {
+        self.inputs = inputs
+        self.labels = labels
+        self.targets = targets
+        self.indices = indices
+    }
+
+    /// B, the number of examples.
+    public var count: Int { inputs.shape[0] }
+}
+
+/// Mini-batches of a ``TensorDataset`` for training (Algorithm 2, eq. 7.10) and evaluation.
+///
+/// Each `for batch in loader` is one epoch. With `shuffle`, every epoch uses a fresh random
+/// permutation of the n examples from a ``ShuffledBatchSampler`` (so each example appears exactly
+/// once per epoch); without it, the examples come in order. The last, smaller batch (n mod B
+/// examples) is kept unless `dropLast`. With `prefetch`, a background thread assembles the next
+/// batches (a bounded buffer of two) while the caller trains on the current one; the batches and
+/// their order are the same either way, because the epoch's index lists are drawn up front.
+///
+/// ```swift
+/// let loader = DataLoader(train, batchSize: 128, generator: RandomGenerator(seed: 0))
+/// for epoch in 0..<10 {
+///     for batch in loader {                    // batch.inputs [128, 1, 28, 28], batch.labels [Int]
+///         let loss = crossEntropyLoss(logits: model(batch.inputs), labels: batch.labels!)
+///         …
+///     }
+/// }
+/// ```
+public final class DataLoader: Sequence {
+    /// The examples.
+    public let dataset: TensorDataset
+    /// B, the examples per batch (the last batch of an epoch may be smaller unless ``dropLast``).
+    public let batchSize: Int
+    /// Whether each epoch visits the examples in a fresh random order.
+    public let shuffle: Bool
+    /// Whether an epoch's last, smaller batch is skipped.
+    public let dropLast: Bool
+    /// Whether a background thread prepares the next batches.
+    public let prefetch: Bool
+    /// Epochs started so far (each `makeIterator()` call starts one).
+    public private(set) var epochsStarted = 0
+    private var sampler: ShuffledBatchSampler?
+
+    /// A loader over `dataset` in batches of `batchSize`.
+    ///
+    /// - Parameters:
+    ///   - shuffle: reshuffle every epoch with `generator` (default `true`); `false` keeps dataset order.
+    ///   - dropLast: skip each epoch's last batch when it has fewer than `batchSize` examples.
+    ///   - prefetch: assemble batches on a background thread (default `true`).
+    ///   - generator: the seeded source of the permutations (unused without `shuffle`).
+    public init(_ dataset: TensorDataset, batchSize: Int, shuffle: Bool = true, dropLast: Bool = false,
+                prefetch: Bool = true, generator: RandomGenerator = RandomGenerator(seed: 0)) {
+        precondition(dataset.count > 0, "Neural: a DataLoader needs at least one example")
+        precondition(batchSize > 0, "Neural: batch size must be positive, got \(batchSize)")
+        self.dataset = dataset
+        self.batchSize = dropLast ? Swift.min(batchSize, dataset.count) : batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.prefetch = prefetch
+        self.sampler = shuffle ? ShuffledBatchSampler(count: dataset.count, batchSize: self.batchSize,
+                                                      dropLast: dropLast, generator: generator) : nil
+    }
+
+    /// Batches per epoch: ⌈n/B⌉, or ⌊n/B⌋ with ``dropLast``.
+    public var batchesPerEpoch: Int {
+        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
+    /// The shuffling sampler's state (nil without ``shuffle``), for checkpoints: save it with the
+    /// generator's ``RandomGenerator/stateWords`` after an epoch and assign both back to resume
+    /// with the same later permutations.
+    public var samplerState: ShuffledBatchSampler.State? {
+        get { sampler?.state }
+        set {
+            guard let newValue, sampler != nil else { return }
+            sampler!.state = newValue
+        }
+    }
+
+    /// The index lists of the next epoch's batches (the rest of the current epoch if a restored
+    /// sampler state stopped inside one). Draws the permutation now.
+    func nextEpochPlan() -> [[Int]] {
+        epochsStarted += 1
+        let n = dataset.count, b = batchSize, perEpoch = batchesPerEpoch
+        guard var s = sampler else {
+            return (0..<perEpoch).map { k in Array((k * b)..<Swift.min(n, (k + 1) * b)) }
+        }
+        let exhausted = s.position == n || (dropLast && n - s.position < b)
+        let remaining = exhausted ? perEpoch : perEpoch - s.position / b
+        let plan = (0..<remaining).map { _ in s.nextBatch() }
+        sampler = s
+        return plan
+    }
+
+    /// Assembles the batch of the examples at `indices`: rows copied with `memcpy` into a new
+    /// contiguous tensor.
+    static func makeBatch(_ dataset: TensorDataset, _ indices: [Int]) -> Batch {
+        let inputs = RowGather.gather(dataset.inputs, indices)
+        switch dataset.targets {
+        case .labels(let l, _):
+            return Batch(inputs: inputs, labels: indices.map { l[$0] }, targets: nil, indices: indices)
+        case .values(let t):
+            return Batch(inputs: inputs, labels: nil, targets: RowGather.gather(t, indices), indices: indices)
+        }
+    }
+
+    /// One epoch's batches.
+    public func makeIterator() -> Iterator {
+        let plan = nextEpochPlan()
+        return Iterator(dataset: dataset, plan: plan,
+                        prefetcher: prefetch && plan.count > 1 ? Prefetcher(dataset: dataset, plan: plan) : nil)
+    }
+
+    /// Iterates over one epoch's batches, in order.
+    public struct Iterator: IteratorProtocol {
+        let dataset: TensorDataset
+        let plan: [[Int]]
+        let prefetcher: Prefetcher?
+        var position = 0
+
+        /// The next batch, or nil at the end of the epoch.
+        public mutating func next() -> Batch? {
+            guard position < plan.count else { return nil }
+            defer { position += 1 }
+            if let prefetcher { return prefetcher.take() }
+            return DataLoader.makeBatch(dataset, plan[position])
+        }
+    }
+}
+
+/// The producer side of prefetching: a thread assembles the epoch's batches in order into a buffer
+/// of at most two; ``take()`` hands them out in the same order. Dropping the last reference (an
+/// iterator abandoned mid-epoch) stops the thread.
+final class Prefetcher: @unchecked Sendable {
+    /// The shared buffer; the thread holds only this, so the prefetcher's deinit can cancel it.
+    final class Channel: @unchecked Sendable {
+        let condition = NSCondition()
+        var buffer: [Batch] = []
+        var cancelled = false
+        let capacity = 2
+    }
+
+    let channel = Channel()
+
+    init(dataset: TensorDataset, plan: [[Int]]) {
+        let channel = self.channel
+        let thread = Thread {
+            for indices in plan {
+                let batch = DataLoader.makeBatch(dataset, indices)
+                channel.condition.lock()
+                while channel.buffer.count >= channel.capacity && !channel.cancelled { channel.condition.wait() }
+                if channel.cancelled { channel.condition.unlock(); return }
+                channel.buffer.append(batch)
+                channel.condition.broadcast()
+                channel.condition.unlock()
+            }
+        }
+        thread.name = "Neural.DataLoader"
+        thread.start()
+    }
+
+    /// The next batch in order (waits for the producer when it is behind).
+    func take() -> Batch {
+        channel.condition.lock()
+        defer { channel.condition.unlock() }
+        while channel.buffer.isEmpty { channel.condition.wait() }
+        let batch = channel.buffer.removeFirst()
+        channel.condition.broadcast()
+        return batch
+    }
+
+    deinit {
+        channel.condition.lock()
+        channel.cancelled = true
+        channel.condition.broadcast()
+        channel.condition.unlock()
+    }
+}

@@ -1,0 +1,48 @@
+/// What a model is trained to minimise, with the metrics that go with it (§7.1): the loss of
+/// eq. 7.1 / 7.4 / 7.6 (or Poisson, S4) on a batch, and accuracy for classifiers or RMSE/MAE
+/// for regression.
+public enum Objective: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Softmax cross-entropy on logits `[batch, k]` with integer labels (eq. 7.6).
+    case crossEntropy = "cross-entropy"
+    /// Logistic loss on one logit per example `[batch, 1]` with 0/1 labels (eq. 7.4).
+    case logistic
+    /// (h − y)² averaged (PyTorch's MSELoss), outputs and targets `[batch, k]`.
+    case mse
+    /// The notes' ½(h − y)² (eq. 7.1).
+    case halfMSE = "half-mse"
+    /// Poisson negative log-likelihood with log-rate outputs, for counts (S4).
+    case poisson
+
+    /// The name used on the command line.
+    public var description: String { rawValue }
+
+    /// Whether examples carry class labels (accuracy is reported) rather than real targets.
+    public var isClassification: Bool { self == .crossEntropy || self == .logistic }
+
+    /// The batch-mean loss of `outputs` against a batch's labels or targets.
+    ///
+    /// - Precondition: classification objectives need `labels`, regression ones `targets`.
+    public func loss(_ outputs: Tensor, labels: [Int]?, targets: Tensor?) -> Tensor {
+        switch self {
+        case .crossEntropy:
+            return crossEntropyLoss(logits: outputs, labels: labels!)
+        case .logistic:
+            let y = Tensor(labels!.map(Double.init), shape: outputs.shape, dtype: outputs.dtype)
+            return logisticLoss(logits: outputs, targets: y)
+        case .mse:
+            return mseLoss(outputs, targets!.reshaped(outputs.shape))
+        case .halfMSE:
+            return halfMSELoss(outputs, targets!.reshaped(outputs.shape))
+        case .poisson:
+            return poissonNLLLoss(logRate: outputs, counts: targets!.reshaped(outputs.shape))
+        }
+    }
+
+    /// Predicted classes for a batch of outputs: argmax of the logits, or logit > 0 for logistic.
+    public func predictedLabels(_ outputs: Tensor) -> [Int] {
+        switch self {
+        case .logistic: return outputs.scalars(as: Double.self).map { $0 > 0 ? 1 : 0 }
+        default: return outputs.argmax(axis: -1).scalars(as: Double.self).map { Int($0) }
+        }
+    }
+}

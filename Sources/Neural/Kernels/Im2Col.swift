@@ -65,14 +65,16 @@ enum Im2Col {
                             dst.update(repeating: 0, count: outW)
                             continue
                         }
-                        let base = (c * g.height + ih) * g.width + offW
-                        for ow in 0..<w.lowerBound { dst[ow] = 0 }
+                        // Pointer offsets (no overflow checks) keep the copy loops vectorisable.
+                        let src = x + ((c * g.height + ih) * g.width + offW + w.lowerBound * g.strideW)
+                        let out = dst + w.lowerBound
+                        dst.update(repeating: 0, count: w.lowerBound)
                         if g.strideW == 1 {
-                            for ow in w { dst[ow] = x[base + ow] }
+                            out.update(from: src, count: w.count)
                         } else {
-                            for ow in w { dst[ow] = x[base + ow * g.strideW] }
+                            for t in 0..<w.count { out[t] = src[t &* g.strideW] }
                         }
-                        for ow in w.upperBound..<outW { dst[ow] = 0 }
+                        (dst + w.upperBound).update(repeating: 0, count: outW - w.upperBound)
                     }
                 }
             }
@@ -94,12 +96,12 @@ enum Im2Col {
                     for oh in 0..<outH {
                         let ih = oh * g.strideH - g.padH + i * g.dilationH
                         if ih < 0 || ih >= g.height { continue }
-                        let src = row + oh * outW
-                        let base = (c * g.height + ih) * g.width + offW
+                        let src = row + (oh * outW + w.lowerBound)
+                        let dst = dx + ((c * g.height + ih) * g.width + offW + w.lowerBound * g.strideW)
                         if g.strideW == 1 {
-                            for ow in w { dx[base + ow] += src[ow] }
+                            for t in 0..<w.count { dst[t] += src[t] }
                         } else {
-                            for ow in w { dx[base + ow * g.strideW] += src[ow] }
+                            for t in 0..<w.count { dst[t &* g.strideW] += src[t] }
                         }
                     }
                 }

@@ -262,10 +262,11 @@ public struct ModelSpec: Sendable, Equatable, CustomStringConvertible {
 
         for (i, layer) in layers.enumerated() {
             let name = layer.description
+            let word = String(name.prefix { $0 != "(" })
             switch layer {
             case .linear(let k):
                 guard shape.count == 1 else {
-                    throw error("\(name) needs a [features] input but the running shape is \(shapeText(shape))", at: i,
+                    throw error("\(word) needs a [features] input but the running shape is \(shapeText(shape))", at: i,
                                 hint: "insert flatten before it: \"flatten \(name)\"")
                 }
                 let f = shape[0]
@@ -282,7 +283,7 @@ public struct ModelSpec: Sendable, Equatable, CustomStringConvertible {
                     let wanted = dims == 1 ? "[C, L]" : "[C, H, W]"
                     var hint: String? = nil
                     if shape.count == dims { hint = "give the input shape a channel dimension, e.g. \(shapeText([1] + shape))" }
-                    throw error("\(name) needs a \(wanted) input but the running shape is \(shapeText(shape))", at: i, hint: hint)
+                    throw error("\(word) needs a \(wanted) input but the running shape is \(shapeText(shape))", at: i, hint: hint)
                 }
                 let c = shape[0]
                 let pad = padding ?? (dims == 1 ? dilation * (k - 1) / 2 : 0)
@@ -300,13 +301,13 @@ public struct ModelSpec: Sendable, Equatable, CustomStringConvertible {
                     add(outShape) { d, g in Conv2D(c, out, kernelSize: k, stride: stride, padding: pad, dilation: dilation, dtype: d, generator: g) }
                 }
             case let .pool(kind, dimsOrNil, k, strideOrNil, padding):
-                let word = kind == .max ? "maxpool" : "avgpool"
+                let family = kind == .max ? "maxpool" : "avgpool"
                 guard let dims = dimsOrNil ?? (shape.count == 2 ? 1 : shape.count == 3 ? 2 : nil) else {
-                    throw error("\(name) needs a [C, L] or [C, H, W] input but the running shape is \(shapeText(shape))", at: i)
+                    throw error("\(word) needs a [C, L] or [C, H, W] input but the running shape is \(shapeText(shape))", at: i)
                 }
                 guard shape.count == dims + 1 else {
-                    throw error("\(name) needs a \(dims == 1 ? "[C, L]" : "[C, H, W]") input but the running shape is \(shapeText(shape))",
-                                at: i, hint: "write \(word) to pick the 1-D or 2-D kind from the running shape")
+                    throw error("\(word) needs a \(dims == 1 ? "[C, L]" : "[C, H, W]") input but the running shape is \(shapeText(shape))",
+                                at: i, hint: "write \(family) to pick the 1-D or 2-D kind from the running shape")
                 }
                 let stride = strideOrNil ?? k
                 var outShape = [shape[0]]
@@ -332,11 +333,11 @@ public struct ModelSpec: Sendable, Equatable, CustomStringConvertible {
                 case (nil, 1), (nil, 2), (1, 1), (1, 2): add(s) { d, _ in BatchNorm1D(c, dtype: d) }
                 case (nil, 3), (2, 3): add(s) { d, _ in BatchNorm2D(c, dtype: d) }
                 case (2, _):
-                    throw error("\(name) needs a [C, H, W] input but the running shape is \(shapeText(shape))", at: i)
+                    throw error("\(word) needs a [C, H, W] input but the running shape is \(shapeText(shape))", at: i)
                 case (1, _):
-                    throw error("\(name) needs a [F] or [C, L] input but the running shape is \(shapeText(shape))", at: i)
+                    throw error("\(word) needs a [F] or [C, L] input but the running shape is \(shapeText(shape))", at: i)
                 default:
-                    throw error("\(name) needs a [F], [C, L] or [C, H, W] input but the running shape is \(shapeText(shape))", at: i)
+                    throw error("\(word) needs a [F], [C, L] or [C, H, W] input but the running shape is \(shapeText(shape))", at: i)
                 }
             case .layerNorm:
                 let s = shape
@@ -352,7 +353,7 @@ public struct ModelSpec: Sendable, Equatable, CustomStringConvertible {
                 add(shape) { _, g in Dropout(p, generator: g) }
             case .residual(let hidden):
                 guard shape.count == 1 else {
-                    throw error("\(name) needs a [features] input but the running shape is \(shapeText(shape))", at: i,
+                    throw error("\(word) needs a [features] input but the running shape is \(shapeText(shape))", at: i,
                                 hint: "insert flatten before it: \"flatten \(name)\"")
                 }
                 let f = shape[0]

@@ -82,7 +82,7 @@ public struct CSVTable: Sendable {
             i += 1
         }
         if inQuotes {
-            throw DataError(.badValue, path: path, "line \(recordStart): a quoted field is never closed (missing \")")
+            throw DataError(.badValue, path: path, line: recordStart, "a quoted field is never closed (missing \")")
         }
         if !field.isEmpty || !fields.isEmpty { endRecord() }
         guard let header = records.first else {
@@ -91,7 +91,7 @@ public struct CSVTable: Sendable {
         self.header = header.map { $0.trimmingCharacters(in: .whitespaces) }
         for (k, r) in records.enumerated().dropFirst() where r.count != header.count {
             throw DataError(.badHeader, path: path,
-                            "line \(starts[k]) has \(r.count) fields but the header has \(header.count) (a comma inside an unquoted field?)")
+                            line: starts[k], "has \(r.count) fields but the header has \(header.count) (a comma inside an unquoted field?)")
         }
         self.rows = Array(records.dropFirst())
         self.lines = Array(starts.dropFirst())
@@ -150,8 +150,8 @@ public struct CSVEncoding: Sendable, Codable, Equatable {
                 for r in 0..<n {
                     let cell = table.rows[r][j].trimmingCharacters(in: .whitespaces)
                     guard let k = index[cell] else {
-                        throw DataError(.badValue, path: table.path,
-                                        "line \(table.lines[r]), column \(c.name): unknown category '\(cell)' (known: \(categories.joined(separator: ", ")))")
+                        throw DataError(.badValue, path: table.path, line: table.lines[r], column: c.name,
+                                        "unknown category '\(cell)' (known: \(categories.joined(separator: ", ")))")
                     }
                     values[r * d + offset + k] = 1
                 }
@@ -161,8 +161,8 @@ public struct CSVEncoding: Sendable, Codable, Equatable {
                     let cell = table.rows[r][j].trimmingCharacters(in: .whitespaces)
                     if cell.isEmpty { values[r * d + offset] = c.fill; continue }
                     guard let v = Double(cell) else {
-                        throw DataError(.badValue, path: table.path,
-                                        "line \(table.lines[r]), column \(c.name): '\(cell)' is not a number")
+                        throw DataError(.badValue, path: table.path, line: table.lines[r], column: c.name,
+                                        "'\(cell)' is not a number")
                     }
                     values[r * d + offset] = v
                 }
@@ -243,8 +243,8 @@ public struct CSVDataset: Sendable {
                 for (r, cell) in cells.enumerated() {
                     if cell.isEmpty { blanks += 1; continue }
                     guard let v = Double(cell) else {
-                        throw DataError(.badValue, path: table.path,
-                                        "line \(table.lines[r]), column \(name): '\(cell)' is not a number")
+                        throw DataError(.badValue, path: table.path, line: table.lines[r], column: name,
+                                        "'\(cell)' is not a number")
                     }
                     numbers.append(v)
                 }
@@ -260,8 +260,8 @@ public struct CSVDataset: Sendable {
 
         let targetCells = table.rows.map { $0[targetColumn].trimmingCharacters(in: .whitespaces) }
         if let r = targetCells.firstIndex(where: \.isEmpty) {
-            throw DataError(.badValue, path: table.path,
-                            "line \(table.lines[r]), column \(targetName): the target is blank (remove the row or pick another --target)")
+            throw DataError(.badValue, path: table.path, line: table.lines[r], column: targetName,
+                            "the target is blank (remove the row or pick another --target)")
         }
         if categorical.contains(targetName) || isText(targetCells) {
             let classes = Array(Set(targetCells)).sorted()
@@ -273,8 +273,8 @@ public struct CSVDataset: Sendable {
         y.reserveCapacity(targetCells.count)
         for (r, cell) in targetCells.enumerated() {
             guard let v = Double(cell) else {
-                throw DataError(.badValue, path: table.path,
-                                "line \(table.lines[r]), column \(targetName): '\(cell)' is not a number")
+                throw DataError(.badValue, path: table.path, line: table.lines[r], column: targetName,
+                                "'\(cell)' is not a number")
             }
             y.append(v)
         }

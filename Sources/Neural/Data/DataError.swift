@@ -35,13 +35,19 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
     public let kind: Kind
     /// The file (or directory) concerned, as given.
     public let path: String
-    /// The problem and, when there is one, the fix, without the file name.
+    /// The 1-based line of a text file (a CSV row) the problem is on, if any.
+    public let line: Int?
+    /// The column (a CSV header name) the problem is in, if any.
+    public let column: String?
+    /// The problem and, when there is one, the fix, without the file name and location.
     public let detail: String
 
-    /// An error about `path`.
-    public init(_ kind: Kind, path: String, _ detail: String) {
+    /// An error about `path`, optionally at a `line` and `column` of a text file.
+    public init(_ kind: Kind, path: String, line: Int? = nil, column: String? = nil, _ detail: String) {
         self.kind = kind
         self.path = path
+        self.line = line
+        self.column = column
         self.detail = detail
     }
 
@@ -50,8 +56,13 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
         kind == .missingDirectory ? path : (path as NSString).lastPathComponent
     }
 
-    /// `"<file>: <detail>"`, one line.
-    public var description: String { "\(fileName): \(detail)" }
+    /// One line: `"<file>: <detail>"`, or `"<file> line <l>, column <c>: <detail>"` with a location.
+    public var description: String {
+        var location = [String]()
+        if let line { location.append("line \(line)") }
+        if let column { location.append("column \(column)") }
+        return location.isEmpty ? "\(fileName): \(detail)" : "\(fileName) \(location.joined(separator: ", ")): \(detail)"
+    }
 }
 
 extension DataError {

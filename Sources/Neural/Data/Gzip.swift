@@ -98,4 +98,28 @@ public enum Gzip {
             }
         }
     }
+
+    /// `bytes` compressed as one gzip member (zlib `deflate`, gzip framing), readable by `gunzip`.
+    ///
+    /// - Parameter level: 0 (store) … 9 (smallest); default 6, as `gzip`.
+    public static func compress(_ bytes: [UInt8], level: Int = 6) -> [UInt8] {
+        var stream = z_stream()
+        let ok = deflateInit2_(&stream, Int32(Swift.max(0, Swift.min(9, level))), Z_DEFLATED, 16 + MAX_WBITS, 8,
+                               Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        precondition(ok == Z_OK, "Neural: zlib deflateInit2 failed (\(ok))")
+        defer { deflateEnd(&stream) }
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 32)
+        let status: Int32 = bytes.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+                stream.avail_in = UInt32(input.count)
+                stream.next_out = output.baseAddress
+                stream.avail_out = UInt32(output.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        precondition(status == Z_STREAM_END, "Neural: zlib deflate did not finish (\(status))")
+        out.removeSubrange(Int(stream.total_out)...)
+        return out
+    }
 }

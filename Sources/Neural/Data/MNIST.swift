@@ -105,13 +105,13 @@ public enum MNIST {
     /// The pixels (row-major, one byte each) of an IDX3 images file.
     static func readImages(path: String) throws -> (count: Int, rows: Int, columns: Int, pixels: [UInt8]) {
         let b = try contents(path)
-        guard b.count >= 16 else {
-            throw DataError(.truncated, path: path, "\(b.count) bytes after decompression, too short for the 16-byte IDX3 header")
-        }
-        let magic = int32(b, 0)
-        guard magic == 2051 else {
+        if b.count >= 4, int32(b, 0) != 2051 {
+            let magic = int32(b, 0)
             throw DataError(.badMagic, path: path, "bad magic \(magic) at offset 0, expected 2051 (IDX3 unsigned-byte images)"
                             + (magic == 2049 ? " (is this a labels file?)" : ""))
+        }
+        guard b.count >= 16 else {
+            throw DataError(.truncated, path: path, "\(b.count) bytes after decompression, too short for the 16-byte IDX3 header")
         }
         let n = int32(b, 4), rows = int32(b, 8), columns = int32(b, 12)
         guard rows == 28 && columns == 28 else {
@@ -128,13 +128,13 @@ public enum MNIST {
     /// The labels of an IDX1 labels file.
     static func readLabels(path: String) throws -> [Int] {
         let b = try contents(path)
-        guard b.count >= 8 else {
-            throw DataError(.truncated, path: path, "\(b.count) bytes after decompression, too short for the 8-byte IDX1 header")
-        }
-        let magic = int32(b, 0)
-        guard magic == 2049 else {
+        if b.count >= 4, int32(b, 0) != 2049 {
+            let magic = int32(b, 0)
             throw DataError(.badMagic, path: path, "bad magic \(magic) at offset 0, expected 2049 (IDX1 unsigned-byte labels)"
                             + (magic == 2051 ? " (is this an images file?)" : ""))
+        }
+        guard b.count >= 8 else {
+            throw DataError(.truncated, path: path, "\(b.count) bytes after decompression, too short for the 8-byte IDX1 header")
         }
         let n = int32(b, 4)
         guard b.count == 8 + n else {

@@ -19,7 +19,7 @@ private func makeModel(seed: UInt64, dropoutGenerator: RandomGenerator) -> Seque
 @Suite("Checkpoint")
 struct CheckpointTests {
     @Test func savesAndLoadsWeightsMetadataAndBatchNormBuffers() throws {
-        let dir = makeTemporaryDirectory("ckpt-basic")
+        let dir = serializationTemporaryDirectory("ckpt-basic")
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = Sequential(Conv2D(1, 3, kernelSize: 3, generator: RandomGenerator(seed: 1)), BatchNorm2D(3), ReLU(),
                                Flatten(), Linear(12, 2, generator: RandomGenerator(seed: 2)))
@@ -90,7 +90,7 @@ struct CheckpointTests {
         expectBitIdentical(target.parameters[0].value, saved.parameters[0].value)
 
         // The file name appears in errors about a loaded checkpoint.
-        let dir = makeTemporaryDirectory("ckpt-strict")
+        let dir = serializationTemporaryDirectory("ckpt-strict")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("wrong.safetensors")
         try Checkpoint.save(model: saved, to: url)
@@ -117,7 +117,7 @@ struct CheckpointTests {
         for _ in 0..<6 { step(modelA, optA, &samplerA) }
 
         // Three steps, a checkpoint, then three more in fresh objects restored from it.
-        let dir = makeTemporaryDirectory("ckpt-resume")
+        let dir = serializationTemporaryDirectory("ckpt-resume")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("resume.safetensors")
         do {

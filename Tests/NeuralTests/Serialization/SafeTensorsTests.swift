@@ -3,7 +3,7 @@ import Neural
 import Testing
 
 /// A fresh, empty directory under the system's temporary directory.
-func makeTemporaryDirectory(_ label: String) -> URL {
+func serializationTemporaryDirectory(_ label: String) -> URL {
     let url = FileManager.default.temporaryDirectory
         .appendingPathComponent("neural-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -20,14 +20,14 @@ func rawSafeTensors(header: String, data: [UInt8] = [], headerLength: UInt64? = 
 }
 
 /// Little-endian bytes of `values`.
-func bytes<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+func littleEndianBytes<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
     values.flatMap { v in withUnsafeBytes(of: v.littleEndian) { Array($0) } }
 }
 
 @Suite("SafeTensors")
 struct SafeTensorsTests {
     @Test func writeReadRoundTripIsBitExactForFloat32AndFloat64() throws {
-        let dir = makeTemporaryDirectory("st-roundtrip")
+        let dir = serializationTemporaryDirectory("st-roundtrip")
         defer { try? FileManager.default.removeItem(at: dir) }
         let special: [Float] = [0, -0.0, 1, -1.5, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
                                 Float(bitPattern: 0x7FC0_1234), 3.1415927, 1e-30, -7e20]
@@ -90,10 +90,10 @@ struct SafeTensorsTests {
         "i":{"dtype":"I32","shape":[2],"data_offsets":[12,20]},"l":{"dtype":"I64","shape":[1],"data_offsets":[20,28]},\
         "u":{"dtype":"U8","shape":[2],"data_offsets":[28,30]},"t":{"dtype":"BOOL","shape":[2],"data_offsets":[30,32]}}
         """
-        let data = bytes([UInt16(0x3C00), 0xC000, 0x0001, 0x7C00])          // 1, -2, 2^-24, +inf
-            + bytes([UInt16(0x3F80), 0xC040])                                  // 1, -3
-            + bytes([Int32(-5), 123_456])
-            + bytes([Int64(1) << 40])
+        let data = littleEndianBytes([UInt16(0x3C00), 0xC000, 0x0001, 0x7C00])          // 1, -2, 2^-24, +inf
+            + littleEndianBytes([UInt16(0x3F80), 0xC040])                                  // 1, -3
+            + littleEndianBytes([Int32(-5), 123_456])
+            + littleEndianBytes([Int64(1) << 40])
             + [200, 0] + [1, 0]
         let file = try SafeTensors.decode(rawSafeTensors(header: header, data: data), file: "mixed.safetensors")
         #expect(file.tensors["h"]!.scalars(as: Float.self) == [1, -2, 0x1p-24, .infinity])
@@ -113,7 +113,7 @@ struct SafeTensorsTests {
     }
 
     @Test func atomicWriteReplacesTheFileAndLeavesNoTemporaryFile() throws {
-        let dir = makeTemporaryDirectory("st-atomic")
+        let dir = serializationTemporaryDirectory("st-atomic")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("ckpt.safetensors")
         try SafeTensors(tensors: ["w": Tensor.ones([4])]).write(to: url)
@@ -123,7 +123,7 @@ struct SafeTensorsTests {
     }
 
     @Test func failedWriteLeavesTheOriginalFileIntactAndNoTemporaryFile() throws {
-        let dir = makeTemporaryDirectory("st-atomic-fail")
+        let dir = serializationTemporaryDirectory("st-atomic-fail")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("ckpt.safetensors")
         try SafeTensors(tensors: ["w": Tensor.ones([4])]).write(to: url)
@@ -160,7 +160,7 @@ struct SafeTensorsTests {
     // covers failures after the temporary file exists for everyone.
     @Test(.enabled(if: getuid() != 0, "running as root: a read-only directory does not stop root's writes"))
     func writeIntoReadOnlyDirectoryFailsAndKeepsTheOriginal() throws {
-        let dir = makeTemporaryDirectory("st-readonly")
+        let dir = serializationTemporaryDirectory("st-readonly")
         defer {
             try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
             try? FileManager.default.removeItem(at: dir)
@@ -181,7 +181,7 @@ struct SafeTensorsTests {
     /// whose message names the file and contains `mentions`.
     private func expectReadFails(_ data: Data, _ kind: CheckpointError.Kind, mentions: [String] = [],
                                  sourceLocation: SourceLocation = #_sourceLocation) {
-        let dir = makeTemporaryDirectory("st-bad")
+        let dir = serializationTemporaryDirectory("st-bad")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("bad.safetensors")
         try! data.write(to: url)
@@ -196,7 +196,7 @@ struct SafeTensorsTests {
 
     @Test func everyMalformedFileThrowsACheckpointErrorNamingTheFile() throws {
         let good = try SafeTensors(tensors: ["w": Tensor.ones([2, 3]), "b": Tensor.ones([3])]).encoded()
-        let one = bytes([Float(1).bitPattern])
+        let one = littleEndianBytes([Float(1).bitPattern])
         // Truncated: fewer than 8 bytes; the data cut short.
         expectReadFails(good.prefix(5), .truncated, mentions: ["truncated"])
         expectReadFails(good.prefix(good.count - 4), .offsets, mentions: ["tensor 'w'", "out of range", "truncated"])
@@ -231,7 +231,7 @@ struct SafeTensorsTests {
     }
 
     @Test func missingFileAndDirectoryThrowIOErrors() {
-        let dir = makeTemporaryDirectory("st-missing")
+        let dir = serializationTemporaryDirectory("st-missing")
         defer { try? FileManager.default.removeItem(at: dir) }
         let missing = dir.appendingPathComponent("nope.safetensors")
         let e1 = #expect(throws: CheckpointError.self) { try SafeTensors.read(from: missing) }

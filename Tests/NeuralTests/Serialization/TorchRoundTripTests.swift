@@ -79,7 +79,7 @@ struct TorchRoundTripTests {
                    "skipped: no Python with torch and safetensors at $PEERS_DIR/venv/bin/python or /tmp/neural-peers/venv/bin/python"))
     func neuralCheckpointsLoadInTorchAndTorchCheckpointsLoadInNeural() throws {
         let python = try #require(TorchPeers.python)
-        let dir = makeTemporaryDirectory("torch-roundtrip")
+        let dir = serializationTemporaryDirectory("torch-roundtrip")
         defer { try? FileManager.default.removeItem(at: dir) }
 
         // Neural → torch: checkpoints, inputs and eval-mode outputs for the script to compare.

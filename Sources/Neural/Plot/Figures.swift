@@ -103,13 +103,13 @@ public enum Figures {
         precondition(resolution >= 2, "Neural: decisionRegions needs a resolution of at least 2")
         let p = points.scalars(as: Double.self)
         let px = stride(from: 0, to: p.count, by: 2).map { p[$0] }, py = stride(from: 1, to: p.count, by: 2).map { p[$0] }
-        // A square window around the points with a 10% margin.
+        // A square window around the points with a 10% margin on each side.
         func bounds(_ v: [Double]) -> (Double, Double) {
             let f = v.filter(\.isFinite)
             return (f.min() ?? -1, f.max() ?? 1)
         }
         let (x0, x1) = bounds(px), (y0, y1) = bounds(py)
-        let half = max(x1 - x0, y1 - y0, 1e-6) * 0.55
+        let half = max(x1 - x0, y1 - y0, 1e-6) * 0.6
         let cx = (x0 + x1) / 2, cy = (y0 + y1) / 2
         let xr = (cx - half)...(cx + half), yr = (cy - half)...(cy + half)
         let cell = 2 * half / Double(resolution)

@@ -186,6 +186,26 @@ struct SVGPlotTests {
         #expect(Double(box.attributes["y"]!)! < f.top + f.height / 2)
     }
 
+    @Test func awkwardDataStillRenders() throws {
+        // Negative, tiny, huge and missing values with long labels, side by side with a wide log range.
+        var a = Chart(title: "Tiny negative values", xLabel: "step", yLabel: "gradient")
+        a.addLine(x: (0..<50).map(Double.init), y: (0..<50).map { -0.0003 * sin(Double($0) / 5) - 0.0001 },
+                  label: "a rather long series name")
+        a.addScatter(x: [3, .nan, 40], y: [-0.0002, 0, .infinity], label: "marks")
+        var b = Chart(title: "Wide log range", xLabel: "epoch", yLabel: "loss (log scale)", yScale: .log)
+        b.addLine(x: (1...40).map(Double.init), y: (1...40).map { 5e4 * pow(10, -Double($0) / 4) }, label: "train")
+        b.addLine(x: [1, 40], y: [.nan, .nan], label: "nothing")
+        var c = Chart(title: "Dollars", xLabel: "epoch", yLabel: "RMSE ($)")
+        c.addLine(x: [1, 2, 3, 4], y: [1_234_567, 987_654, 812_345, 799_999], label: "test RMSE", markers: true)
+        let plot = SVGPlot(panels: [a, b, c], title: "Awkward data")
+        try saveForInspection(plot, "awkward")
+        let doc = parseSVG(plot.svg())
+        #expect(doc.texts(within: "legend") == ["a rather long series name", "marks", "train", "nothing", "test RMSE"])
+        #expect(doc.all("text").filter { $0.attributes["class"] == "panel-title" }.count == 3)
+        #expect(doc.texts(within: "y-tick-labels").contains { $0.hasSuffix("M") || $0.hasSuffix("k") })
+        _ = parseSVG(Figures.history([]).svg())
+    }
+
     @Test func writesAtomically() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("neural-plot-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -27,7 +27,7 @@ public enum Gzip {
         }
     }
 
-    /// The decompressed bytes of the gzip stream `bytes`; see ``decompress(_:file:)-(Data,_)``.
+    /// The decompressed bytes of the gzip stream `bytes` (errors as for `Data` input).
     public static func decompress(_ bytes: [UInt8], file: String) throws -> [UInt8] {
         try bytes.withUnsafeBufferPointer { try decompress($0, file: file) }
     }

@@ -184,3 +184,6 @@ public final class Trainer {
         return records
     }
 }
+
+/// A ``DataLoader`` batch is something the trainer learns from.
+extension Batch: LabeledBatch {}

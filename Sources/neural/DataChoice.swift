@@ -1,0 +1,74 @@
+import Foundation
+import Neural
+
+/// A dataset ready to train on: train/test splits (standardised where that helps), the input
+/// shape per example, the output size and the default objective.
+struct PreparedData {
+    var name: String
+    var train: TensorDataset
+    var test: TensorDataset
+    var inputScaler: Standardizer?
+    var targetScaler: Standardizer?
+    var inputShape: [Int] { train.inputShape }
+    var outputSize: Int { train.classCount ?? train.targetValues!.shape.last ?? 1 }
+    var defaultObjective: Objective { train.isClassification ? .crossEntropy : .mse }
+    /// Raw 2-D points and labels, kept for the decision-region plot (spirals only).
+    var points: (Tensor, [Int])?
+}
+
+enum DataChoice {
+    /// Where `--data mnist` looks when `--data-dir` is not given, in order.
+    static let mnistSearchPath = ["$NEURAL_DATA/mnist", "data/mnist", "../shared/data/mnist", "../../shared/data/mnist"]
+
+    static func defaultMNISTDirectory() -> String {
+        let env = ProcessInfo.processInfo.environment["NEURAL_DATA"]
+        for p in mnistSearchPath {
+            let path = p.replacingOccurrences(of: "$NEURAL_DATA", with: env ?? "\u{0}")
+            if !path.contains("\u{0}"), FileManager.default.fileExists(atPath: path) { return path }
+        }
+        return "data/mnist"
+    }
+
+    static func defaultHousingPath() -> String {
+        let env = ProcessInfo.processInfo.environment["NEURAL_DATA"]
+        for p in ["\(env ?? "\u{0}")/housing/housing.csv", "data/housing/housing.csv", "../shared/data/housing/housing.csv"]
+        where !p.contains("\u{0}") && FileManager.default.fileExists(atPath: p) { return p }
+        return "data/housing/housing.csv"
+    }
+
+    /// Loads `--data NAME` (spirals, house, mnist, housing or a CSV path).
+    static func load(_ name: String, dataDir: String?, target: String?, seed: UInt64) throws -> PreparedData {
+        let g = RandomGenerator(seed: seed &+ 1)
+        switch name.lowercased() {
+        case "spirals":
+            let (x, y) = Synthetic.twoSpirals(pointsPerClass: 500, noise: 0.05, generator: g)
+            let all = TensorDataset(inputs: x, labels: y, classCount: 2)
+            let s = DatasetSplits(all, fractions: [0.8, 0.2], generator: g, standardizeInputs: false)
+            return PreparedData(name: "spirals", train: s.train, test: s.test, inputScaler: nil, targetScaler: nil, points: (x, y))
+        case "house":
+            let (x, price, _) = Synthetic.housePricesSection7_2(count: 2000, generator: g)
+            let s = DatasetSplits(TensorDataset(inputs: x, targets: price), fractions: [0.8, 0.2], generator: g)
+            return PreparedData(name: "house", train: s.train, test: s.test, inputScaler: s.inputScaler, targetScaler: s.targetScaler)
+        case "mnist":
+            let dir = dataDir ?? defaultMNISTDirectory()
+            let train = try MNIST.load(directory: dir, split: .train, normalize: true)
+            let test = try MNIST.load(directory: dir, split: .test, normalize: true)
+            return PreparedData(name: "mnist", train: train, test: test, inputScaler: nil, targetScaler: nil)
+        default:
+            let path: String
+            var targetColumn = target
+            if name.lowercased() == "housing" {
+                path = dataDir.map { ($0 as NSString).appendingPathComponent("housing.csv") } ?? defaultHousingPath()
+                targetColumn = targetColumn ?? "median_house_value"
+            } else if name.lowercased().hasSuffix(".csv") {
+                path = name
+            } else {
+                throw CLIError("unknown --data '\(name)'; use spirals, house, mnist, housing or a path to a .csv file")
+            }
+            let csv = try CSVDataset.load(path: path, target: targetColumn)
+            let s = DatasetSplits(csv.dataset, fractions: [0.8, 0.2], generator: g, inputColumns: csv.encoding.numericMask)
+            return PreparedData(name: (path as NSString).lastPathComponent, train: s.train, test: s.test,
+                                inputScaler: s.inputScaler, targetScaler: s.targetScaler)
+        }
+    }
+}

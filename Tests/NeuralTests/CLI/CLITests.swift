@@ -1,0 +1,151 @@
+import Foundation
+import Neural
+import Testing
+
+/// Runs the `neural` executable built beside the test bundle.
+enum NeuralTool {
+    static var executable: URL? {
+        var candidates: [URL] = []
+        if let dir = Bundle.main.executableURL?.deletingLastPathComponent() { candidates.append(dir.appendingPathComponent("neural")) }
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("neural"))
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        for config in ["release", "debug"] { candidates.append(root.appendingPathComponent(".build/\(config)/neural")) }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ arguments: [String], in directory: URL) throws -> Result {
+        let p = Process()
+        struct NotBuilt: Error {}
+        guard let tool = executable else { throw NotBuilt() }
+        p.executableURL = tool
+        p.arguments = arguments
+        p.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("neural-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+}
+
+@Suite("The neural tool", .serialized, .enabled(if: NeuralTool.executable != nil, "the neural executable is not built"))
+struct CLITests {
+    /// Bad input: a non-zero exit, one `neural:` line on stderr naming the problem, no crash.
+    private func expectCleanFailure(_ args: [String], mentions: String, in dir: URL, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let r = try NeuralTool.run(args, in: dir)
+        #expect(r.status == 1, "exit status \(r.status) for \(args)", sourceLocation: sourceLocation)
+        let first = r.stderr.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(first.hasPrefix("neural: ") && first.contains(mentions), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Stack dump"), sourceLocation: sourceLocation)
+    }
+
+    @Test func trainOnDefaultsEndsWithSummaryAndPlots() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        let r = try NeuralTool.run(["train", "--epochs", "20", "--metrics-json", "m.json"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("done: 20 epochs"))
+        #expect(r.stdout.contains("test accuracy"))
+        for f in ["neural-train.svg", "neural-train-regions.svg", "m.json"] {
+            #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), "\(f) missing")
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("m.json"))) as? [String: Any]
+        let epochs = try #require(json?["epochs"] as? [[String: Any]])
+        #expect(epochs.count == 20)
+        #expect(Set(epochs[0].keys) == ["epoch", "train_loss", "test_loss", "test_accuracy", "seconds"])
+        let final = try #require(json?["final"] as? [String: Any])
+        #expect(final["samples_per_second"] != nil && final["total_seconds"] != nil)
+    }
+
+    @Test func checkpointResumeAndEvaluateRoundTrip() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        #expect(try NeuralTool.run(["train", "--epochs", "2", "--quiet", "--checkpoint", "c.safetensors"], in: dir).status == 0)
+        let resumed = try NeuralTool.run(["train", "--epochs", "4", "--quiet", "--resume", "c.safetensors", "--checkpoint", "c.safetensors"], in: dir)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("done: 2 epochs"), "resumed at epoch 3: \(resumed.stdout)")
+        let eval = try NeuralTool.run(["evaluate", "--checkpoint", "c.safetensors"], in: dir)
+        #expect(eval.status == 0 && eval.stdout.contains("accuracy"), "\(eval.stdout)\(eval.stderr)")
+    }
+
+    @Test func negativeLearningRateIsRejected() throws {
+        try expectCleanFailure(["train", "--lr", "-1"], mentions: "--lr", in: NeuralTool.temporaryDirectory())
+    }
+
+    @Test func unknownSpecTokenIsPointedAt() throws {
+        let r = try NeuralTool.run(["train", "--model", "mlp(64) foo"], in: NeuralTool.temporaryDirectory())
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("unknown layer \"foo\"") && r.stderr.contains("^^^"), "\(r.stderr)")
+    }
+
+    @Test func missingDataDirectoryIsReported() throws {
+        try expectCleanFailure(["train", "--data", "mnist", "--data-dir", "/nonexistent/mnist"], mentions: "/nonexistent/mnist",
+                               in: NeuralTool.temporaryDirectory())
+    }
+
+    /// Writes the four MNIST file names into `dir`, with `images` as the training images.
+    private func fakeMNIST(_ dir: URL, images: Data) throws {
+        for name in ["train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+            try Data().write(to: dir.appendingPathComponent(name))
+        }
+        try images.write(to: dir.appendingPathComponent("train-images-idx3-ubyte.gz"))
+    }
+
+    @Test func truncatedGzipIsReported() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        let real = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/mnist/train-labels-idx1-ubyte.gz")
+        let bytes = (try? Data(contentsOf: real)) ?? Data([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 3, 0x63, 0x60])
+        try fakeMNIST(dir, images: bytes.prefix(bytes.count / 2))
+        try expectCleanFailure(["train", "--data", "mnist", "--data-dir", dir.path], mentions: "train-images-idx3-ubyte.gz", in: dir)
+    }
+
+    @Test func wrongIDXMagicIsReported() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        // A valid gzip stream whose content starts with the labels magic 2049 instead of 2051.
+        let raw = Data([0, 0, 8, 1, 0, 0, 0, 1, 5])
+        let gz = try gzip(raw, in: dir)
+        try fakeMNIST(dir, images: gz)
+        try expectCleanFailure(["train", "--data", "mnist", "--data-dir", dir.path], mentions: "magic", in: dir)
+    }
+
+    @Test func nonNumericCSVCellIsReported() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        try "a,b,y\n1,2,3\n4,x5,6\n7,8,9\n".write(to: dir.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
+        try expectCleanFailure(["train", "--data", "bad.csv"], mentions: "bad.csv", in: dir)
+    }
+
+    @Test func checkpointThatDoesNotFitTheSpecIsReported() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        #expect(try NeuralTool.run(["train", "--epochs", "1", "--quiet", "--checkpoint", "c.safetensors"], in: dir).status == 0)
+        try expectCleanFailure(["evaluate", "--checkpoint", "c.safetensors", "--model", "mlp(32)"], mentions: "does not fit", in: dir)
+    }
+
+    @Test func summaryCountsMatchEq7_22() throws {
+        let r = try NeuralTool.run(["summary", "--model", "mlp(512,512)", "--input-shape", "784", "--outputs", "10"],
+                                   in: NeuralTool.temporaryDirectory())
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("669,706"), "\(r.stdout)")   // 785·512 + 513·512 + 513·10
+    }
+
+    /// gzip via the system tool (present wherever the tests run; zlib is what the reader uses).
+    private func gzip(_ data: Data, in dir: URL) throws -> Data {
+        let f = dir.appendingPathComponent("raw.bin")
+        try data.write(to: f)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["gzip", "-kf", f.path]
+        try p.run()
+        p.waitUntilExit()
+        return try Data(contentsOf: dir.appendingPathComponent("raw.bin.gz"))
+    }
+}

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Neural
 
@@ -14,6 +15,21 @@ struct PreparedData {
     var defaultObjective: Objective { train.isClassification ? .crossEntropy : .mse }
     /// Raw 2-D points and labels, kept for the decision-region plot (spirals only).
     var points: (Tensor, [Int])?
+}
+
+/// The options that choose and split a dataset (shared by `train` and `evaluate`: the same seed
+/// gives the same split and standardisation).
+struct DataOptions: ParsableArguments {
+    @Option(help: "spirals | house | mnist | housing | FILE.csv")
+    var data = "spirals"
+    @Option(help: "Directory holding the dataset files (mnist: the four .gz files; housing: housing.csv).")
+    var dataDir: String?
+    @Option(help: "CSV target column (default: the last column; housing: median_house_value).")
+    var target: String?
+    @Option(help: "Seed for initialisation, splits and shuffling (evaluate: the seed used for training).")
+    var seed: UInt64 = 0
+
+    func load() throws -> PreparedData { try DataChoice.load(data, dataDir: dataDir, target: target, seed: seed) }
 }
 
 enum DataChoice {

@@ -51,3 +51,8 @@ func writeText(_ text: String, to path: String) throws {
         throw CLIError("cannot write \(path): \(error.localizedDescription)")
     }
 }
+
+/// A regression error for people: whole units from 1,000 up (dollars for housing), 4 digits below.
+func money(_ x: Double) -> String {
+    Swift.abs(x) >= 1000 ? String(format: "%.0f", x) : String(format: "%.4g", x)
+}

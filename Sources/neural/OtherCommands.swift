@@ -37,20 +37,13 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "A checkpoint written by neural train --checkpoint (or by PyTorch, with --model).")
     var checkpoint: String
-    @Option(help: "spirals | house | mnist | housing | FILE.csv")
-    var data = "spirals"
-    @Option(help: "Directory holding the dataset files.")
-    var dataDir: String?
-    @Option(help: "CSV target column.")
-    var target: String?
+    @OptionGroup var dataOptions: DataOptions
     @Option(help: "Model spec, for checkpoints without one in their metadata.")
     var model: String?
-    @Option(help: "The --seed used for training (it fixes the split and the standardisation).")
-    var seed: UInt64 = 0
 
     func run() throws {
         try reportingErrors {
-            let prepared = try DataChoice.load(data, dataDir: dataDir, target: target, seed: seed)
+            let prepared = try dataOptions.load()
             let (net, _, _) = try ModelLoading.load(checkpoint: checkpoint, model: model, inputShape: prepared.inputShape)
             let objective = prepared.defaultObjective
             let trainer = Trainer(model: net, optimizer: SGD(net.parameters, learningRate: 0), objective: objective)
@@ -58,8 +51,8 @@ struct EvaluateCommand: ParsableCommand {
             let m = trainer.evaluate(DataLoader(prepared.test, batchSize: 1000, shuffle: false))
             var line = "\(prepared.name) test (\(m.count) examples): loss \(String(format: "%.4f", m.loss))"
             if let a = m.accuracy { line += String(format: ", accuracy %.2f%%", a * 100) }
-            if let r = m.rmse { line += ", RMSE \(String(format: "%.4g", r))" }
-            if let e = m.mae { line += ", MAE \(String(format: "%.4g", e))" }
+            if let r = m.rmse { line += ", RMSE \(money(r))" }
+            if let e = m.mae { line += ", MAE \(money(e))" }
             print(line)
         }
     }

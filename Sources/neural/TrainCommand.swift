@@ -9,12 +9,7 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model (defaults: an MLP on generated two spirals, in a few seconds).",
         discussion: "Model spec tokens: \(ModelSpec.tokenNames.joined(separator: " ")). Example: --model \"conv2d(32,3) relu maxpool(2) flatten linear(128) relu linear(10)\"")
 
-    @Option(help: "spirals | house | mnist | housing | FILE.csv")
-    var data = "spirals"
-    @Option(help: "Directory holding the dataset files (mnist: the four .gz files; housing: housing.csv).")
-    var dataDir: String?
-    @Option(help: "CSV target column (default: the last column; housing: median_house_value).")
-    var target: String?
+    @OptionGroup var dataOptions: DataOptions
     @Option(help: "Model spec, e.g. \"mlp(512,512)\" (default depends on the data).")
     var model: String?
     @Option(help: "cross-entropy | logistic | mse | half-mse | poisson (default: cross-entropy for labels, mse for values).")
@@ -23,12 +18,14 @@ struct TrainCommand: ParsableCommand {
     var optimizer = "adam"
     @Option(parsing: .unconditional, help: "Learning rate (default: 0.001 for adam/adamw/rmsprop, 0.05 for sgd; 0.01 with adam on spirals).")
     var lr: Double?
+    @Option(help: "Learning-rate schedule: cosine (decay to 0 over the run) or constant.")
+    var schedule = "cosine"
     @Option(help: "Examples per mini-batch.")
     var batchSize: Int?
     @Option(help: "Epochs (default depends on the data).")
     var epochs: Int?
-    @Option(help: "Seed for initialisation, splits and shuffling.")
-    var seed: UInt64 = 0
+    @Option(help: "Stop early when the test loss has not improved for this many epochs.")
+    var patience: Int?
     @Option(help: "Threads for the kernels (default: all cores).")
     var threads: Int?
     @Option(help: "Write a checkpoint (safetensors) after every epoch.")
@@ -49,13 +46,15 @@ struct TrainCommand: ParsableCommand {
     private func train() throws {
         if let lr, !(lr > 0 && lr.isFinite) { throw CLIError("--lr must be a positive number, got \(lr)") }
         if let epochs, epochs < 1 { throw CLIError("--epochs must be at least 1, got \(epochs)") }
+        if let patience, patience < 1 { throw CLIError("--patience must be at least 1, got \(patience)") }
         if let batchSize, batchSize < 1 { throw CLIError("--batch-size must be at least 1, got \(batchSize)") }
         if let threads {
             guard threads >= 1 else { throw CLIError("--threads must be at least 1, got \(threads)") }
             Runtime.threads = threads
         }
         let started = Date()
-        let prepared = try DataChoice.load(data, dataDir: dataDir, target: target, seed: seed)
+        let prepared = try dataOptions.load()
+        let seed = dataOptions.seed
         let resumed = try resume.map { path -> Checkpoint in
             guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--resume \(path): no such file") }
             return try Checkpoint.load(from: URL(fileURLWithPath: path))
@@ -80,6 +79,11 @@ struct TrainCommand: ParsableCommand {
         let loader = DataLoader(prepared.train, batchSize: batchSize ?? Self.defaultBatchSize(prepared.name), generator: shuffling)
         let testLoader = DataLoader(prepared.test, batchSize: 1000, shuffle: false)
 
+        switch schedule {
+        case "cosine": opt.schedule = .cosine(steps: epochCount * loader.batchesPerEpoch, minimum: 0)
+        case "constant": break
+        default: throw CLIError("unknown --schedule '\(schedule)'; use cosine or constant")
+        }
         var startEpoch = 1
         if let ck = resumed {
             _ = try ck.apply(to: net)
@@ -95,12 +99,12 @@ struct TrainCommand: ParsableCommand {
         trainer.observer = progress
         if !quiet {
             print("neural: \(prepared.name) (\(prepared.train.count) train, \(prepared.test.count) test), model \(spec), "
-                  + "\(net.parameterCount) parameters, \(optimizer) lr \(rate), \(objective), \(epochCount) epochs")
+                  + "\(net.parameterCount) parameters, \(optimizer) lr \(rate) (\(schedule)), \(objective), \(epochCount) epochs")
         }
         let config = "{\"data\":\"\(prepared.name)\",\"optimizer\":\"\(optimizer)\",\"lr\":\(rate),\"loss\":\"\(objective)\",\"seed\":\(seed)}"
         let records = try trainer.fit(
             epochs: epochCount, startEpoch: startEpoch, batchesPerEpoch: loader.batchesPerEpoch,
-            train: { _ in loader }, evaluate: { testLoader },
+            train: { _ in loader }, evaluate: { testLoader }, patience: patience,
             onEpochEnd: { record in
                 if let checkpoint {
                     var ck = Checkpoint(model: net, optimizer: opt, generator: shuffling, modelSpec: spec.description,
@@ -116,8 +120,8 @@ struct TrainCommand: ParsableCommand {
         var summary = "done: \(records.count) epochs in \(String(format: "%.1f", total)) s, "
             + "\(String(format: "%.0f", examples / Swift.max(trainSeconds, 1e-9))) samples/s; test loss \(String(format: "%.4f", final.loss))"
         if let a = final.accuracy { summary += String(format: ", test accuracy %.2f%%", a * 100) }
-        if let r = final.rmse { summary += ", test RMSE \(String(format: "%.4g", r))" }
-        if let m = final.mae { summary += ", test MAE \(String(format: "%.4g", m))" }
+        if let r = final.rmse { summary += ", test RMSE \(money(r))" }
+        if let m = final.mae { summary += ", test MAE \(money(m))" }
         print(summary)
 
         if let metricsJson {

@@ -4,27 +4,6 @@ import Testing
 // Linear (eq. 7.35), the activation modules (eq. 7.24–7.28), Sequential and the MLP builder
 // (eq. 7.22, 7.29–7.33) and the frozen feature map with a refitted head (eq. 7.34).
 
-/// Expects |a − b| ≤ tolerance elementwise (same shape), naming `label` on failure.
-private func expectNear(_ a: Tensor?, _ b: Tensor, _ label: String, tolerance: Double = 1e-9,
-                        sourceLocation: SourceLocation = #_sourceLocation) {
-    guard let a else { Issue.record("\(label): missing", sourceLocation: sourceLocation); return }
-    #expect(a.shape == b.shape, "\(label): shape \(a.shape) vs \(b.shape)", sourceLocation: sourceLocation)
-    guard a.shape == b.shape else { return }
-    let err = maxAbsDifference(a, b)
-    #expect(err <= tolerance, "\(label): max |Δ| = \(err)", sourceLocation: sourceLocation)
-}
-
-/// Gradient check of `module` (already Float64) with respect to its input and every parameter.
-private func expectModuleGradients(_ module: any Layer, input: Tensor, sourceLocation: SourceLocation = #_sourceLocation) {
-    let parameters = module.parameters
-    let initial = parameters.map { $0.value.detached() }
-    expectGradientsMatch({ xs in
-        for (p, v) in zip(parameters, xs.dropFirst()) { p.value = v }
-        return module(xs[0])
-    }, at: [input] + initial, sourceLocation: sourceLocation)
-    for (p, v) in zip(parameters, initial) { p.value = v }
-}
-
 /// The activation module a fixture case names.
 private func activation(_ c: TorchFixture.Case) -> any Layer {
     switch c.name {

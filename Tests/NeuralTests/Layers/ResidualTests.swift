@@ -3,17 +3,6 @@ import Testing
 
 // Residual blocks (eq. 7.38), skip connections around any layer and ResNet-S (eq. 7.39).
 
-/// Gradient check of `module` (already Float64) with respect to its input and every parameter.
-private func expectModuleGradients(_ module: any Layer, input: Tensor, sourceLocation: SourceLocation = #_sourceLocation) {
-    let parameters = module.parameters
-    let initial = parameters.map { $0.value.detached() }
-    expectGradientsMatch({ xs in
-        for (p, v) in zip(parameters, xs.dropFirst()) { p.value = v }
-        return module(xs[0])
-    }, at: [input] + initial, sourceLocation: sourceLocation)
-    for (p, v) in zip(parameters, initial) { p.value = v }
-}
-
 @Suite("Residual")
 struct ResidualTests {
     @Test func residualBlockIsZPlusSigmaMMSigmaMM_eq7_38() {

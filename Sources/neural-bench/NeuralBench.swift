@@ -17,6 +17,10 @@ struct NeuralBench: ParsableCommand {
             SGEMMBench.self,
             AutodiffBench.self,
             ConvBench.self,
+            MLPBench.self,
+            CNNBench.self,
+            LayerNormBench.self,
+            ElementwiseBench.self,
             // Add new cases here, one file per case.
         ])
 }

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Neural against its peers, back to back: the `neural-bench` cases mlp, cnn, layernorm and
+elementwise and the peer scripts that define their protocols (../shared/peers/bench_*.py).
+
+    swift build -c release --product neural-bench
+    Scripts/compare_peers.py [--only layernorm,elementwise] [--threads 1,2] [--libs torch,jax]
+                             [--passes 3] [--quick] [--bin PATH]
+
+Runs are interleaved per case: for every pass, case and thread count, Neural's binary runs and then
+each peer library, so that both see the same machine state (figures on shared machines drift by
+±10% compute-bound and up to 2× memory-bound). Peers run with the peers' venv python
+(${PEERS_DIR:-/tmp/neural-peers}/venv/bin/python, see ../shared/peers/README.md); when it or a
+script is missing, those peers are skipped and the table says so.
+
+The table lists, per bench and thread count, each peer figure next to Neural's with
+`speed = neural/peer` for higher-is-better units (samples/s, GB/s) and `peer/neural` for times
+(ms), so a speed above 1 always means Neural is faster. A peer case is paired with Neural's case of
+the same name, or with Neural's only case of that bench (elementwise: Neural's one public-API form
+against the peers' naive, out=, fused and copy variants). With several passes, medians are shown.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASES = ["mlp", "cnn", "layernorm", "elementwise"]
+KV = re.compile(r'(\w[\w+]*)=("[^"]*"|\S+)')
+
+
+def parse(out):
+    rows = []
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            rows.append({k: v.strip('"') for k, v in KV.findall(line[len("RESULT "):])})
+    return rows
+
+
+def run(cmd, cwd, timeout):
+    print("$ " + " ".join(cmd), flush=True)
+    try:
+        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print("   timed out", flush=True)
+        return []
+    rows = parse(p.stdout)
+    for r in rows:
+        print(f"   {r.get('lib')} t={r.get('threads')} {r.get('case')}: {r.get('value')} {r.get('unit', '')} "
+              f"ext_load={r.get('ext_load')}", flush=True)
+    if p.returncode != 0:
+        tail = (p.stderr.strip().splitlines() or ["(no stderr)"])[-1][:300]
+        print(f"   rc={p.returncode}: {tail}", flush=True)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", default=",".join(CASES), help="comma-separated cases (default: all four)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--libs", default="torch", help="peer libraries, e.g. torch,jax (default torch, the anchor)")
+    ap.add_argument("--passes", type=int, default=1, help="interleaved passes; medians are tabulated")
+    ap.add_argument("--quick", action="store_true", help="pass --quick to every benchmark (smoke test)")
+    ap.add_argument("--bin", default=None, help="neural-bench binary (default .build/release or .build-bench/release)")
+    ap.add_argument("--peers", default=os.environ.get("PEERS_SCRIPTS", os.path.join(ROOT, "..", "shared", "peers")),
+                    help="directory of the peer scripts")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds per command")
+    a = ap.parse_args()
+
+    cases = [c for c in a.only.split(",") if c]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        sys.exit(f"unknown case(s) {unknown}; choose from {CASES}")
+    threads = [int(t) for t in a.threads.split(",") if t]
+    libs = [l for l in a.libs.split(",") if l]
+    binary = a.bin or next((p for p in (os.path.join(ROOT, ".build", "release", "neural-bench"),
+                                        os.path.join(ROOT, ".build-bench", "release", "neural-bench"))
+                            if os.path.exists(p)), None)
+    if not binary or not os.path.exists(binary):
+        sys.exit("neural-bench not found: build it with `swift build -c release --product neural-bench` or pass --bin")
+    py = os.path.join(os.environ.get("PEERS_DIR", "/tmp/neural-peers"), "venv", "bin", "python")
+    peers_dir = os.path.abspath(a.peers)
+    skipped = []
+    if not os.path.exists(py):
+        skipped.append(f"all peers ({py} not found; run ../shared/peers/setup.sh)")
+    quick = ["--quick"] if a.quick else []
+
+    results = {}  # (bench, threads, lib, case) -> [values]
+    units = {}
+    for p in range(a.passes):
+        print(f"=== pass {p + 1}/{a.passes}", flush=True)
+        for case in cases:
+            script = os.path.join(peers_dir, f"bench_{case}.py")
+            if os.path.exists(py) and not os.path.exists(script):
+                note = f"{case} peers ({script} not found)"
+                if note not in skipped:
+                    skipped.append(note)
+            for t in threads:
+                commands = [([binary, case, "--threads", str(t)] + quick, ROOT)]
+                if os.path.exists(py) and os.path.exists(script):
+                    for lib in libs:
+                        commands.append(([py, script, "--threads", str(t), "--lib", lib] + quick, peers_dir))
+                for cmd, cwd in commands:
+                    for r in run(cmd, cwd, a.timeout):
+                        key = (r.get("bench"), int(r.get("threads", t)), r.get("lib"), r.get("case"))
+                        try:
+                            results.setdefault(key, []).append(float(r["value"]))
+                            units[key] = r.get("unit", "")
+                        except (KeyError, ValueError):
+                            print(f"   FAILED: {r.get('error', r)}", flush=True)
+
+    med = {k: statistics.median(v) for k, v in results.items()}
+    print()
+    print(f"{'bench':<12} {'thr':>3} {'peer':<14} {'case':<30} {'peer value':>12} {'neural':>12} "
+          f"{'unit':<10} {'speed':>6}")
+    benches = sorted({k[0] for k in med}, key=lambda b: [c for c in CASES if b.startswith(c)] or [b])
+    for bench in benches:
+        for t in threads:
+            neural = {k[3]: v for k, v in med.items() if k[0] == bench and k[1] == t and k[2] == "neural"}
+            peers = sorted((k, v) for k, v in med.items() if k[0] == bench and k[1] == t and k[2] != "neural")
+            for case, v in sorted(neural.items()):
+                if not any(k[3] == case or len(neural) == 1 for k, _ in peers):
+                    print(f"{bench:<12} {t:>3} {'-':<14} {case:<30} {'-':>12} {v:>12.4g} "
+                          f"{units[(bench, t, 'neural', case)]:<10} {'-':>6}")
+            for k, pv in peers:
+                ncase = k[3] if k[3] in neural else (next(iter(neural)) if len(neural) == 1 else None)
+                unit = units[k]
+                if ncase is None:
+                    print(f"{bench:<12} {t:>3} {k[2]:<14} {k[3]:<30} {pv:>12.4g} {'-':>12} {unit:<10} {'-':>6}")
+                    continue
+                nv = neural[ncase]
+                speed = (pv / nv) if unit == "ms" else (nv / pv)
+                print(f"{bench:<12} {t:>3} {k[2]:<14} {k[3]:<30} {pv:>12.4g} {nv:>12.4g} {unit:<10} {speed:>6.2f}")
+    print("\nspeed > 1: Neural faster (neural/peer for samples/s and GB/s, peer/neural for ms).")
+    if a.passes > 1:
+        print(f"medians over {a.passes} interleaved passes.")
+    if skipped:
+        print("skipped: " + "; ".join(skipped))
+
+
+if __name__ == "__main__":
+    main()

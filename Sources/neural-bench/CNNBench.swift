@@ -1,0 +1,67 @@
+import ArgumentParser
+import Neural
+
+/// Mirrors the peers' `bench_cnn.py`: training throughput of conv3×3(1→32, valid)-ReLU-conv3×3(32→64)
+/// -ReLU-maxpool2-flatten(9216)-linear(9216→128)-ReLU-linear(128→10), softmax cross-entropy, plain
+/// SGD (lr 0.01), batch 64, NCHW, on synthetic 60000×1×28×28 uniform [0, 1) images with labels
+/// uniform in 0…9, contiguous minibatches in order. Protocol: `warm` warm-up steps, then `reps`
+/// timed repeats of `steps` steps (default 5, 5 × 20; `--quick`: 2, 3 × 5); median samples/s.
+struct CNNBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cnn", abstract: "Small CNN training throughput (batch 64, SGD), as bench_cnn.py.")
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Steps per timed repeat.")
+    var steps = 20
+
+    @Option(help: "Timed repeats.")
+    var reps = 5
+
+    @Option(help: "Warm-up steps.")
+    var warm = 5
+
+    func run() throws {
+        try options.apply()
+        let (b, ntr, lr) = (64, 60_000, 0.01)
+        let nb = ntr / b
+        let (nSteps, nReps, nWarm) = options.quick ? (5, 3, 2) : (steps, reps, warm)
+        let g = RandomGenerator(seed: 0)
+        let x = Tensor.uniform([ntr, 1, 28, 28], generator: g)
+        var rng = BenchRandom(seed: 0)
+        let y = (0..<ntr).map { _ in Int(rng.next() % 10) }
+        // Forward FLOPs per sample; training ≈ 3 × forward minus conv1's input gradient (as the peer).
+        let fc1 = 26 * 26 * 32 * 9 * 2, fc2 = 24 * 24 * 64 * 32 * 9 * 2
+        let ffc = 2 * (9216 * 128 + 128 * 10)
+        let flopPerSample = Double(3 * (fc1 + fc2 + ffc) - fc1)
+
+        let model = Sequential(Conv2D(1, 32, kernelSize: 3, generator: g), ReLU(),
+                               Conv2D(32, 64, kernelSize: 3, generator: g), ReLU(),
+                               MaxPool2D(kernelSize: 2), Flatten(),
+                               Linear(9216, 128, generator: g), ReLU(), Linear(128, 10, generator: g))
+        let optimizer = SGD(model.parameters, learningRate: lr)
+        var counter = 0
+        var lastLoss = Double.nan
+        func train(_ n: Int) {
+            for _ in 0..<n {
+                let i = counter % nb
+                counter += 1
+                optimizer.zeroGrad()
+                let loss = crossEntropyLoss(logits: model(x[i * b..<(i + 1) * b]), labels: Array(y[i * b..<(i + 1) * b]))
+                loss.backward()
+                optimizer.step()
+                lastLoss = loss.item()
+            }
+        }
+        train(nWarm)
+        Bench.waitIdle()
+        let (times, meter) = Bench.timeRepeats(reps: nReps, warmup: 0) { train(nSteps) }
+        let work = Double(nSteps * b)
+        Bench.report(bench: "cnn_train", threads: options.threads, case: "c32-c64-pool-fc128-fc10_bs64", times: times,
+                     meter: meter, work: work, unit: "samples/s",
+                     extra: "steps_per_rep=\(nSteps) loss_end=\(String(format: "%.4f", lastLoss))")
+        let value = work / Bench.median(times)
+        print("#   -> \(String(format: "%.1f", value * flopPerSample / 1e9)) GFLOP/s effective "
+              + "(\(String(format: "%.1f", flopPerSample / 1e6)) MFLOP/sample)")
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Neural
+
+/// Mirrors the peers' `bench_mlp.py`: training throughput of a 784-512-512-10 ReLU MLP with softmax
+/// cross-entropy (batch mean) and plain SGD (lr 0.1), batch 128, on synthetic 60000×784 uniform
+/// [0, 1) data with labels uniform in 0…9, contiguous minibatches taken in order (468 per epoch).
+/// Protocol: `warm` warm-up steps, then `reps` timed repeats of `steps` steps (default 20, 5 × 234;
+/// `--quick`: 5, 3 × 40); `value` is the median samples/s.
+struct MLPBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mlp", abstract: "MLP 784-512-512-10 training throughput (batch 128, SGD), as bench_mlp.py.")
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Steps per timed repeat.")
+    var steps = 234
+
+    @Option(help: "Timed repeats.")
+    var reps = 5
+
+    @Option(help: "Warm-up steps.")
+    var warm = 20
+
+    func run() throws {
+        try options.apply()
+        let (b, ntr, din, h, dout, lr) = (128, 60_000, 784, 512, 10, 0.1)
+        let nb = ntr / b
+        let (nSteps, nReps, nWarm) = options.quick ? (40, 3, 5) : (steps, reps, warm)
+        let g = RandomGenerator(seed: 0)
+        let x = Tensor.uniform([ntr, din], generator: g)
+        var rng = BenchRandom(seed: 0)
+        let y = (0..<ntr).map { _ in Int(rng.next() % UInt64(dout)) }
+        let flopPerSample = Double(2 * (din * h + h * h + h * dout) * 2 + 2 * (h * h + h * dout))
+
+        let model = Sequential(Linear(din, h, generator: g), ReLU(), Linear(h, h, generator: g), ReLU(),
+                               Linear(h, dout, generator: g))
+        let optimizer = SGD(model.parameters, learningRate: lr)
+        var counter = 0
+        var lastLoss = Double.nan
+        func train(_ n: Int) {
+            for _ in 0..<n {
+                let i = counter % nb
+                counter += 1
+                optimizer.zeroGrad()
+                let loss = crossEntropyLoss(logits: model(x[i * b..<(i + 1) * b]), labels: Array(y[i * b..<(i + 1) * b]))
+                loss.backward()
+                optimizer.step()
+                lastLoss = loss.item()
+            }
+        }
+        train(nWarm)
+        Bench.waitIdle()
+        let (times, meter) = Bench.timeRepeats(reps: nReps, warmup: 0) { train(nSteps) }
+        let work = Double(nSteps * b)
+        Bench.report(bench: "mlp_train", threads: options.threads, case: "784-512-512-10_bs128", times: times, meter: meter,
+                     work: work, unit: "samples/s",
+                     extra: "steps_per_rep=\(nSteps) loss_end=\(String(format: "%.4f", lastLoss))")
+        let value = work / Bench.median(times)
+        print("#   -> \(String(format: "%.1f", value * flopPerSample / 1e9)) GFLOP/s effective "
+              + "(\(String(format: "%.2f", flopPerSample / 1e6)) MFLOP/sample)")
+    }
+}

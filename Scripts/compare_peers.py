@@ -62,7 +62,7 @@ def main():
     ap.add_argument("--libs", default="torch", help="peer libraries, e.g. torch,jax (default torch, the anchor)")
     ap.add_argument("--passes", type=int, default=1, help="interleaved passes; medians are tabulated")
     ap.add_argument("--quick", action="store_true", help="pass --quick to every benchmark (smoke test)")
-    ap.add_argument("--bin", default=None, help="neural-bench binary (default .build/release or .build-bench/release)")
+    ap.add_argument("--bin", default=None, help="neural-bench binary (default: the newer of .build/release and .build-bench/release)")
     ap.add_argument("--peers", default=os.environ.get("PEERS_SCRIPTS", os.path.join(ROOT, "..", "shared", "peers")),
                     help="directory of the peer scripts")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per command")
@@ -74,9 +74,9 @@ def main():
         sys.exit(f"unknown case(s) {unknown}; choose from {CASES}")
     threads = [int(t) for t in a.threads.split(",") if t]
     libs = [l for l in a.libs.split(",") if l]
-    binary = a.bin or next((p for p in (os.path.join(ROOT, ".build", "release", "neural-bench"),
-                                        os.path.join(ROOT, ".build-bench", "release", "neural-bench"))
-                            if os.path.exists(p)), None)
+    built = [p for p in (os.path.join(ROOT, ".build", "release", "neural-bench"),
+                         os.path.join(ROOT, ".build-bench", "release", "neural-bench")) if os.path.exists(p)]
+    binary = a.bin or max(built, key=os.path.getmtime, default=None)  # the newest build
     if not binary or not os.path.exists(binary):
         sys.exit("neural-bench not found: build it with `swift build -c release --product neural-bench` or pass --bin")
     py = os.path.join(os.environ.get("PEERS_DIR", "/tmp/neural-peers"), "venv", "bin", "python")

@@ -213,3 +213,37 @@ struct BenchRandom {
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }
+
+/// The peers' training-throughput protocol (bench_mlp.py, bench_cnn.py): plain SGD with softmax
+/// cross-entropy on batches of `batch` rows of `x` taken in order, `warm` warm-up steps, then `reps`
+/// timed repeats of `steps` steps; reports samples/s and the effective GFLOP/s.
+extension Bench {
+    static func trainingThroughput(bench: String, case name: String, threads: Int, model: Sequential,
+                                   x: Tensor, labels: [Int], batch b: Int, learningRate: Double,
+                                   steps: Int, reps: Int, warm: Int, flopPerSample: Double, mflopDigits: Int) {
+        let nb = x.shape[0] / b
+        let optimizer = SGD(model.parameters, learningRate: learningRate)
+        var counter = 0
+        var lastLoss = Double.nan
+        func train(_ n: Int) {
+            for _ in 0..<n {
+                let i = counter % nb
+                counter += 1
+                optimizer.zeroGrad()
+                let loss = crossEntropyLoss(logits: model(x[i * b..<(i + 1) * b]), labels: Array(labels[i * b..<(i + 1) * b]))
+                loss.backward()
+                optimizer.step()
+                lastLoss = loss.item()
+            }
+        }
+        train(warm)
+        waitIdle()
+        let (times, meter) = timeRepeats(reps: reps, warmup: 0) { train(steps) }
+        let work = Double(steps * b)
+        report(bench: bench, threads: threads, case: name, times: times, meter: meter, work: work, unit: "samples/s",
+               extra: "steps_per_rep=\(steps) loss_end=\(String(format: "%.4f", lastLoss))")
+        let value = work / median(times)
+        print("#   -> \(String(format: "%.1f", value * flopPerSample / 1e9)) GFLOP/s effective "
+              + "(\(String(format: "%.\(mflopDigits)f", flopPerSample / 1e6)) MFLOP/sample)")
+    }
+}

@@ -24,7 +24,6 @@ struct CNNBench: ParsableCommand {
     func run() throws {
         try options.apply()
         let (b, ntr, lr) = (64, 60_000, 0.01)
-        let nb = ntr / b
         let (nSteps, nReps, nWarm) = options.quick ? (5, 3, 2) : (steps, reps, warm)
         let g = RandomGenerator(seed: 0)
         let x = Tensor.uniform([ntr, 1, 28, 28], generator: g)
@@ -39,29 +38,8 @@ struct CNNBench: ParsableCommand {
                                Conv2D(32, 64, kernelSize: 3, generator: g), ReLU(),
                                MaxPool2D(kernelSize: 2), Flatten(),
                                Linear(9216, 128, generator: g), ReLU(), Linear(128, 10, generator: g))
-        let optimizer = SGD(model.parameters, learningRate: lr)
-        var counter = 0
-        var lastLoss = Double.nan
-        func train(_ n: Int) {
-            for _ in 0..<n {
-                let i = counter % nb
-                counter += 1
-                optimizer.zeroGrad()
-                let loss = crossEntropyLoss(logits: model(x[i * b..<(i + 1) * b]), labels: Array(y[i * b..<(i + 1) * b]))
-                loss.backward()
-                optimizer.step()
-                lastLoss = loss.item()
-            }
-        }
-        train(nWarm)
-        Bench.waitIdle()
-        let (times, meter) = Bench.timeRepeats(reps: nReps, warmup: 0) { train(nSteps) }
-        let work = Double(nSteps * b)
-        Bench.report(bench: "cnn_train", threads: options.threads, case: "c32-c64-pool-fc128-fc10_bs64", times: times,
-                     meter: meter, work: work, unit: "samples/s",
-                     extra: "steps_per_rep=\(nSteps) loss_end=\(String(format: "%.4f", lastLoss))")
-        let value = work / Bench.median(times)
-        print("#   -> \(String(format: "%.1f", value * flopPerSample / 1e9)) GFLOP/s effective "
-              + "(\(String(format: "%.1f", flopPerSample / 1e6)) MFLOP/sample)")
+        Bench.trainingThroughput(bench: "cnn_train", case: "c32-c64-pool-fc128-fc10_bs64", threads: options.threads, model: model,
+                                 x: x, labels: y, batch: b, learningRate: lr, steps: nSteps, reps: nReps, warm: nWarm,
+                                 flopPerSample: flopPerSample, mflopDigits: 1)
     }
 }

@@ -24,7 +24,6 @@ struct MLPBench: ParsableCommand {
     func run() throws {
         try options.apply()
         let (b, ntr, din, h, dout, lr) = (128, 60_000, 784, 512, 10, 0.1)
-        let nb = ntr / b
         let (nSteps, nReps, nWarm) = options.quick ? (40, 3, 5) : (steps, reps, warm)
         let g = RandomGenerator(seed: 0)
         let x = Tensor.uniform([ntr, din], generator: g)
@@ -34,29 +33,8 @@ struct MLPBench: ParsableCommand {
 
         let model = Sequential(Linear(din, h, generator: g), ReLU(), Linear(h, h, generator: g), ReLU(),
                                Linear(h, dout, generator: g))
-        let optimizer = SGD(model.parameters, learningRate: lr)
-        var counter = 0
-        var lastLoss = Double.nan
-        func train(_ n: Int) {
-            for _ in 0..<n {
-                let i = counter % nb
-                counter += 1
-                optimizer.zeroGrad()
-                let loss = crossEntropyLoss(logits: model(x[i * b..<(i + 1) * b]), labels: Array(y[i * b..<(i + 1) * b]))
-                loss.backward()
-                optimizer.step()
-                lastLoss = loss.item()
-            }
-        }
-        train(nWarm)
-        Bench.waitIdle()
-        let (times, meter) = Bench.timeRepeats(reps: nReps, warmup: 0) { train(nSteps) }
-        let work = Double(nSteps * b)
-        Bench.report(bench: "mlp_train", threads: options.threads, case: "784-512-512-10_bs128", times: times, meter: meter,
-                     work: work, unit: "samples/s",
-                     extra: "steps_per_rep=\(nSteps) loss_end=\(String(format: "%.4f", lastLoss))")
-        let value = work / Bench.median(times)
-        print("#   -> \(String(format: "%.1f", value * flopPerSample / 1e9)) GFLOP/s effective "
-              + "(\(String(format: "%.2f", flopPerSample / 1e6)) MFLOP/sample)")
+        Bench.trainingThroughput(bench: "mlp_train", case: "784-512-512-10_bs128", threads: options.threads, model: model,
+                                 x: x, labels: y, batch: b, learningRate: lr, steps: nSteps, reps: nReps, warm: nWarm,
+                                 flopPerSample: flopPerSample, mflopDigits: 2)
     }
 }

@@ -15,6 +15,14 @@ struct PreparedData {
     var defaultObjective: Objective { train.isClassification ? .crossEntropy : .mse }
     /// Raw 2-D points and labels, kept for the decision-region plot (spirals only).
     var points: (Tensor, [Int])?
+    /// The CSV feature encoding (CSV data only).
+    var encoding: CSVEncoding?
+    /// Class names of a text target (CSV data only).
+    var classNames: [String]?
+    /// What a checkpoint stores so that `predict` sees inputs the way training did.
+    var preprocessing: Preprocessing {
+        Preprocessing(encoding: encoding, inputScaler: inputScaler, targetScaler: targetScaler, classNames: classNames)
+    }
 }
 
 /// The options that choose and split a dataset (shared by `train` and `evaluate`: the same seed
@@ -26,10 +34,15 @@ struct DataOptions: ParsableArguments {
     var dataDir: String?
     @Option(help: "CSV target column (default: the last column; housing: median_house_value).")
     var target: String?
-    @Option(help: "Seed for initialisation, splits and shuffling (evaluate: the seed used for training).")
-    var seed: UInt64 = 0
+    @Option(name: .customLong("seed"), help: "Seed for initialisation, splits and shuffling (default 0; evaluate: the training seed stored in the checkpoint).")
+    var seedOption: UInt64?
 
-    func load() throws -> PreparedData { try DataChoice.load(data, dataDir: dataDir, target: target, seed: seed) }
+    /// The seed given with --seed, or 0.
+    var seed: UInt64 { seedOption ?? 0 }
+
+    func load(seed: UInt64? = nil) throws -> PreparedData {
+        try DataChoice.load(data, dataDir: dataDir, target: target, seed: seed ?? self.seed)
+    }
 }
 
 enum DataChoice {
@@ -84,7 +97,8 @@ enum DataChoice {
             let csv = try CSVDataset.load(path: path, target: targetColumn)
             let s = DatasetSplits(csv.dataset, fractions: [0.8, 0.2], generator: g, inputColumns: csv.encoding.numericMask)
             return PreparedData(name: (path as NSString).lastPathComponent, train: s.train, test: s.test,
-                                inputScaler: s.inputScaler, targetScaler: s.targetScaler)
+                                inputScaler: s.inputScaler, targetScaler: s.targetScaler,
+                                encoding: csv.encoding, classNames: csv.targetCategories)
         }
     }
 }

@@ -14,6 +14,15 @@ enum ModelLoading {
         return last?.1
     }
 
+    /// The `seed` of the checkpoint's training configuration (`neural.config`), if it has one.
+    static func trainingSeed(checkpoint path: String) throws -> UInt64? {
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--checkpoint \(path): no such file") }
+        guard let config = try Checkpoint.load(from: URL(fileURLWithPath: path)).config,
+              let object = try? JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any],
+              let seed = object["seed"] as? NSNumber else { return nil }
+        return UInt64(exactly: seed.doubleValue)
+    }
+
     static func load(checkpoint path: String, model: String?, inputShape: [Int]) throws -> (Sequential, Checkpoint, ModelSpec) {
         guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--checkpoint \(path): no such file") }
         let ck = try Checkpoint.load(from: URL(fileURLWithPath: path))
@@ -43,7 +52,9 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let prepared = try dataOptions.load()
+            // The split and the standardisation depend on the seed: default to the training seed.
+            let seed = try dataOptions.seedOption ?? ModelLoading.trainingSeed(checkpoint: checkpoint)
+            let prepared = try dataOptions.load(seed: seed)
             let (net, _, _) = try ModelLoading.load(checkpoint: checkpoint, model: model, inputShape: prepared.inputShape)
             let objective = prepared.defaultObjective
             let trainer = Trainer(model: net, optimizer: SGD(net.parameters, learningRate: 0), objective: objective)
@@ -64,13 +75,13 @@ struct PredictCommand: ParsableCommand {
 
     @Option(help: "A checkpoint written by neural train --checkpoint (or by PyTorch, with --model).")
     var checkpoint: String
-    @Option(help: "Inputs: X.npy ([n, …]) or X.csv (a header row, then numeric rows).")
+    @Option(help: "Inputs: X.npy ([n, …]) or X.csv (a header row with the training file's feature columns, then rows).")
     var input: String
     @Option(help: "Where to write the outputs (.npy).")
     var output: String
     @Option(help: "Model spec, for checkpoints without one in their metadata.")
     var model: String?
-    @Flag(help: "Write softmax probabilities instead of logits.")
+    @Flag(help: "Write softmax probabilities instead of logits (regression: outputs are in the target's units).")
     var probabilities = false
     @Flag(help: "Write predicted class indices instead of logits.")
     var labels = false
@@ -78,27 +89,22 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             if probabilities && labels { throw CLIError("choose one of --probabilities and --labels") }
+            guard FileManager.default.fileExists(atPath: checkpoint) else { throw CLIError("--checkpoint \(checkpoint): no such file") }
+            // Inputs go through the training data's encoding and standardisation, outputs back to
+            // the target's units (both stored in the checkpoint by `neural train`).
+            let prep = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint)).preprocessing() ?? Preprocessing()
             let x: Tensor
             if input.lowercased().hasSuffix(".csv") {
-                let table = try CSVTable.read(path: input)
-                var values: [Double] = []
-                for (r, row) in table.rows.enumerated() {
-                    for (c, cell) in row.enumerated() {
-                        guard let v = Double(cell.trimmingCharacters(in: .whitespaces)) else {
-                            throw CLIError("\(input) line \(table.lines[r]), column \(table.header[c]): '\(cell)' is not a number")
-                        }
-                        values.append(v)
-                    }
-                }
-                x = Tensor(values, shape: [table.rows.count, table.header.count])
+                x = try prep.inputs(CSVTable.read(path: input))
             } else {
-                x = try NPY.read(URL(fileURLWithPath: input)).to(.float32)
+                x = try prep.inputs(NPY.read(URL(fileURLWithPath: input)).to(.float32), source: input)
             }
             guard x.rank >= 1 else { throw CLIError("\(input): expected a batch [n, …], got a scalar") }
             let (net, _, _) = try ModelLoading.load(checkpoint: checkpoint, model: model, inputShape: Array(x.shape.dropFirst()))
             var y = withNoGrad { net(x) }
             if probabilities { y = y.softmax(axis: -1) }
-            if labels { y = y.argmax(axis: -1) }
+            else if labels { y = y.argmax(axis: -1) }
+            else { y = prep.outputs(y) }
             try NPY.write(y, to: URL(fileURLWithPath: output))
             print("wrote \(output): \(y.shape)")
         }

@@ -110,6 +110,7 @@ struct TrainCommand: ParsableCommand {
                     var ck = Checkpoint(model: net, optimizer: opt, generator: shuffling, modelSpec: spec.description,
                                         config: config, epoch: record.epoch)
                     ck.samplerState = loader.samplerState
+                    ck.setPreprocessing(prepared.preprocessing)
                     try ck.write(to: URL(fileURLWithPath: checkpoint))
                 }
             })

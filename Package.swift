@@ -24,7 +24,7 @@ let package = Package(
         .executableTarget(
             name: "neural-bench",
             dependencies: ["Neural", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural"], exclude: ["Fixtures"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "CNeuralKernels"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,5 +10,6 @@
 int nk_cpu_level(void);
 
 #include "nk_gemm.h"
+#include "nk_pool.h"
 
 #endif

@@ -1,4 +1,4 @@
-import Dispatch
+import CNeuralKernels
 import Foundation
 import Synchronization
 
@@ -27,7 +27,7 @@ public enum Runtime {
     }
 }
 
-/// A pointer wrapper that may cross into `concurrentPerform` closures. The caller guarantees that
+/// A pointer wrapper that may cross into parallel tasks. The caller guarantees that
 /// concurrent tasks touch disjoint elements.
 @usableFromInline
 struct SendablePointer<T>: @unchecked Sendable {
@@ -36,7 +36,10 @@ struct SendablePointer<T>: @unchecked Sendable {
     @inlinable init(_ pointer: UnsafePointer<T>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
 }
 
-/// Splitting work across cores.
+/// Splitting work across cores, on a persistent pool of worker threads (`nk_pool_run`): workers
+/// spin briefly after each job, then park; the calling thread takes part. A call made while the pool
+/// is busy — from another thread, or nested inside a task — runs its tasks inline, so concurrent
+/// and nested calls are safe and never deadlock. Which thread runs a task never changes its result.
 enum Parallel {
     /// Calls `body(taskIndex)` for every task in `0..<tasks`, spread over at most
     /// `Runtime.threads` threads. Runs inline when there is one task or one thread.
@@ -48,15 +51,11 @@ enum Parallel {
             return
         }
         withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            if threads >= tasks {
-                DispatchQueue.concurrentPerform(iterations: tasks) { box.value($0) }
-            } else {
-                // Contiguous runs of tasks per thread keep each thread's memory local.
-                DispatchQueue.concurrentPerform(iterations: threads) { w in
-                    let lo = tasks * w / threads, hi = tasks * (w + 1) / threads
-                    for t in lo..<hi { box.value(t) }
-                }
+            var task = body
+            withUnsafeMutablePointer(to: &task) { context in
+                nk_pool_run({ context, t in
+                    context.unsafelyUnwrapped.assumingMemoryBound(to: ((Int) -> Void).self).pointee(t)
+                }, context, tasks, Int32(clamping: threads))
             }
         }
     }

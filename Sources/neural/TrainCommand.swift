@@ -28,10 +28,14 @@ struct TrainCommand: ParsableCommand {
     var patience: Int?
     @Option(help: "Threads for the kernels (default: all cores).")
     var threads: Int?
-    @Option(help: "Write a checkpoint (safetensors) after every epoch.")
+    @Option(help: "Write a checkpoint (safetensors) after every epoch (atomically: a kill never leaves a torn file).")
     var checkpoint: String?
-    @Option(help: "Resume from a checkpoint written by --checkpoint.")
+    @Option(help: "Also write the checkpoint every N optimisation steps, inside epochs (needs --checkpoint or --resume).")
+    var checkpointEvery: Int?
+    @Option(help: "Resume exactly from a checkpoint written by --checkpoint (same data, seed and batch size); keeps checkpointing to it unless --checkpoint names another file.")
     var resume: String?
+    @Flag(help: "Check every operation for NaN/Inf and name the first one that produces it (slower).")
+    var detectAnomalies = false
     @Option(help: "Write the training curves as SVG.")
     var plot = "neural-train.svg"
     @Option(help: "Write per-epoch metrics as JSON.")
@@ -48,6 +52,10 @@ struct TrainCommand: ParsableCommand {
         if let epochs, epochs < 1 { throw CLIError("--epochs must be at least 1, got \(epochs)") }
         if let patience, patience < 1 { throw CLIError("--patience must be at least 1, got \(patience)") }
         if let batchSize, batchSize < 1 { throw CLIError("--batch-size must be at least 1, got \(batchSize)") }
+        if let checkpointEvery {
+            guard checkpointEvery >= 1 else { throw CLIError("--checkpoint-every must be at least 1, got \(checkpointEvery)") }
+            guard checkpoint != nil || resume != nil else { throw CLIError("--checkpoint-every needs --checkpoint FILE (or --resume FILE) to write to") }
+        }
         if let threads {
             guard threads >= 1 else { throw CLIError("--threads must be at least 1, got \(threads)") }
             Runtime.threads = threads
@@ -57,12 +65,20 @@ struct TrainCommand: ParsableCommand {
         let seed = dataOptions.seed
         let resumed = try resume.map { path -> Checkpoint in
             guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--resume \(path): no such file") }
-            return try Checkpoint.load(from: URL(fileURLWithPath: path))
+            do {
+                return try Checkpoint.load(from: URL(fileURLWithPath: path))
+            } catch {
+                throw CLIError("--resume \(path): cannot resume from it: \(error)")
+            }
         }
+        let checkpointPath = checkpoint ?? resume
+        if let checkpointPath { Self.removeStaleTemporaries(of: checkpointPath) }
         let specText = model ?? resumed?.modelSpec ?? Self.defaultModel(prepared.name)
         let spec = try ModelSpec.parse(specText)
+        // Initialises the parameters, then draws the dropout masks: checkpointed as generator "model".
+        let modelGenerator = RandomGenerator(seed: seed)
         let net = try spec.build(inputShape: prepared.inputShape, outputSize: prepared.outputSize,
-                                 generator: RandomGenerator(seed: seed))
+                                 generator: modelGenerator)
         let objective = try loss.map { name -> Objective in
             guard let o = Objective(rawValue: name) else {
                 throw CLIError("unknown --loss '\(name)'; use \(Objective.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -84,16 +100,28 @@ struct TrainCommand: ParsableCommand {
         case "constant": break
         default: throw CLIError("unknown --schedule '\(schedule)'; use cosine or constant")
         }
+        let effectiveBatchSize = batchSize ?? Self.defaultBatchSize(prepared.name)
+        let config = "{\"data\":\"\(prepared.name)\",\"optimizer\":\"\(optimizer)\",\"lr\":\(rate),\"loss\":\"\(objective)\",\"seed\":\(seed),\"batch_size\":\(effectiveBatchSize)}"
         var startEpoch = 1
-        if let ck = resumed {
+        var resumeState: TrainingState?
+        if let ck = resumed, let path = resume {
+            try Self.checkSameRun(ck, path: path, current: config)
             _ = try ck.apply(to: net)
             try ck.restore(optimizer: opt)
             try ck.restore(generator: shuffling)
-            if let s = ck.samplerState { loader.samplerState = s }
+            if ck.generatorStates["model"] != nil { try ck.restore(generator: modelGenerator, name: "model") }
+            if let s = ck.samplerState {
+                guard s.permutation.count == prepared.train.count else {
+                    throw CLIError("--resume \(path): saved for \(s.permutation.count) training examples, but \(prepared.name) has \(prepared.train.count); resume with the same --data and --seed")
+                }
+                loader.samplerState = s
+            }
             startEpoch = (ck.epoch ?? 0) + 1
+            resumeState = ck.trainingState
         }
 
         let trainer = Trainer(model: net, optimizer: opt, objective: objective)
+        trainer.detectAnomalies = detectAnomalies
         if let t = prepared.targetScaler { trainer.targetScale = (t.mean[0], t.std[0]) }
         let progress = ConsoleProgress(quiet: quiet)
         trainer.observer = progress
@@ -101,24 +129,45 @@ struct TrainCommand: ParsableCommand {
             print("neural: \(prepared.name) (\(prepared.train.count) train, \(prepared.test.count) test), model \(spec), "
                   + "\(net.parameterCount) parameters, \(optimizer) lr \(rate) (\(schedule)), \(objective), \(epochCount) epochs")
         }
-        let config = "{\"data\":\"\(prepared.name)\",\"optimizer\":\"\(optimizer)\",\"lr\":\(rate),\"loss\":\"\(objective)\",\"seed\":\(seed)}"
-        let records = try trainer.fit(
-            epochs: epochCount, startEpoch: startEpoch, batchesPerEpoch: loader.batchesPerEpoch,
-            train: { _ in loader }, evaluate: { testLoader }, patience: patience,
-            onEpochEnd: { record in
-                if let checkpoint {
-                    var ck = Checkpoint(model: net, optimizer: opt, generator: shuffling, modelSpec: spec.description,
-                                        config: config, epoch: record.epoch)
-                    ck.samplerState = loader.samplerState
-                    ck.setPreprocessing(prepared.preprocessing)
-                    try ck.write(to: URL(fileURLWithPath: checkpoint))
-                }
-            })
+        /// Everything that decides the rest of the run: weights and buffers, optimizer state (its
+        /// step count drives the schedule), both generators, the sampler's place and the trainer's state.
+        func writeCheckpoint(_ state: TrainingState, sampler: ShuffledBatchSampler.State?) throws {
+            guard let checkpointPath else { return }
+            var ck = Checkpoint(model: net, optimizer: opt, generator: shuffling, modelSpec: spec.description,
+                                config: config, epoch: state.epoch)
+            ck.generatorStates["model"] = modelGenerator.stateWords
+            ck.samplerState = sampler
+            ck.trainingState = state
+            ck.setPreprocessing(prepared.preprocessing)
+            try ck.write(to: URL(fileURLWithPath: checkpointPath))
+        }
+        let batchesPerEpoch = loader.batchesPerEpoch
+        let records: [EpochRecord]
+        do {
+            records = try trainer.fit(
+                epochs: epochCount, startEpoch: startEpoch, batchesPerEpoch: batchesPerEpoch,
+                train: { _ in loader }, evaluate: { testLoader }, patience: patience, resume: resumeState,
+                onStep: { state in
+                    // Inside an epoch: the sampler has drawn the whole epoch's order; save the
+                    // place of the next batch in it. (The epoch's end is saved below, after evaluation.)
+                    guard let every = checkpointEvery, state.step % every == 0, state.batch < batchesPerEpoch else { return }
+                    var sampler = loader.samplerState
+                    sampler?.position = state.batch * loader.batchSize
+                    try writeCheckpoint(state, sampler: sampler)
+                },
+                onEpochEnd: { _ in try writeCheckpoint(trainer.state, sampler: loader.samplerState) })
+        } catch let e as NonFiniteError {
+            throw CLIError(e.description + (checkpointPath.map { "; the last checkpoint \($0) holds the state before it" } ?? ""))
+        }
+        let history = trainer.state.history
         let total = Date().timeIntervalSince(started)
         let trainSeconds = records.reduce(0) { $0 + $1.seconds }
         let examples = Double(prepared.train.count * records.count)
-        let final = records.last?.test ?? trainer.evaluate(testLoader)
-        var summary = "done: \(records.count) epochs in \(String(format: "%.1f", total)) s, "
+        let final = history.last?.test ?? trainer.evaluate(testLoader)
+        let resumedAt = resumeState.map { $0.batch > 0 ? "epoch \($0.epoch + 1), batch \($0.batch)" : "epoch \($0.epoch)" }
+            ?? (resumed != nil ? "epoch \(startEpoch - 1)" : nil)
+        var summary = "done: \(history.count) epochs" + (resumedAt.map { " (resumed after \($0))" } ?? "")
+            + " in \(String(format: "%.1f", total)) s, "
             + "\(String(format: "%.0f", examples / Swift.max(trainSeconds, 1e-9))) samples/s; test loss \(String(format: "%.4f", final.loss))"
         if let a = final.accuracy { summary += String(format: ", test accuracy %.2f%%", a * 100) }
         if let r = final.rmse { summary += ", test RMSE \(money(r))" }
@@ -126,10 +175,10 @@ struct TrainCommand: ParsableCommand {
         print(summary)
 
         if let metricsJson {
-            try writeText(Self.metricsJSON(records, final: final, samplesPerSecond: examples / Swift.max(trainSeconds, 1e-9), totalSeconds: total),
+            try writeText(Self.metricsJSON(history, final: final, samplesPerSecond: examples / Swift.max(trainSeconds, 1e-9), totalSeconds: total),
                           to: metricsJson)
         }
-        let points = records.map { r in
+        let points = history.map { r in
             HistoryPoint(epoch: r.epoch, trainLoss: r.trainLoss, testLoss: r.test?.loss,
                          testAccuracy: r.test?.accuracy, testRMSE: r.test?.rmse, seconds: r.seconds)
         }
@@ -142,6 +191,32 @@ struct TrainCommand: ParsableCommand {
                 written.append(regions)
             }
             if !quiet { print("plot: \(written.joined(separator: ", "))") }
+        }
+    }
+
+    /// Refuses to resume a run with settings that would change its course silently.
+    static func checkSameRun(_ ck: Checkpoint, path: String, current: String) throws {
+        func fields(_ json: String?) -> [String: String] {
+            guard let data = json?.data(using: .utf8),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+            return object.mapValues { "\($0)" }
+        }
+        let saved = fields(ck.config), now = fields(current)
+        let options = ["data": "--data", "seed": "--seed", "batch_size": "--batch-size", "optimizer": "--optimizer", "loss": "--loss"]
+        for key in options.keys.sorted() {
+            guard let was = saved[key], let is_ = now[key], was != is_ else { continue }
+            throw CLIError("--resume \(path): the run was started with \(options[key]!) \(was), not \(is_); pass the same \(options[key]!) to resume it")
+        }
+    }
+
+    /// Removes `.NAME.tmp-*` files next to the checkpoint, left by a run killed while writing it.
+    static func removeStaleTemporaries(of path: String) {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent()
+        let prefix = "." + url.lastPathComponent + ".tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
     }
 

@@ -7,6 +7,10 @@ extension Tensor {
     static func record(_ result: Tensor, op: String, inputs: [Tensor], backward: @escaping BackwardFunction) -> Tensor {
         guard GradMode.enabled, inputs.contains(where: { $0.node != nil }) else { return result }
         var out = result
+        var backward = backward
+        if let recorder = AnomalyDetection.recorder {
+            backward = AnomalyDetection.instrument(result, op: op, backward: backward, recorder: recorder)
+        }
         out.node = GradNode(op: op, shape: result.shape, dtype: result.dtype,
                             inputs: inputs.map(\.node), backward: backward)
         return out
@@ -17,8 +21,12 @@ extension Tensor {
     static func record(_ result: Tensor, op: String, input: Tensor, backward: @escaping (Tensor) -> Tensor) -> Tensor {
         guard GradMode.enabled, input.node != nil else { return result }
         var out = result
+        var wrapped: BackwardFunction = { v, _ in [backward(v)] }
+        if let recorder = AnomalyDetection.recorder {
+            wrapped = AnomalyDetection.instrument(result, op: op, backward: wrapped, recorder: recorder)
+        }
         out.node = GradNode(op: op, shape: result.shape, dtype: result.dtype,
-                            inputs: [input.node], backward: { v, _ in [backward(v)] })
+                            inputs: [input.node], backward: wrapped)
         return out
     }
 

@@ -18,6 +18,14 @@ private let systemWrite = Darwin.write
 /// Crash-safe file replacement: readers of the destination see either the old file or the
 /// complete new one, never a partial write.
 public enum AtomicFile {
+    /// Test hook: when the environment variable `NEURAL_TEST_SLOW_WRITE_MS` is set to a number of
+    /// milliseconds, every write pauses that long halfway through the data and again before the
+    /// rename, so that a test can kill the process while a write is in progress.
+    static let testPause: UInt32 = {
+        guard let text = ProcessInfo.processInfo.environment["NEURAL_TEST_SLOW_WRITE_MS"], let ms = UInt32(text) else { return 0 }
+        return ms * 1000
+    }()
+
     /// Writes `data` to `url` atomically: into a new temporary file `.NAME.tmp-PID-RANDOM` in the
     /// same directory, fsync it, rename it over `url`, fsync the directory. On failure the
     /// temporary file is removed and any existing file at `url` is left as it was.
@@ -41,8 +49,11 @@ public enum AtomicFile {
         var writeError: Int32 = 0
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             var written = 0
+            var paused = testPause == 0
             while written < raw.count {
-                let n = systemWrite(fd, raw.baseAddress! + written, raw.count - written)
+                if !paused && written >= raw.count / 2 { usleep(testPause); paused = true }
+                let end = paused ? raw.count : raw.count / 2
+                let n = systemWrite(fd, raw.baseAddress! + written, end - written)
                 if n < 0 {
                     if errno == EINTR { continue }
                     writeError = errno
@@ -54,6 +65,7 @@ public enum AtomicFile {
         if writeError != 0 { close(fd); throw failure("writing", writeError) }
         if fsync(fd) != 0 { let e = errno; close(fd); throw failure("fsync", e) }
         if close(fd) != 0 { throw failure("closing the temporary file", errno) }
+        if testPause > 0 { usleep(testPause) }
         if rename(temporary, path) != 0 { throw failure("renaming the temporary file over the destination", errno) }
         done = true
         let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

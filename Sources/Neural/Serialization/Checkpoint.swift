@@ -14,7 +14,9 @@ import Foundation
 ///   `parameter_steps`, `slots` = slot tensors per parameter), `neural.generator` (the
 ///   ``RandomGenerator/stateWords`` as four comma-separated hex words; other named generators
 ///   under `neural.generator.<name>`), `neural.sampler` (JSON: `epoch`, `position`,
-///   `permutation`), `neural.format` (`1`), and any caller entries in ``metadata``.
+///   `permutation`), `neural.training` (the ``TrainingState`` as JSON: epoch, batch within the
+///   epoch, step, loss accumulators as bit patterns, early-stopping state, history),
+///   `neural.format` (`1`), and any caller entries in ``metadata``.
 ///
 /// Saving and resuming:
 ///
@@ -51,6 +53,8 @@ public struct Checkpoint: Sendable {
         public static let sampler = "neural.sampler"
         /// The checkpoint layout version (`1`).
         public static let format = "neural.format"
+        /// The trainer's ``TrainingState``, JSON.
+        public static let training = "neural.training"
     }
 
     /// The model's state by `state_dict` name (parameters and buffers).
@@ -70,6 +74,8 @@ public struct Checkpoint: Sendable {
     public var generatorStates: [String: [UInt64]]
     /// The batch sampler's position, if saved.
     public var samplerState: ShuffledBatchSampler.State?
+    /// Where the trainer was (epoch, batch within it, accumulators, early stopping, history), if saved.
+    public var trainingState: TrainingState?
     /// Other `__metadata__` entries (the `neural.*` keys are parsed into the properties above).
     public var metadata: [String: String]
     /// The file this checkpoint was loaded from (named in errors), if any.
@@ -99,6 +105,7 @@ public struct Checkpoint: Sendable {
         self.optimizerState = optimizer?.state
         self.generatorStates = generator.map { ["default": $0.stateWords] } ?? [:]
         self.samplerState = sampler?.state
+        self.trainingState = nil
         self.metadata = metadata
         self.source = nil
     }
@@ -113,6 +120,7 @@ public struct Checkpoint: Sendable {
         self.optimizerState = nil
         self.generatorStates = [:]
         self.samplerState = nil
+        self.trainingState = nil
         self.metadata = metadata
         self.source = nil
     }
@@ -167,6 +175,7 @@ public struct Checkpoint: Sendable {
         if let s = samplerState {
             meta[MetadataKey.sampler] = Checkpoint.json(SamplerInfo(epoch: s.epoch, position: s.position, permutation: s.permutation))
         }
+        if let t = trainingState { meta[MetadataKey.training] = Checkpoint.json(t) }
         return SafeTensors(tensors: all, metadata: meta)
     }
 
@@ -246,6 +255,12 @@ public struct Checkpoint: Sendable {
                 throw bad(MetadataKey.sampler, "is not {\"epoch\": e, \"position\": p, \"permutation\": [...]} with a permutation of 0..<n and p in 0...n")
             }
             samplerState = ShuffledBatchSampler.State(epoch: s.epoch, permutation: s.permutation, position: s.position)
+        }
+        if let text = meta.removeValue(forKey: MetadataKey.training) {
+            guard let t = Checkpoint.decodeJSON(TrainingState.self, text) else {
+                throw bad(MetadataKey.training, "is not a training state {\"epoch\", \"batch\", \"step\", \"loss_sum_bits\", \"examples\", \"epochs_since_best\", \"stopped\", \"history\"}")
+            }
+            trainingState = t
         }
         metadata = meta
     }
@@ -419,11 +434,14 @@ public struct Checkpoint: Sendable {
     private static func json<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard let data = try? encoder.encode(value), let s = String(data: data, encoding: .utf8) else { return "{}" }
         return s
     }
 
     private static func decodeJSON<T: Decodable>(_: T.Type, _ text: String) -> T? {
-        try? JSONDecoder().decode(T.self, from: Data(text.utf8))
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try? decoder.decode(T.self, from: Data(text.utf8))
     }
 }

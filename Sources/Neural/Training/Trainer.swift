@@ -64,8 +64,173 @@ public protocol TrainingObserver: AnyObject {
     func epochFinished(_ record: EpochRecord, epochs: Int)
 }
 
+/// Where a ``Trainer/fit(epochs:startEpoch:batchesPerEpoch:train:evaluate:patience:resume:onStep:onEpochEnd:)``
+/// run is: everything besides the model, optimiser and random generators that decides what
+/// happens next. Save it in a checkpoint (``Checkpoint/trainingState``) and pass it back as
+/// `resume:` to continue the run exactly, even from the middle of an epoch.
+public struct TrainingState: Sendable, Equatable, Codable {
+    /// Completed epochs.
+    public var epoch: Int
+    /// Batches of the epoch in progress (number ``epoch`` + 1) already trained on.
+    public var batch: Int
+    /// Optimisation steps taken so far, over all epochs.
+    public var step: Int
+    /// Σ loss × examples over the batches of the epoch in progress (for its mean training loss).
+    public var lossSum: Double
+    /// Examples seen in the epoch in progress.
+    public var examples: Int
+    /// The best evaluation loss so far (early stopping); nil before the first evaluation.
+    public var bestLoss: Double?
+    /// Epochs since the best evaluation loss.
+    public var epochsSinceBest: Int
+    /// Whether early stopping has ended the run.
+    public var stopped: Bool
+    /// The records of the completed epochs.
+    public var history: [EpochRecord]
+
+    /// The state before the first step.
+    public init() {
+        epoch = 0
+        batch = 0
+        step = 0
+        lossSum = 0
+        examples = 0
+        bestLoss = nil
+        epochsSinceBest = 0
+        stopped = false
+        history = []
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case epoch, batch, step, lossSum = "loss_sum_bits", examples, bestLoss = "best_loss_bits"
+        case epochsSinceBest = "epochs_since_best", stopped, history
+    }
+
+    /// Decodes the JSON written by ``encode(to:)``.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func bits(_ key: CodingKeys) throws -> Double? {
+            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+            guard let b = UInt64(text, radix: 16) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not a hexadecimal bit pattern")
+            }
+            return Double(bitPattern: b)
+        }
+        epoch = try c.decode(Int.self, forKey: .epoch)
+        batch = try c.decode(Int.self, forKey: .batch)
+        step = try c.decode(Int.self, forKey: .step)
+        lossSum = try bits(.lossSum) ?? 0
+        examples = try c.decode(Int.self, forKey: .examples)
+        bestLoss = try bits(.bestLoss)
+        epochsSinceBest = try c.decode(Int.self, forKey: .epochsSinceBest)
+        stopped = try c.decode(Bool.self, forKey: .stopped)
+        history = try c.decode([EpochRecord].self, forKey: .history)
+        guard epoch >= 0, batch >= 0, step >= 0, examples >= 0, epochsSinceBest >= 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "negative counter"))
+        }
+    }
+
+    /// Encodes the counters as JSON numbers and the floating-point accumulators as their exact
+    /// bit patterns (hexadecimal), so that a resumed run continues with the very same bits.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(epoch, forKey: .epoch)
+        try c.encode(batch, forKey: .batch)
+        try c.encode(step, forKey: .step)
+        try c.encode(String(lossSum.bitPattern, radix: 16), forKey: .lossSum)
+        try c.encode(examples, forKey: .examples)
+        try c.encodeIfPresent(bestLoss.map { String($0.bitPattern, radix: 16) }, forKey: .bestLoss)
+        try c.encode(epochsSinceBest, forKey: .epochsSinceBest)
+        try c.encode(stopped, forKey: .stopped)
+        try c.encode(history, forKey: .history)
+    }
+}
+
+/// Training stopped because a NaN or ±∞ appeared in the loss or in a gradient. The update of
+/// that step was not applied, so the parameters are those before the step.
+public struct NonFiniteError: Error, Sendable, CustomStringConvertible {
+    /// Where the value was found.
+    public enum Kind: String, Sendable {
+        /// The batch's inputs or targets.
+        case input
+        /// The loss.
+        case loss
+        /// A parameter's gradient (the loss was finite).
+        case gradient
+        /// Anomaly detection (``Trainer/detectAnomalies``) saw an operation produce it.
+        case anomaly
+    }
+
+    /// What was non-finite.
+    public var kind: Kind
+    /// The offending value (NaN, +∞ or −∞).
+    public var value: Double
+    /// The 1-based number of the optimisation step (counting all epochs).
+    public var step: Int
+    /// The 1-based epoch, when training inside ``Trainer/fit(epochs:startEpoch:batchesPerEpoch:train:evaluate:patience:resume:onStep:onEpochEnd:)``.
+    public var epoch: Int?
+    /// The 1-based batch of that epoch.
+    public var batch: Int?
+    /// The first layer where it appeared, e.g. `2 (Linear)`: the first layer of a ``Sequential``
+    /// whose output is non-finite (loss), the layer of the first parameter in backward order
+    /// with a non-finite gradient (gradient), or the layer of the operation (anomaly).
+    public var layer: String?
+    /// The parameter named in the message (`2.weight`): the first (in backward order) with a
+    /// non-finite gradient, or the layer's first parameter.
+    public var parameter: String?
+    /// Every parameter whose gradient was non-finite, in model order.
+    public var nonFiniteGradients: [String]
+    /// Parameters whose values are non-finite (a diverged run), in model order.
+    public var nonFiniteParameters: [String]
+    /// What anomaly detection found, when it was on.
+    public var anomaly: Anomaly?
+
+    /// One line: what, where (step, epoch, batch, layer, parameter) and what to do.
+    public var description: String {
+        var at = "at step \(step)"
+        if let epoch, let batch { at += " (epoch \(epoch), batch \(batch))" }
+        let v = NonFiniteError.text(value)
+        var text: String
+        switch kind {
+        case .input:
+            text = "the batch's inputs or targets contain \(v); check the data"
+        case .loss:
+            text = "the loss is \(v)"
+            if let layer {
+                text += "; it first appears in the output of layer \(layer)" + (parameter.map { "; parameters \($0)" } ?? "")
+            }
+        case .gradient:
+            text = "the gradient of \(parameter ?? "a parameter") is \(v)"
+            if let layer { text += " (layer \(layer))" }
+            text += ", the first non-finite gradient in backward order"
+            if nonFiniteGradients.count > 1 { text += " (\(nonFiniteGradients.count) parameters affected)" }
+        case .anomaly:
+            text = "anomaly detection: " + (anomaly?.description ?? "non-finite value")
+            if let parameter { text += "; layer parameters \(parameter)" }
+        }
+        if let anomaly, kind != .anomaly { text += "; anomaly detection: \(anomaly.description)" }
+        if !nonFiniteParameters.isEmpty {
+            text += "; parameters \(nonFiniteParameters.prefix(4).joined(separator: ", ")) already hold non-finite values"
+        }
+        if kind != .input {
+            text += "; lower the learning rate or clip gradients"
+            if anomaly == nil { text += ", or turn on anomaly detection (--detect-anomalies) to find the operation" }
+        }
+        return "training stopped \(at): " + text
+    }
+
+    /// `NaN`, `+Inf` or `-Inf` (or the number).
+    static func text(_ x: Double) -> String {
+        x.isNaN ? "NaN" : x == .infinity ? "+Inf" : x == -.infinity ? "-Inf" : "\(x)"
+    }
+}
+
 /// Trains a model with an optimiser on an objective: mini-batch SGD (Algorithm 2) and its
-/// descendants, with evaluation each epoch, early stopping and a hook for checkpoints.
+/// descendants, with evaluation each epoch, early stopping, checkpoints and resuming exactly.
+///
+/// Every step checks the loss and the gradients: a NaN or ±∞ stops training with a
+/// ``NonFiniteError`` naming the step and the first layer where it appeared, before the
+/// parameters are updated. With ``detectAnomalies`` every operation is checked as well.
 ///
 /// ```swift
 /// let model = Sequential.mlp([784, 512, 512, 10])
@@ -87,6 +252,16 @@ public final class Trainer {
     public var clipNorm: Double?
     /// Progress callbacks (e.g. ``ConsoleProgress``).
     public weak var observer: (any TrainingObserver)?
+    /// Check every gradient for NaN/∞ after each backward pass (one pass over the gradients;
+    /// default `true`). The loss is always checked.
+    public var checkGradients = true
+    /// Anomaly detection: every operation of each step checks its output and its backward
+    /// gradients, and the first NaN/∞ stops training naming the operation and its layer (the
+    /// top-level layer of a ``Sequential`` model). Slower; off by default.
+    public var detectAnomalies = false
+    /// The run's progress; ``fit(epochs:startEpoch:batchesPerEpoch:train:evaluate:patience:resume:onStep:onEpochEnd:)``
+    /// keeps it current (checkpoint it to resume exactly).
+    public private(set) var state = TrainingState()
 
     /// A trainer for `model`; pass the model's trainable parameters to the optimiser.
     public init(model: any Layer, optimizer: Optimizer, objective: Objective) {
@@ -95,16 +270,126 @@ public final class Trainer {
         self.objective = objective
     }
 
-    /// One optimisation step on a batch: forward, loss, backward (§7.4), update. Returns the batch loss.
+    /// One optimisation step on a batch: forward, loss, backward (§7.4), checks, update.
+    ///
+    /// - Returns: the batch loss.
+    /// - Throws: ``NonFiniteError`` when the inputs, the loss or a gradient is NaN or ±∞ (or, with
+    ///   ``detectAnomalies``, any operation's output or gradient is); the parameters are then not updated.
     @discardableResult
-    public func step(_ batch: some LabeledBatch) -> Double {
+    public func step(_ batch: some LabeledBatch) throws(NonFiniteError) -> Double {
         model.train()
         optimizer.zeroGrad()
-        let loss = objective.loss(model(batch.inputs), labels: batch.labels, targets: batch.targets)
-        loss.backward()
+        let stepNumber = state.step + 1
+        let loss: Double
+        if detectAnomalies {
+            let (value, anomaly) = AnomalyDetection.run { () -> Double in
+                let out = forwardByLayer(batch.inputs)
+                let l = objective.loss(out, labels: batch.labels, targets: batch.targets)
+                l.backward()
+                return l.item()
+            }
+            if let anomaly {
+                var e = failure(.anomaly, anomaly.value, step: stepNumber)
+                e.anomaly = anomaly
+                e.layer = anomaly.module.map { m in anomaly.moduleType.map { "\(m) (\($0))" } ?? m }
+                if let m = anomaly.module {
+                    let names = model.namedParameters().map(\.name).filter { $0.hasPrefix(m + ".") }
+                    if !names.isEmpty { e.parameter = names.joined(separator: ", ") }
+                }
+                throw e
+            }
+            loss = value
+            guard loss.isFinite else { throw failure(.loss, loss, step: stepNumber, locating: batch) }
+        } else {
+            let l = objective.loss(model(batch.inputs), labels: batch.labels, targets: batch.targets)
+            loss = l.item()
+            guard loss.isFinite else { throw failure(.loss, loss, step: stepNumber, locating: batch) }
+            l.backward()
+        }
+        if checkGradients || detectAnomalies {
+            let named = model.namedParameters()
+            var bad: [(String, Double)] = []
+            for (name, p) in named {
+                if let g = p.grad, let v = AnomalyDetection.firstNonFinite(g) { bad.append((name, v)) }
+            }
+            if let last = bad.last {
+                var e = failure(.gradient, last.1, step: stepNumber)
+                e.parameter = last.0
+                e.layer = Self.layerName(of: last.0, in: model)
+                e.nonFiniteGradients = bad.map(\.0)
+                throw e
+            }
+        }
         if let clipNorm { clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
         optimizer.step()
-        return loss.item()
+        state.step = stepNumber
+        return loss
+    }
+
+    /// The model's forward pass, one top-level layer at a time when it is a ``Sequential`` (so
+    /// anomaly detection can name the layer); the same result as `model(x)`.
+    private func forwardByLayer(_ x: Tensor) -> Tensor {
+        guard let sequential = model as? Sequential else { return model(x) }
+        var h = x
+        for (i, layer) in sequential.layers.enumerated() {
+            let l = layer
+            h = AnomalyDetection.inModule(String(i), type: String(describing: type(of: l))) { l(h) }
+        }
+        return h
+    }
+
+    /// `2 (Linear)` for parameter `2.weight` of a ``Sequential``.
+    private static func layerName(of parameter: String, in model: any Layer) -> String? {
+        guard let sequential = model as? Sequential, let first = parameter.split(separator: ".").first,
+              let i = Int(first), sequential.layers.indices.contains(i) else { return nil }
+        return "\(i) (\(String(describing: type(of: sequential.layers[i]))))"
+    }
+
+    /// A ``NonFiniteError`` for this step, listing the parameters that hold non-finite values.
+    private func failure(_ kind: NonFiniteError.Kind, _ value: Double, step: Int) -> NonFiniteError {
+        var e = NonFiniteError(kind: kind, value: value, step: step, epoch: nil, batch: nil, layer: nil, parameter: nil,
+                               nonFiniteGradients: [], nonFiniteParameters: [], anomaly: nil)
+        e.nonFiniteParameters = model.namedParameters().filter { AnomalyDetection.firstNonFinite($0.parameter.value) != nil }.map(\.name)
+        return e
+    }
+
+    /// A ``NonFiniteError`` for a non-finite loss on `batch`: non-finite data, or the first layer
+    /// whose output is non-finite (re-running the forward pass layer by layer without side effects).
+    private func failure(_ kind: NonFiniteError.Kind, _ value: Double, step: Int, locating batch: some LabeledBatch) -> NonFiniteError {
+        var e = failure(kind, value, step: step)
+        if let v = AnomalyDetection.firstNonFinite(batch.inputs) ?? batch.targets.flatMap({ AnomalyDetection.firstNonFinite($0) }) {
+            e.kind = .input
+            e.value = v
+            return e
+        }
+        if let (index, layer) = firstNonFiniteLayer(batch.inputs) {
+            e.layer = "\(index) (\(String(describing: type(of: layer))))"
+            let names = layer.namedParameters().map { "\(index).\($0.name)" }
+            if !names.isEmpty { e.parameter = names.joined(separator: ", ") }
+        }
+        return e
+    }
+
+    /// The first top-level layer of a ``Sequential`` model whose output on `x` (in training mode)
+    /// has a NaN or ±∞. Buffers (running statistics) and dropout generators are restored after, so
+    /// the diagnosis changes nothing.
+    private func firstNonFiniteLayer(_ x: Tensor) -> (Int, any Layer)? {
+        guard let sequential = model as? Sequential else { return nil }
+        let buffers = model.namedBuffers().map { ($0.buffer, $0.buffer.value) }
+        let generators = model.namedModules().compactMap { ($0.module as? Dropout)?.generator }.map { ($0, $0.stateWords) }
+        defer {
+            for (b, v) in buffers { b.value = v }
+            for (g, w) in generators { g.stateWords = w }
+        }
+        return withNoGrad {
+            var h = x
+            for (i, layer) in sequential.layers.enumerated() {
+                let l = layer
+                h = l(h)
+                if AnomalyDetection.firstNonFinite(h) != nil { return (i, l) }
+            }
+            return nil
+        }
     }
 
     /// Evaluates the model (eval mode, no autodiff history) over `batches`.
@@ -139,47 +424,84 @@ public final class Trainer {
                                  count: count)
     }
 
-    /// Trains for epochs `startEpoch…epochs` (1-based; > 1 when resuming).
+    /// Trains for epochs `startEpoch…epochs` (1-based; > 1 when resuming), or continues a saved
+    /// run from `resume` (then `startEpoch` is ignored), possibly in the middle of an epoch.
+    ///
+    /// To resume exactly, restore the model, the optimiser, every random generator and the
+    /// loader's sampler state saved with the ``TrainingState``; `train(epoch)` must then yield
+    /// only the batches of that epoch not yet trained on (a ``DataLoader`` with a restored
+    /// ``DataLoader/samplerState`` does).
     ///
     /// - Parameters:
     ///   - train: the batches of an epoch (reshuffled per epoch by the loader, Algorithm 2).
     ///   - batchesPerEpoch: for the progress display (0 if unknown).
     ///   - evaluate: the evaluation batches, run after every epoch (nil: none).
     ///   - patience: stop when the evaluation loss has not improved for this many epochs.
-    ///   - onEpochEnd: called after each epoch (write a checkpoint here); throwing stops training.
-    /// - Returns: one record per epoch run.
+    ///   - resume: the ``state`` of an interrupted run (from a checkpoint).
+    ///   - onStep: called after every step with the current ``state`` (write mid-epoch checkpoints here).
+    ///   - onEpochEnd: called after each epoch, once ``state`` includes it (write a checkpoint here); throwing stops training.
+    /// - Returns: one record per epoch completed by this call.
+    /// - Throws: ``NonFiniteError`` (see ``step(_:)``), or what the callbacks throw.
     public func fit<Train: Sequence, Eval: Sequence>(
         epochs: Int, startEpoch: Int = 1, batchesPerEpoch: Int = 0,
         train: (Int) -> Train, evaluate: (() -> Eval)?, patience: Int? = nil,
+        resume: TrainingState? = nil,
+        onStep: (TrainingState) throws -> Void = { _ in },
         onEpochEnd: (EpochRecord) throws -> Void = { _ in }
     ) throws -> [EpochRecord] where Train.Element: LabeledBatch, Eval.Element: LabeledBatch {
+        if let resume {
+            state = resume
+        } else {
+            state = TrainingState()
+            state.epoch = startEpoch - 1
+        }
         var records: [EpochRecord] = []
-        var best = Double.infinity, sinceBest = 0
-        guard startEpoch <= epochs else { return [] }
-        for epoch in startEpoch...epochs {
+        while !state.stopped && state.epoch < epochs {
+            let epoch = state.epoch + 1
             let t0 = Date()
-            var lossSum = 0.0, examples = 0, done = 0
+            var examplesThisCall = 0
             for batch in train(epoch) {
                 let n = batch.inputs.shape.first ?? 1
-                let loss = step(batch)
-                lossSum += loss * Double(n)
-                examples += n
-                done += 1
-                observer?.batchFinished(epoch: epoch, epochs: epochs, done: done, total: batchesPerEpoch,
-                                        examples: examples, seconds: Date().timeIntervalSince(t0), loss: lossSum / Double(examples))
+                let loss: Double
+                do throws(NonFiniteError) {
+                    loss = try step(batch)
+                } catch {
+                    var e = error
+                    e.epoch = epoch
+                    e.batch = state.batch + 1
+                    throw e
+                }
+                state.lossSum += loss * Double(n)
+                state.examples += n
+                state.batch += 1
+                examplesThisCall += n
+                observer?.batchFinished(epoch: epoch, epochs: epochs, done: state.batch, total: batchesPerEpoch,
+                                        examples: examplesThisCall, seconds: Date().timeIntervalSince(t0),
+                                        loss: state.lossSum / Double(state.examples))
+                try onStep(state)
             }
             let trainSeconds = Date().timeIntervalSince(t0)
             let test = evaluate.map { self.evaluate($0()) }
-            let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(Swift.max(examples, 1)), test: test,
+            let record = EpochRecord(epoch: epoch, trainLoss: state.lossSum / Double(Swift.max(state.examples, 1)), test: test,
                                      seconds: Date().timeIntervalSince(t0),
-                                     samplesPerSecond: Double(examples) / Swift.max(trainSeconds, 1e-9))
+                                     samplesPerSecond: Double(examplesThisCall) / Swift.max(trainSeconds, 1e-9))
             records.append(record)
+            state.history.append(record)
+            state.epoch = epoch
+            state.batch = 0
+            state.lossSum = 0
+            state.examples = 0
+            if let patience, let loss = test?.loss {
+                if loss < (state.bestLoss ?? .infinity) - 1e-12 {
+                    state.bestLoss = loss
+                    state.epochsSinceBest = 0
+                } else {
+                    state.epochsSinceBest += 1
+                }
+                if state.epochsSinceBest >= patience { state.stopped = true }
+            }
             observer?.epochFinished(record, epochs: epochs)
             try onEpochEnd(record)
-            if let patience, let loss = test?.loss {
-                if loss < best - 1e-12 { best = loss; sinceBest = 0 } else { sinceBest += 1 }
-                if sinceBest >= patience { break }
-            }
         }
         return records
     }

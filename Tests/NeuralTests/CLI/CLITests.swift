@@ -72,7 +72,7 @@ struct CLITests {
         #expect(try NeuralTool.run(["train", "--epochs", "2", "--quiet", "--checkpoint", "c.safetensors"], in: dir).status == 0)
         let resumed = try NeuralTool.run(["train", "--epochs", "4", "--quiet", "--resume", "c.safetensors", "--checkpoint", "c.safetensors"], in: dir)
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stdout.contains("done: 2 epochs"), "resumed at epoch 3: \(resumed.stdout)")
+        #expect(resumed.stdout.contains("done: 4 epochs (resumed after epoch 2)"), "resumed at epoch 3: \(resumed.stdout)")
         let eval = try NeuralTool.run(["evaluate", "--checkpoint", "c.safetensors"], in: dir)
         #expect(eval.status == 0 && eval.stdout.contains("accuracy"), "\(eval.stdout)\(eval.stderr)")
     }

@@ -1,0 +1,138 @@
+import Foundation
+import Neural
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `neural train` killed with SIGKILL at random moments (some inside checkpoint writes) and resumed
+/// each time ends with exactly the weights of an uninterrupted run; no checkpoint is ever torn.
+@Suite("Kill and resume", .serialized, .enabled(if: NeuralTool.executable != nil, "the neural executable is not built"))
+struct KillResumeTests {
+    /// A small model with every kind of state: batch-norm running statistics, dropout masks from
+    /// the model's generator, Adam moments, the cosine schedule's position, the shuffling sampler,
+    /// early-stopping counters and the epoch's loss accumulators.
+    static let run = ["train", "--data", "spirals", "--epochs", "14", "--batch-size", "16", "--seed", "7", "--quiet",
+                      "--model", "linear(64) batchnorm relu dropout(0.1) linear(64) relu", "--patience", "6",
+                      "--plot", "p.svg"]
+
+    /// Starts `neural` with `arguments`; `slowWrites` makes every checkpoint write pause mid-file and before its rename.
+    private static func start(_ arguments: [String], in dir: URL, slowWrites: Bool) throws -> Process {
+        let p = Process()
+        p.executableURL = NeuralTool.executable!
+        p.arguments = arguments
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["NEURAL_TEST_SLOW_WRITE_MS"] = slowWrites ? "4" : nil
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: {
+            let u = dir.appendingPathComponent("stderr.txt")
+            _ = FileManager.default.createFile(atPath: u.path, contents: nil)
+            return u
+        }())
+        try p.run()
+        return p
+    }
+
+    /// Every tensor's bits by name (model state and optimizer slots).
+    private static func bits(_ c: Checkpoint) throws -> [String: [UInt64]] {
+        let all = try c.safeTensors().tensors
+        return all.mapValues { t in
+            switch t.dtype {
+            case .float32: return t.scalars(as: Float.self).map { UInt64($0.bitPattern) }
+            case .float64: return t.scalars(as: Double.self).map(\.bitPattern)
+            }
+        }
+    }
+
+    @Test func sigkillAtRandomMomentsThenResumeGivesBitIdenticalWeights() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let reference = try NeuralTool.run(Self.run + ["--checkpoint", "reference.safetensors"], in: dir)
+        #expect(reference.status == 0, "\(reference.stderr)")
+
+        let ck = dir.appendingPathComponent("ck.safetensors")
+        let schedule = RandomGenerator(seed: 2024)       // the kill schedule is fixed
+        var kills = 0, killsDuringWrites = 0, killsBeforeFirstCheckpoint = 0, launches = 0
+        var finished = false
+        while kills < 24 && !finished {
+            let exists = FileManager.default.fileExists(atPath: ck.path)
+            var args = Self.run + ["--checkpoint", "ck.safetensors", "--checkpoint-every", "3", "--threads", launches % 2 == 0 ? "1" : "2"]
+            if exists { args += ["--resume", "ck.safetensors"] }
+            let p = try Self.start(args, in: dir, slowWrites: launches % 2 == 1)
+            launches += 1
+            usleep(UInt32(20_000 + schedule.nextInt(below: 260_000)))   // 20–280 ms
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+            if p.terminationReason == .uncaughtSignal {
+                kills += 1
+                if !exists { killsBeforeFirstCheckpoint += 1 }
+            } else {
+                let stderr = (try? String(contentsOf: dir.appendingPathComponent("stderr.txt"), encoding: .utf8)) ?? ""
+                #expect(p.terminationStatus == 0, "run \(launches) failed: \(stderr)")
+                finished = true
+            }
+            // Never torn: whatever the kill interrupted, the checkpoint (if any) is a complete one.
+            if FileManager.default.fileExists(atPath: ck.path) {
+                let c = try Checkpoint.load(from: ck)
+                #expect(c.trainingState != nil && c.samplerState != nil && c.optimizerState != nil)
+            }
+            let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+            if names.contains(where: { $0.hasPrefix(".ck.safetensors.tmp-") }) { killsDuringWrites += 1 }
+        }
+        print("kill/resume: \(kills) SIGKILLs over \(launches) launches (\(killsDuringWrites) during a checkpoint write, \(killsBeforeFirstCheckpoint) before the first checkpoint)")
+        #expect(kills >= 20, "only \(kills) kills landed before training finished")
+        #expect(killsDuringWrites >= 1, "no kill landed inside a checkpoint write")
+
+        let last = try NeuralTool.run(Self.run + ["--checkpoint", "ck.safetensors", "--resume", "ck.safetensors"], in: dir)
+        #expect(last.status == 0, "\(last.stderr)")
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: dir.path)).contains { $0.hasPrefix(".ck.safetensors.tmp-") },
+                "stale temporary files are removed on start")
+
+        let a = try Checkpoint.load(from: dir.appendingPathComponent("reference.safetensors"))
+        let b = try Checkpoint.load(from: ck)
+        let (ra, rb) = (try Self.bits(a), try Self.bits(b))
+        #expect(Set(ra.keys) == Set(rb.keys))
+        for name in ra.keys.sorted() {
+            #expect(ra[name] == rb[name], "\(name) differs after \(kills) kills")
+        }
+        #expect(a.generatorStates == b.generatorStates)
+        #expect(a.samplerState == b.samplerState)
+        let (ha, hb) = (try #require(a.trainingState), try #require(b.trainingState))
+        #expect(ha.epoch == hb.epoch && ha.step == hb.step && ha.stopped == hb.stopped && ha.bestLoss == hb.bestLoss)
+        #expect(ha.history.map(\.trainLoss) == hb.history.map(\.trainLoss), "per-epoch training losses match")
+        #expect(ha.history.map { $0.test?.loss } == hb.history.map { $0.test?.loss })
+    }
+
+    @Test func resumingFromATornOrMissingFileIsAClearError() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try NeuralTool.run(["train", "--epochs", "1", "--quiet", "--checkpoint", "c.safetensors"], in: dir).status == 0)
+        let whole = try Data(contentsOf: dir.appendingPathComponent("c.safetensors"))
+        try whole.prefix(whole.count / 2).write(to: dir.appendingPathComponent("torn.safetensors"))
+        for (file, mention) in [("torn.safetensors", "torn.safetensors"), ("missing.safetensors", "no such file")] {
+            let r = try NeuralTool.run(["train", "--epochs", "2", "--quiet", "--resume", file], in: dir)
+            #expect(r.status == 1)
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("neural: ") && lines[0].contains(mention), "\(r.stderr)")
+        }
+        // Resuming with a different batch size would silently change the run: refused.
+        let r = try NeuralTool.run(["train", "--epochs", "2", "--quiet", "--resume", "c.safetensors", "--batch-size", "8"], in: dir)
+        #expect(r.status == 1 && r.stderr.hasPrefix("neural: ") && r.stderr.contains("--batch-size"), "\(r.stderr)")
+    }
+
+    @Test func divergingRunStopsWithOneLineNamingStepAndLayer() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try NeuralTool.run(["train", "--epochs", "5", "--quiet", "--optimizer", "sgd", "--lr", "1e6"], in: dir)
+        #expect(r.status == 1)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("neural: ") && lines[0].contains("at step ") && lines[0].contains("layer "), "\(r.stderr)")
+        let a = try NeuralTool.run(["train", "--epochs", "5", "--quiet", "--optimizer", "sgd", "--lr", "1e6", "--detect-anomalies"], in: dir)
+        #expect(a.status == 1)
+        #expect(a.stderr.hasPrefix("neural: ") && a.stderr.contains("anomaly detection: the ") && a.stderr.contains("in layer "), "\(a.stderr)")
+        print("neural train --lr 1e6: \(r.stderr)neural train --lr 1e6 --detect-anomalies: \(a.stderr)")
+    }
+}

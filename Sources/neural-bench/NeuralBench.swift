@@ -21,6 +21,7 @@ struct NeuralBench: ParsableCommand {
             CNNBench.self,
             LayerNormBench.self,
             ElementwiseBench.self,
+            RSSBench.self,
             // Add new cases here, one file per case.
         ])
 }

@@ -55,12 +55,15 @@ struct KillResumeTests {
 
         let ck = dir.appendingPathComponent("ck.safetensors")
         let schedule = RandomGenerator(seed: 2024)       // the kill schedule is fixed
-        var kills = 0, killsDuringWrites = 0, killsBeforeFirstCheckpoint = 0, launches = 0
+        var kills = 0, killsDuringWrites = 0, killsBeforeFirstCheckpoint = 0, launches = 0, midEpochResumes = 0
         var finished = false
         while kills < 24 && !finished {
             let exists = FileManager.default.fileExists(atPath: ck.path)
             var args = Self.run + ["--checkpoint", "ck.safetensors", "--checkpoint-every", "3", "--threads", launches % 2 == 0 ? "1" : "2"]
-            if exists { args += ["--resume", "ck.safetensors"] }
+            if exists {
+                args += ["--resume", "ck.safetensors"]
+                if let state = try Checkpoint.load(from: ck).trainingState, state.batch > 0 { midEpochResumes += 1 }
+            }
             let p = try Self.start(args, in: dir, slowWrites: launches % 2 == 1)
             launches += 1
             usleep(UInt32(20_000 + schedule.nextInt(below: 260_000)))   // 20–280 ms
@@ -82,9 +85,11 @@ struct KillResumeTests {
             let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
             if names.contains(where: { $0.hasPrefix(".ck.safetensors.tmp-") }) { killsDuringWrites += 1 }
         }
-        print("kill/resume: \(kills) SIGKILLs over \(launches) launches (\(killsDuringWrites) during a checkpoint write, \(killsBeforeFirstCheckpoint) before the first checkpoint)")
+        print("kill/resume: \(kills) SIGKILLs over \(launches) launches (\(killsDuringWrites) during a checkpoint write, "
+              + "\(killsBeforeFirstCheckpoint) before the first checkpoint; \(midEpochResumes) resumes from the middle of an epoch)")
         #expect(kills >= 20, "only \(kills) kills landed before training finished")
         #expect(killsDuringWrites >= 1, "no kill landed inside a checkpoint write")
+        #expect(midEpochResumes >= 5, "only \(midEpochResumes) resumes started inside an epoch")
 
         let last = try NeuralTool.run(Self.run + ["--checkpoint", "ck.safetensors", "--resume", "ck.safetensors"], in: dir)
         #expect(last.status == 0, "\(last.stderr)")

@@ -32,6 +32,9 @@ struct RSSBench: ParsableCommand {
     @Option(help: "Examples per batch.")
     var batch = 64
 
+    @Flag(help: "Turn off the trainer's per-step gradient NaN/Inf check (to measure its cost).")
+    var noGradientCheck = false
+
     /// The resident set size in MiB (`/proc/self/statm`, field 2, in pages).
     static func residentMiB() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return .nan }
@@ -54,6 +57,7 @@ struct RSSBench: ParsableCommand {
         let model = Sequential(Linear(features, hidden, generator: g), ReLU(), Linear(hidden, hidden, generator: g), ReLU(),
                                Linear(hidden, 10, generator: g))
         let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: 1e-3), objective: .crossEntropy)
+        trainer.checkGradients = !noGradientCheck
 
         var curve: [(step: Int, mib: Double)] = [(0, Self.residentMiB())]
         print("# rss step=0 mib=\(String(format: "%.2f", curve[0].mib))")
@@ -80,7 +84,7 @@ struct RSSBench: ParsableCommand {
         func f(_ x: Double) -> String { String(format: "%.2f", x) }
         print("RESULT bench=rss lib=neural threads=\(options.threads) case=mlp\(features)-\(hidden)-\(hidden)-10_bs\(batch)_\(steps)steps "
               + "value=\(f(last - first)) unit=MiB rss_start=\(f(curve[0].mib)) rss_first=\(f(first)) rss_last=\(f(last)) "
-              + "rss_max=\(f(peak)) seconds=\(f(seconds)) loss_end=\(String(format: "%.4f", lastLoss)) "
+              + "rss_max=\(f(peak)) seconds=\(f(seconds)) gradient_check=\(!noGradientCheck) loss_end=\(String(format: "%.4f", lastLoss)) "
               + "curve=\(curve.map { "\($0.step):\(f($0.mib))" }.joined(separator: ","))")
     }
 }

@@ -263,6 +263,9 @@ public final class Trainer {
     /// keeps it current (checkpoint it to resume exactly).
     public private(set) var state = TrainingState()
 
+    /// The model's parameters with their names, looked up once (the per-step gradient check uses them).
+    private lazy var parameterNames: [(name: String, parameter: Parameter)] = model.namedParameters()
+
     /// A trainer for `model`; pass the model's trainable parameters to the optimiser.
     public init(model: any Layer, optimizer: Optimizer, objective: Objective) {
         self.model = model
@@ -307,7 +310,7 @@ public final class Trainer {
             l.backward()
         }
         if checkGradients || detectAnomalies {
-            let named = model.namedParameters()
+            let named = parameterNames
             var bad: [(String, Double)] = []
             for (name, p) in named {
                 if let g = p.grad, let v = AnomalyDetection.firstNonFinite(g) { bad.append((name, v)) }

@@ -11,5 +11,6 @@ int nk_cpu_level(void);
 
 #include "nk_gemm.h"
 #include "nk_pool.h"
+#include "nk_nn.h"
 
 #endif

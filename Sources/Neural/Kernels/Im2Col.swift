@@ -1,3 +1,5 @@
+import CNeuralKernels
+
 /// Kernels for sliding-window operations (convolution and pooling, eq. 7.48–7.51): the window
 /// geometry, im2col / col2im, and the batched convolution drivers built on ``BLAS/gemm``.
 ///
@@ -110,24 +112,6 @@ enum Im2Col {
     }
 }
 
-/// GEMM on raw pointers for either scalar type (the dtype switch happens in the callers).
-@inline(__always)
-private func gemm<T: TensorScalar>(_: T.Type, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                                   a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-                                   beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
-    if T.self == Float.self {
-        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
-                  a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda,
-                  b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb,
-                  beta: Float(beta), c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc)
-    } else {
-        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
-                  a: UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda: lda,
-                  b: UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb: ldb,
-                  beta: Double(beta), c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc)
-    }
-}
-
 /// Batched convolution as im2col + GEMM, forward and backward.
 enum ConvKernels {
     /// Splits a batch of `n` samples into chunks (boundaries depend only on `n` and the size of
@@ -170,7 +154,7 @@ enum ConvKernels {
                 if let b {
                     for o in 0..<co { (os + o * P).update(repeating: b[o], count: P) }
                 }
-                gemm(T.self, transA: false, transB: false, m: co, n: P, k: K, a: w, lda: K, b: colsS, ldb: P,
+                BLAS.gemm(T.self, transA: false, transB: false, m: co, n: P, k: K, a: w, lda: K, b: colsS, ldb: P,
                      beta: b == nil ? 0 : 1, c: os, ldc: P)
             }
         }
@@ -201,19 +185,19 @@ enum ConvKernels {
                     let colsS: UnsafePointer<T>
                     if let scratch { Im2Col.im2col(xs, scratch, g); colsS = UnsafePointer(scratch) } else { colsS = xs }
                     // dW += v[n] · cols(x[n])ᵀ: [C′, P] · [P, K].
-                    gemm(T.self, transA: false, transB: true, m: co, n: K, k: P, a: vs, lda: P, b: colsS, ldb: P,
+                    BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: P, a: vs, lda: P, b: colsS, ldb: P,
                          beta: first ? 0 : 1, c: dwT, ldc: K)
                 }
                 if let dx {
                     let dxs = dx + s * inSize
                     // dcols = Wᵀ · v[n]: [K, C′] · [C′, P], then scattered back by col2im.
                     if let scratch {
-                        gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
+                        BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
                              beta: 0, c: scratch, ldc: P)
                         dxs.update(repeating: 0, count: inSize)
                         Im2Col.col2im(UnsafePointer(scratch), dxs, g)
                     } else {
-                        gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
+                        BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
                              beta: 0, c: dxs, ldc: P)
                     }
                 }
@@ -263,6 +247,18 @@ enum PoolKernels {
     static func maxForward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, out: UnsafeMutablePointer<T>,
                                             argmax: UnsafeMutablePointer<Int32>?, planes: Int, geometry g: WindowGeometry) {
         let (H, W, outH, outW) = (g.height, g.width, g.outH, g.outW)
+        if T.self == Float.self && g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2
+            && g.padH == 0 && g.padW == 0 && g.dilationH == 1 && g.dilationW == 1 {
+            // The common 2×2 / stride 2 window: a SIMD kernel with the same tie and NaN rules.
+            let xs = SendablePointer(x), os = SendablePointer(out), am = argmax.map { SendablePointer($0) }
+            Parallel.forRanges(count: planes, grain: grain(g)) { r in
+                nk_maxpool2x2_f32(UnsafeRawPointer(xs.pointer + r.lowerBound * H * W).assumingMemoryBound(to: Float.self),
+                                  UnsafeMutableRawPointer(os.pointer + r.lowerBound * outH * outW).assumingMemoryBound(to: Float.self),
+                                  am.map { UnsafeMutableRawPointer($0.pointer + r.lowerBound * outH * outW).assumingMemoryBound(to: CInt.self) },
+                                  r.count, H, W)
+            }
+            return
+        }
         let hTaps = taps(outputs: outH, stride: g.strideH, pad: g.padH, dilation: g.dilationH, size: H, kernel: g.kernelH)
         let wTaps = taps(outputs: outW, stride: g.strideW, pad: g.padW, dilation: g.dilationW, size: W, kernel: g.kernelW)
         Parallel.forRanges(count: planes, grain: grain(g)) { r in

@@ -29,7 +29,15 @@ public final class Linear: Module, Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inFeatures,
                      "Neural: Linear(\(inFeatures), \(outFeatures)) got input of shape \(x.shape); its last dimension must be \(inFeatures)")
-        let z = x.matmul(weight.value.transposed())     // transposed view: no copy
-        return bias.map { z + $0.value } ?? z
+        return x.linear(weight: weight.value, bias: bias?.value)
+    }
+
+    /// `[…, inFeatures] → […, outFeatures]` followed by `activation`, fused into the layer's GEMM
+    /// epilogue and backward (``Tensor/linear(weight:bias:activation:)``); ``Sequential`` uses it
+    /// for a `Linear` directly followed by a `ReLU`.
+    public func callAsFunction(_ x: Tensor, activation: FusedActivation) -> Tensor {
+        precondition(x.shape.last == inFeatures,
+                     "Neural: Linear(\(inFeatures), \(outFeatures)) got input of shape \(x.shape); its last dimension must be \(inFeatures)")
+        return x.linear(weight: weight.value, bias: bias?.value, activation: activation)
     }
 }

@@ -1,3 +1,5 @@
+import CNeuralKernels
+
 /// Stochastic gradient descent, θ := θ − α∇J (eq. 7.8–7.10), with PyTorch's `torch.optim.SGD`
 /// options. With gradient g, weight decay λ, momentum μ and dampening τ, each step computes
 ///
@@ -39,15 +41,26 @@ public final class SGD: Optimizer {
         let first = slots[index].isEmpty
         let lr = T(alpha), wd = T(weightDecay), mu = T(momentum), keep = T(1 - dampening)
         let useMomentum = momentum != 0, nesterov = self.nesterov
+        let decay = weightDecay != 0
         withBuffers(T.self, parameter, index: index, gradient: gradient, slotCount: useMomentum ? 1 : 0) { p, g, s, n in
-            for i in 0..<n {
-                var d = g[i] + wd * p[i]
-                if useMomentum {
-                    let b = first ? d : mu * s[0][i] + keep * d
-                    s[0][i] = b
-                    d = nesterov ? d + mu * b : b
+            // Branch-free loops per configuration (they vectorise); same arithmetic as the general one.
+            if !useMomentum {
+                if decay {
+                    for i in 0..<n { p[i] -= lr * (g[i] + wd * p[i]) }
+                } else if T.self == Float.self {
+                    nk_sgd_f32(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self),
+                               UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), Float(alpha), n)
+                } else {
+                    for i in 0..<n { p[i] -= lr * g[i] }
                 }
-                p[i] -= lr * d
+                return
+            }
+            let buf = s[0]
+            for i in 0..<n {
+                let d = decay ? g[i] + wd * p[i] : g[i]
+                let b = first ? d : mu * buf[i] + keep * d
+                buf[i] = b
+                p[i] -= lr * (nesterov ? d + mu * b : b)
             }
         }
     }

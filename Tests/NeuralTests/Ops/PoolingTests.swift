@@ -189,3 +189,49 @@ struct PoolingTests {
         #expect(z.maxPool2d(kernelSize: 2).gradientFunctionName == "maxPool2d")
     }
 }
+
+@Suite("2×2 max pooling fast path (Float32)")
+struct MaxPool2x2FastPathTests {
+    /// Naive 2×2 / stride-2 max pooling with the library's rules: the first maximum in window
+    /// order wins ties, a NaN wins (the last NaN of the window).
+    private func naive(_ x: [Float], planes: Int, h: Int, w: Int) -> (out: [Float], arg: [Int]) {
+        var out: [Float] = [], arg: [Int] = []
+        for p in 0..<planes {
+            for r in 0..<(h / 2) {
+                for c in 0..<(w / 2) {
+                    let idx = [2 * r * w + 2 * c, 2 * r * w + 2 * c + 1, (2 * r + 1) * w + 2 * c, (2 * r + 1) * w + 2 * c + 1]
+                    var best = x[p * h * w + idx[0]], at = idx[0]
+                    for i in idx.dropFirst() {
+                        let v = x[p * h * w + i]
+                        if v > best || v.isNaN { best = v; at = i }
+                    }
+                    out.append(best)
+                    arg.append(p * h * w + at)
+                }
+            }
+        }
+        return (out, arg)
+    }
+
+    @Test("values, ties, NaN and gradient routing match direct loops", arguments: [(3, 24, 24), (2, 7, 41), (4, 5, 3), (1, 2, 34)])
+    func matchesNaive(_ size: (Int, Int, Int)) {
+        let (planes, h, w) = size
+        let g = RandomGenerator(seed: 61)
+        // Few distinct values (many ties), plus some NaNs.
+        var values = (0..<(planes * h * w)).map { _ in Float(Int(g.nextUniform() * 4)) }
+        for i in stride(from: 5, to: values.count, by: 17) { values[i] = .nan }
+        var x = Tensor(values, shape: [planes, 1, h, w])
+        x.requiresGrad = true
+        let y = x.maxPool2d(kernelSize: 2)
+        let ref = naive(values, planes: planes, h: h, w: w)
+        #expect(y.shape == [planes, 1, h / 2, w / 2])
+        let got = y.scalars(as: Float.self)
+        #expect(got.count == ref.out.count)
+        for (a, b) in zip(got, ref.out) { #expect(a == b || (a.isNaN && b.isNaN)) }
+        let seed = (0..<ref.out.count).map { Float($0 + 1) }
+        y.backward(Tensor(seed, shape: y.shape))
+        var expected = [Float](repeating: 0, count: values.count)
+        for (o, i) in ref.arg.enumerated() { expected[i] += seed[o] }
+        #expect(x.grad!.scalars(as: Float.self) == expected)
+    }
+}

@@ -1,0 +1,34 @@
+#ifndef NK_NN_H
+#define NK_NN_H
+
+/// Float32 loops of the layers' epilogues and of pooling, each with an AVX-512F body chosen at
+/// run time (nk_cpu_level() == 2) and a portable one. No fused multiply-adds are formed, so
+/// both bodies give bit-identical results; rows are independent, so callers may split them
+/// across threads freely.
+
+/// y[i, j] = act(y[i, j] + b[j]) for a [rows, cols] matrix (row stride ldy); b may be NULL;
+/// act = max(., 0) when relu != 0 (NaN -> 0), else identity.
+void nk_bias_act_cols_f32(float *y, const float *b, long rows, long cols, long ldy, int relu);
+
+/// y[i, j] = act(y[i, j] + b[i]) for a [rows, cols] matrix (row stride ldy): one bias per row
+/// (a convolution's output channel); b may be NULL.
+void nk_bias_act_rows_f32(float *y, const float *b, long rows, long cols, long ldy, int relu);
+
+/// g[i] = y[i] > 0 ? v[i] : 0 for i < n (the ReLU mask read from the forward output).
+void nk_relu_grad_f32(float *g, const float *v, const float *y, long n);
+
+/// acc[j] += sum over i < rows of g[i * cols + j], rows added in order.
+void nk_colsum_add_f32(float *acc, const float *g, long rows, long cols);
+
+/// acc[i] += sum over j < cols of g[i * cols + j] (one sum per row, lanes combined in a fixed order).
+void nk_rowsum_add_f32(float *acc, const float *g, long rows, long cols);
+
+/// 2x2, stride-2 max pooling of `planes` [h, w] planes into [h/2, w/2] (floor); argmax (may be
+/// NULL) receives the in-plane index ih*w + iw of the first maximum in window order
+/// (0,0),(0,1),(1,0),(1,1); NaN wins (and propagates) like PyTorch.
+void nk_maxpool2x2_f32(const float *x, float *out, int *argmax, long planes, long h, long w);
+
+/// p[i] -= lr * g[i] for i < n.
+void nk_sgd_f32(float *p, const float *g, float lr, long n);
+
+#endif

@@ -1,0 +1,86 @@
+import Neural
+import Testing
+
+// The fused affine map y = act(x Wᵀ + b) (`Tensor.linear`, eq. 7.35 with eq. 7.84) and its use by
+// Sequential for Linear → ReLU: Float64 finite-difference checks of all three gradients, and
+// equality with the unfused chain of matmul, bias add and ReLU.
+
+@Suite("Fused linear + bias + activation")
+struct FusedLinearTests {
+    @Test("Float64 gradient check of x, W and b", arguments: [FusedActivation.identity, .relu])
+    func gradientCheck(activation: FusedActivation) {
+        let x = awayFromZero([5, 4], seed: 11), w = seededUniform([3, 4], seed: 12), b = seededUniform([3], seed: 13)
+        expectGradientsMatch({ $0[0].linear(weight: $0[1], bias: $0[2], activation: activation) }, at: [x, w, b])
+        expectGradientsMatch({ $0[0].linear(weight: $0[1], activation: activation) }, at: [x, w])
+        // Leading batch dimensions and a single example.
+        expectGradientsMatch({ $0[0].linear(weight: $0[1], bias: $0[2], activation: activation) },
+                             at: [awayFromZero([2, 3, 4], seed: 14), w, b])
+        expectGradientsMatch({ $0[0].linear(weight: $0[1], bias: $0[2], activation: activation) },
+                             at: [awayFromZero([1, 4], seed: 15), w, b])
+    }
+
+    @Test("equals matmul + bias + relu: values bit for bit, gradients to rounding", arguments: [DType.float32, .float64])
+    func equalsUnfusedChain(dtype: DType) {
+        // Sizes past the SIMD width and the GEMM tiles, with a ragged edge.
+        let (rows, inF, outF) = (37, 45, 53)
+        var x = seededUniform([rows, inF], seed: 21, dtype: dtype)
+        var w = seededUniform([outF, inF], seed: 22, dtype: dtype)
+        var b = seededUniform([outF], seed: 23, dtype: dtype)
+        x.requiresGrad = true; w.requiresGrad = true; b.requiresGrad = true
+        let g = seededUniform([rows, outF], seed: 24, dtype: dtype)
+        for act in [FusedActivation.identity, .relu] {
+            let fused = x.linear(weight: w, bias: b, activation: act)
+            (fused * g).sum().backward()
+            let (gx, gw, gb) = (x.grad!, w.grad!, b.grad!)
+            x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+            let z = x.matmul(w.transposed()) + b
+            let chain = act == .relu ? z.relu() : z
+            (chain * g).sum().backward()
+            #expect(fused.scalars(as: Double.self) == chain.scalars(as: Double.self))
+            let tol = dtype == .float32 ? 1e-4 : 1e-12
+            expectNear(gx, x.grad!, "grad x", tolerance: tol)
+            expectNear(gw, w.grad!, "grad W", tolerance: tol)
+            expectNear(gb, b.grad!, "grad b", tolerance: tol)
+            #expect(gw.isContiguous)
+            x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+        }
+    }
+
+    @Test("Sequential fuses Linear → ReLU without changing outputs or gradients")
+    func sequentialFusionMatchesLayerByLayer() {
+        let model = Sequential(Linear(6, 8, generator: RandomGenerator(seed: 31)), ReLU(),
+                               Linear(8, 8, generator: RandomGenerator(seed: 32)), ReLU(),
+                               Linear(8, 3, generator: RandomGenerator(seed: 33)))
+        let x = seededUniform([9, 6], seed: 34, dtype: .float32)
+        let fused = model(x)
+        fused.square().sum().backward()
+        let fusedGrads = model.parameters.map { $0.grad! }
+        model.parameters.forEach { $0.zeroGrad() }
+        let plain = model.layers.reduce(x) { h, layer in layer(h) }
+        plain.square().sum().backward()
+        #expect(fused.scalars(as: Float.self) == plain.scalars(as: Float.self))
+        for (a, p) in zip(fusedGrads, model.parameters) { expectNear(a, p.grad!, "parameter grad", tolerance: 1e-4) }
+        #expect(fused.gradientFunctionName == "linear")
+    }
+
+    @Test("Float64 gradient check through a fused Sequential MLP")
+    func sequentialGradientCheck() {
+        let model = Sequential(Linear(4, 5, generator: RandomGenerator(seed: 41)), ReLU(),
+                               Linear(5, 2, generator: RandomGenerator(seed: 42))).to(.float64)
+        expectModuleGradients(model, input: awayFromZero([3, 4], seed: 43))
+    }
+
+    @Test("inputs without gradients get none; an empty batch gives zero parameter gradients")
+    func needsAndEmptyBatch() {
+        var w = seededUniform([3, 4], seed: 51)
+        w.requiresGrad = true
+        var b = seededUniform([3], seed: 52)
+        b.requiresGrad = true
+        let x = seededUniform([0, 4], seed: 53)
+        let y = x.linear(weight: w, bias: b, activation: .relu)
+        #expect(y.shape == [0, 3])
+        y.sum().backward()
+        #expect(w.grad!.scalars(as: Double.self) == [Double](repeating: 0, count: 12))
+        #expect(b.grad!.scalars(as: Double.self) == [0, 0, 0])
+    }
+}

@@ -141,7 +141,7 @@ enum ConvKernels {
     /// b `[C′]` or nil, out `[N, C′, Ho·Wo]`, all contiguous.
     static func forward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, b: UnsafePointer<T>?,
                                          out: UnsafeMutablePointer<T>, batch n: Int, outChannels co: Int,
-                                         geometry g: WindowGeometry) {
+                                         geometry g: WindowGeometry, relu: Bool = false) {
         let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial
         let chunks = chunks(batch: n, weightCount: co * K)
         forChunks(batch: n, chunks: chunks) { _, range in
@@ -151,11 +151,22 @@ enum ConvKernels {
                 let xs = x + s * inSize, os = out + s * co * P
                 let colsS: UnsafePointer<T>
                 if let cols { Im2Col.im2col(xs, cols, g); colsS = UnsafePointer(cols) } else { colsS = xs }
-                if let b {
-                    for o in 0..<co { (os + o * P).update(repeating: b[o], count: P) }
-                }
                 BLAS.gemm(T.self, transA: false, transB: false, m: co, n: P, k: K, a: w, lda: K, b: colsS, ldb: P,
-                     beta: b == nil ? 0 : 1, c: os, ldc: P)
+                          beta: 0, c: os, ldc: P)
+                // Epilogue while the sample is in cache: + b[o], then the fused ReLU.
+                if T.self == Float.self {
+                    nk_bias_act_rows_f32(UnsafeMutableRawPointer(os).assumingMemoryBound(to: Float.self),
+                                         b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                         co, P, P, relu ? 1 : 0)
+                } else if b != nil || relu {
+                    for o in 0..<co {
+                        let row = os + o * P, bo: T = b?[o] ?? 0
+                        for p in 0..<P {
+                            let z = b == nil ? row[p] : row[p] + bo
+                            row[p] = relu ? (z > 0 ? z : 0) : z
+                        }
+                    }
+                }
             }
         }
     }
@@ -201,7 +212,10 @@ enum ConvKernels {
                              beta: 0, c: dxs, ldc: P)
                     }
                 }
-                if let dbT {
+                if let dbT, T.self == Float.self {
+                    nk_rowsum_add_f32(UnsafeMutableRawPointer(dbT).assumingMemoryBound(to: Float.self),
+                                      UnsafeRawPointer(vs).assumingMemoryBound(to: Float.self), co, P)
+                } else if let dbT {
                     for o in 0..<co {
                         let row = vs + o * P
                         var acc: T = 0
@@ -226,6 +240,28 @@ enum ConvKernels {
                 for o in 0..<co { db[o] += dbParts[t * co + o] }
             }
         }
+    }
+}
+
+extension ConvKernels {
+    /// v ⊙ 1{y > 0} for the backward of a convolution with a fused ReLU (`y` its output).
+    static func reluMask(_ v: Tensor, output y: Tensor) -> Tensor {
+        let g = Tensor(uninitialized: v.shape, dtype: v.dtype)
+        let n = v.count
+        withExtendedLifetime((v, y)) {
+            switch v.dtype {
+            case .float32:
+                let gp = SendablePointer(g.pointer(Float.self)), vp = SendablePointer(v.pointer(Float.self))
+                let yp = SendablePointer(y.pointer(Float.self))
+                Parallel.forRanges(count: n, grain: 1 << 15) { r in
+                    nk_relu_grad_f32(gp.pointer + r.lowerBound, vp.pointer + r.lowerBound, yp.pointer + r.lowerBound, r.count)
+                }
+            case .float64:
+                let gp = g.pointer(Double.self), vp = v.pointer(Double.self), yp = y.pointer(Double.self)
+                for i in 0..<n { gp[i] = yp[i] > 0 ? vp[i] : 0 }
+            }
+        }
+        return g
     }
 }
 

@@ -115,4 +115,10 @@ public final class Conv2D: Module, Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.conv2d(weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation)
     }
+
+    /// The convolution followed by `activation`, fused into its epilogue and backward; ``Sequential``
+    /// uses it for a `Conv2D` directly followed by a `ReLU`.
+    public func callAsFunction(_ x: Tensor, activation: FusedActivation) -> Tensor {
+        x.conv2d(weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, activation: activation)
+    }
 }

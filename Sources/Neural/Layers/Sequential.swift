@@ -18,16 +18,23 @@ public final class Sequential: Module, Layer {
         layers.enumerated().map { ("\($0.offset)", $0.element as Module) }
     }
 
-    /// Applies the layers in order. A `Linear` directly followed by a `ReLU` runs as one fused
+    /// Applies the layers in order. A `Linear` or `Conv2D` directly followed by a `ReLU` runs as one fused
     /// operation (same values, one pass less over the activations forward and backward).
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var h = x
         var i = 0
         while i < layers.count {
-            if i + 1 < layers.count, layers[i + 1] is ReLU, let linear = layers[i] as? Linear {
-                h = linear(h, activation: .relu)
-                i += 2
-                continue
+            if i + 1 < layers.count, layers[i + 1] is ReLU {
+                if let linear = layers[i] as? Linear {
+                    h = linear(h, activation: .relu)
+                    i += 2
+                    continue
+                }
+                if let conv = layers[i] as? Conv2D {
+                    h = conv(h, activation: .relu)
+                    i += 2
+                    continue
+                }
             }
             let layer = layers[i]
             h = layer(h)

@@ -42,11 +42,17 @@ extension Tensor {
     ///   - weight: the filters, `[C′, C, kH, kW]` (C·C′·kH·kW parameters).
     ///   - bias: `[C′]`, or nil.
     ///   - stride, padding, dilation: (height, width) pairs as in PyTorch.
+    ///   - activation: applied in the same pass as the bias (``FusedActivation/relu`` gives the
+    ///     values of `conv2d(…).relu()` with one pass less forward and backward).
     /// - Returns: `[N, C′, H′, W′]` with H′ = ⌊(H + 2pH − dH(kH − 1) − 1)/sH⌋ + 1 (W′ likewise), for
     ///   `self` of shape `[N, C, H, W]` (an unbatched `[C, H, W]` gives `[C′, H′, W′]`).
     public func conv2d(_ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
-                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)) -> Tensor {
-        if rank == 3 { return unsqueezed(0).conv2d(weight, bias: bias, stride: stride, padding: padding, dilation: dilation).squeezed(0) }
+                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
+                       activation: FusedActivation = .identity) -> Tensor {
+        if rank == 3 {
+            return unsqueezed(0).conv2d(weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+                                        activation: activation).squeezed(0)
+        }
         precondition(rank == 4, "Neural: conv2d needs an input of shape [N, C, H, W] (or [C, H, W]), got \(shape)")
         precondition(weight.rank == 4, "Neural: conv2d needs a weight of shape [C′, C, kH, kW], got \(weight.shape)")
         precondition(shape[1] == weight.shape[1],
@@ -57,7 +63,7 @@ extension Tensor {
                                dilationH: dilation.0, dilationW: dilation.1)
         Tensor.checkConvolution(g, op: "conv2d", input: shape, weight: weight.shape)
         return Tensor.convolution(self, weight, bias, geometry: g, outShape: [shape[0], weight.shape[0], g.outH, g.outW],
-                                  op: "conv2d")
+                                  op: activation == .relu ? "conv2d+relu" : "conv2d", relu: activation == .relu)
     }
 
     /// Validates strides, padding, dilation and sizes with messages that name the operation.
@@ -74,7 +80,7 @@ extension Tensor {
     /// ``conv2d(_:bias:stride:padding:dilation:)``: `input` is `[N, C, …]`, `weight` `[C′, C, …]`,
     /// both read as contiguous buffers of the 2-D geometry `g`.
     static func convolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?, geometry g: WindowGeometry,
-                            outShape: [Int], op: String) -> Tensor {
+                            outShape: [Int], op: String, relu: Bool = false) -> Tensor {
         let co = weight.shape[0], n = input.shape[0]
         precondition(input.dtype == weight.dtype && (bias == nil || bias!.dtype == input.dtype),
                      "Neural: \(op) dtypes differ (input \(input.dtype), weight \(weight.dtype)\(bias.map { ", bias \($0.dtype)" } ?? ""))")
@@ -90,18 +96,21 @@ extension Tensor {
                 case .float32:
                     ConvKernels.forward(Float.self, x: x.pointer(Float.self), w: w.pointer(Float.self),
                                         b: b.map { UnsafePointer($0.pointer(Float.self)) }, out: out.pointer(Float.self),
-                                        batch: n, outChannels: co, geometry: g)
+                                        batch: n, outChannels: co, geometry: g, relu: relu)
                 case .float64:
                     ConvKernels.forward(Double.self, x: x.pointer(Double.self), w: w.pointer(Double.self),
                                         b: b.map { UnsafePointer($0.pointer(Double.self)) }, out: out.pointer(Double.self),
-                                        batch: n, outChannels: co, geometry: g)
+                                        batch: n, outChannels: co, geometry: g, relu: relu)
                 }
             }
         }
         guard GradMode.enabled, input.node != nil || weight.node != nil || bias?.node != nil else { return out }
         let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
+        let saved = relu ? out.detached() : nil
         return Tensor.record(out, op: op, inputs: inputs) { v0, needs in
-            let v = v0.contiguous()
+            var v = v0.contiguous()
+            // Through the fused ReLU first: v ⊙ 1{y > 0}.
+            if let saved { v = ConvKernels.reluMask(v, output: saved) }
             let dx = needs[0] ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
             let dw = needs[1] ? Tensor(uninitialized: w.shape, dtype: w.dtype) : nil
             let db = needs.count > 2 && needs[2] ? Tensor(uninitialized: [co], dtype: x.dtype) : nil

@@ -84,3 +84,43 @@ struct FusedLinearTests {
         #expect(b.grad!.scalars(as: Double.self) == [0, 0, 0])
     }
 }
+
+@Suite("Fused convolution + bias + ReLU")
+struct FusedConvolutionTests {
+    @Test("Float64 gradient check of input, filters and bias through conv2d(activation: .relu)")
+    func gradientCheck() {
+        let x = seededUniform([2, 2, 5, 4], seed: 71), w = seededUniform([3, 2, 3, 2], seed: 72), b = seededUniform([3], seed: 73)
+        expectGradientsMatch({ $0[0].conv2d($0[1], bias: $0[2], padding: (1, 0), activation: .relu) }, at: [x, w, b])
+        expectGradientsMatch({ $0[0].conv2d($0[1], stride: (2, 1), activation: .relu) }, at: [x, w])
+    }
+
+    @Test("equals conv2d followed by relu: values bit for bit, gradients to rounding", arguments: [DType.float32, .float64])
+    func equalsUnfused(dtype: DType) {
+        var x = seededUniform([3, 4, 9, 11], seed: 81, dtype: dtype)
+        var w = seededUniform([5, 4, 3, 3], seed: 82, dtype: dtype)
+        var b = seededUniform([5], seed: 83, dtype: dtype)
+        x.requiresGrad = true; w.requiresGrad = true; b.requiresGrad = true
+        let g = seededUniform([3, 5, 7, 9], seed: 84, dtype: dtype)
+        let fused = x.conv2d(w, bias: b, activation: .relu)
+        (fused * g).sum().backward()
+        let (gx, gw, gb) = (x.grad!, w.grad!, b.grad!)
+        x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+        let plain = x.conv2d(w, bias: b).relu()
+        (plain * g).sum().backward()
+        #expect(fused.scalars(as: Double.self) == plain.scalars(as: Double.self))
+        let tol = dtype == .float32 ? 1e-4 : 1e-12
+        expectNear(gx, x.grad!, "grad x", tolerance: tol)
+        expectNear(gw, w.grad!, "grad W", tolerance: tol)
+        expectNear(gb, b.grad!, "grad b", tolerance: tol)
+    }
+
+    @Test("Sequential fuses Conv2D → ReLU without changing outputs")
+    func sequentialFusion() {
+        let model = Sequential(Conv2D(1, 4, kernelSize: 3, generator: RandomGenerator(seed: 91)), ReLU(),
+                               MaxPool2D(kernelSize: 2), Flatten(), Linear(144, 3, generator: RandomGenerator(seed: 92)))
+        let x = seededUniform([2, 1, 14, 14], seed: 93, dtype: .float32)
+        let fused = model(x)
+        let plain = model.layers.reduce(x) { h, layer in layer(h) }
+        #expect(fused.scalars(as: Float.self) == plain.scalars(as: Float.self))
+    }
+}

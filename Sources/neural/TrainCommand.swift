@@ -44,10 +44,13 @@ struct TrainCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        try reportingErrors { try train() }
+        // Under `mpirun` (built with the MPI trait) every rank runs this; an error on one rank
+        // aborts all of them instead of leaving the others waiting in an allreduce.
+        let group = ProcessGroup.world
+        try reportingErrors { try group.abortingOnError { try train(group) } }
     }
 
-    private func train() throws {
+    private func train(_ group: ProcessGroup) throws {
         if let lr, !(lr > 0 && lr.isFinite) { throw CLIError("--lr must be a positive number, got \(lr)") }
         if let epochs, epochs < 1 { throw CLIError("--epochs must be at least 1, got \(epochs)") }
         if let patience, patience < 1 { throw CLIError("--patience must be at least 1, got \(patience)") }
@@ -59,7 +62,10 @@ struct TrainCommand: ParsableCommand {
         if let threads {
             guard threads >= 1 else { throw CLIError("--threads must be at least 1, got \(threads)") }
             Runtime.threads = threads
+        } else if group.localSize > 1 {
+            Runtime.threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / group.localSize)
         }
+        let root = group.isRoot
         let started = Date()
         let prepared = try dataOptions.load()
         let seed = dataOptions.seed
@@ -92,7 +98,12 @@ struct TrainCommand: ParsableCommand {
         let opt = try Self.makeOptimizer(optimizer, parameters: net.trainableParameters, lr: rate)
         let epochCount = epochs ?? Self.defaultEpochs(prepared.name)
         let shuffling = RandomGenerator(seed: seed &+ 2)
-        let loader = DataLoader(prepared.train, batchSize: batchSize ?? Self.defaultBatchSize(prepared.name), generator: shuffling)
+        let globalBatch = batchSize ?? Self.defaultBatchSize(prepared.name)
+        if globalBatch % group.size != 0 {
+            throw CLIError("--batch-size \(globalBatch) is the global batch and must be divisible by the \(group.size) ranks (each takes batch/ranks examples per step); use e.g. \(Swift.max(1, globalBatch / group.size) * group.size)")
+        }
+        let loader = DataLoader(prepared.train, batchSize: globalBatch, generator: shuffling,
+                                shard: group.size > 1 ? DataShard(rank: group.rank, count: group.size) : nil)
         let testLoader = DataLoader(prepared.test, batchSize: 1000, shuffle: false)
 
         switch schedule {
@@ -122,17 +133,19 @@ struct TrainCommand: ParsableCommand {
 
         let trainer = Trainer(model: net, optimizer: opt, objective: objective)
         trainer.detectAnomalies = detectAnomalies
+        if group.size > 1 { trainer.dataParallel = DataParallel(model: net, group: group) }
         if let t = prepared.targetScaler { trainer.targetScale = (t.mean[0], t.std[0]) }
-        let progress = ConsoleProgress(quiet: quiet)
+        let progress = ConsoleProgress(quiet: quiet || !root)
         trainer.observer = progress
-        if !quiet {
+        if !quiet && root {
+            if group.size > 1 { print("neural: data-parallel on \(group.size) ranks (\(group.backendName)), \(globalBatch / group.size) examples per rank per step, \(Runtime.threads) threads per rank") }
             print("neural: \(prepared.name) (\(prepared.train.count) train, \(prepared.test.count) test), model \(spec), "
                   + "\(net.parameterCount) parameters, \(optimizer) lr \(rate) (\(schedule)), \(objective), \(epochCount) epochs")
         }
         /// Everything that decides the rest of the run: weights and buffers, optimizer state (its
         /// step count drives the schedule), both generators, the sampler's place and the trainer's state.
         func writeCheckpoint(_ state: TrainingState, sampler: ShuffledBatchSampler.State?) throws {
-            guard let checkpointPath else { return }
+            guard let checkpointPath, root else { return }
             var ck = Checkpoint(model: net, optimizer: opt, generator: shuffling, modelSpec: spec.description,
                                 config: config, epoch: state.epoch)
             ck.generatorStates["model"] = modelGenerator.stateWords
@@ -172,7 +185,14 @@ struct TrainCommand: ParsableCommand {
         if let a = final.accuracy { summary += String(format: ", test accuracy %.2f%%", a * 100) }
         if let r = final.rmse { summary += ", test RMSE \(money(r))" }
         if let m = final.mae { summary += ", test MAE \(money(m))" }
+        guard root else { return }
         print(summary)
+        if let dp = trainer.dataParallel, !quiet {
+            let st = dp.statistics, steps = Double(Swift.max(st.steps, 1))
+            print(String(format: "data-parallel: %d steps, %d buckets (%.2f MB/step), allreduce %.2f ms/step, %.1f%% of epoch time waiting for it",
+                         st.steps, st.buckets, Double(st.bytesPerStep) / 1e6, st.allreduceSeconds / steps * 1e3,
+                         100 * st.exposedSeconds / Swift.max(trainSeconds, 1e-9)))
+        }
 
         if let metricsJson {
             try writeText(Self.metricsJSON(history, final: final, samplesPerSecond: examples / Swift.max(trainSeconds, 1e-9), totalSeconds: total),

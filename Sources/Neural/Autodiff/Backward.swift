@@ -70,6 +70,17 @@ extension Tensor {
         }
         withNoGrad { Autodiff.run(root: root, seed: v, retainGraph: retainGraph) }
     }
+
+    /// ``backward(_:retainGraph:)`` of a scalar that reports each leaf as soon as its gradient is
+    /// complete (see `Autodiff.run`), for data-parallel training.
+    func backward(leafReady: @escaping (GradNode) -> Void) {
+        guard let root = node else {
+            preconditionFailure("Neural: backward() on a tensor that does not require gradients (shape \(shape)); set requiresGrad = true on the inputs first")
+        }
+        precondition(count == 1, "Neural: backward() without a seed needs a scalar, got shape \(shape); reduce first (e.g. .sum() or .mean())")
+        let v = Tensor.ones(shape, dtype: dtype)
+        withNoGrad { Autodiff.run(root: root, seed: v, retainGraph: false, leafReady: leafReady) }
+    }
 }
 
 /// The backward-pass engine.
@@ -82,7 +93,29 @@ enum Autodiff {
     /// has added its contribution to ∂J/∂u. Work is O(N log W) for N nodes and a frontier of W
     /// (W ≤ 2 for a chain: linear), with no recursion, and each node (with its saved
     /// intermediates) is released as soon as its backward function has run.
-    static func run(root: GradNode, seed: Tensor, retainGraph: Bool) {
+    ///
+    /// With `leafReady`, each leaf is reported as soon as its gradient is complete — when the last
+    /// of its consumers has run its backward function — rather than when the heap reaches it
+    /// (parameters are created before any operation, so the heap visits them last). A first pass
+    /// counts each leaf's incoming edges; data-parallel training starts a bucket's allreduce from
+    /// here while the rest of the backward pass runs. A leaf for which some backward function
+    /// returned no gradient is never reported; the caller deals with it after the pass.
+    static func run(root: GradNode, seed: Tensor, retainGraph: Bool, leafReady: ((GradNode) -> Void)? = nil) {
+        var pending: [ObjectIdentifier: Int] = [:]
+        if leafReady != nil {
+            let mark = epoch.add(1, ordering: .relaxed).newValue
+            var stack = [root]
+            root.visit = mark
+            while let n = stack.popLast() {
+                for case let input? in n.inputs {
+                    if input.isLeaf { pending[ObjectIdentifier(input), default: 0] += 1 }
+                    if input.visit != mark {
+                        input.visit = mark
+                        stack.append(input)
+                    }
+                }
+            }
+        }
         let mark = epoch.add(1, ordering: .relaxed).newValue
         var frontier = NodeHeap()
         root.visit = mark
@@ -104,6 +137,14 @@ enum Autodiff {
                 precondition(g.shape == input.shape,
                              "Neural: backward of '\(n.op)' returned a gradient of shape \(g.shape) for input \(i) of shape \(input.shape)")
                 accumulate(input, g.dtype == input.dtype ? g : g.to(input.dtype))
+                if let leafReady, input.isLeaf, let left = pending[ObjectIdentifier(input)] {
+                    if left <= 1 {
+                        pending[ObjectIdentifier(input)] = nil
+                        leafReady(input)
+                    } else {
+                        pending[ObjectIdentifier(input)] = left - 1
+                    }
+                }
                 if input.visit != mark {
                     input.visit = mark
                     frontier.push(input)
@@ -113,6 +154,9 @@ enum Autodiff {
                 n.backward = nil
                 n.inputs = []
             }
+        }
+        if let leafReady, root.isLeaf, pending[ObjectIdentifier(root)] == nil {
+            leafReady(root)
         }
     }
 

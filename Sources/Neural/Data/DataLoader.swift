@@ -10,13 +10,17 @@ public struct Batch: Sendable {
     public let targets: Tensor?
     /// The examples' indices in the dataset.
     public let indices: [Int]
+    /// For a rank's shard of a global batch (a loader with a ``DataShard``): the examples in the
+    /// global batch over all ranks; `nil` for an unsharded batch.
+    public let globalCount: Int?
 
     /// A batch from its parts.
-    public init(inputs: Tensor, labels: [Int]?, targets: Tensor?, indices: [Int]) {
+    public init(inputs: Tensor, labels: [Int]?, targets: Tensor?, indices: [Int], globalCount: Int? = nil) {
         self.inputs = inputs
         self.labels = labels
         self.targets = targets
         self.indices = indices
+        self.globalCount = globalCount
     }
 
     /// B, the number of examples.
@@ -52,6 +56,8 @@ public final class DataLoader: Sequence {
     public let dropLast: Bool
     /// Whether a background thread prepares the next batches.
     public let prefetch: Bool
+    /// This process's share of every batch in data-parallel training (nil: the whole batch).
+    public let shard: DataShard?
     /// Epochs started so far (each `makeIterator()` call starts one).
     public private(set) var epochsStarted = 0
     private var sampler: ShuffledBatchSampler?
@@ -63,10 +69,13 @@ public final class DataLoader: Sequence {
     ///   - dropLast: skip each epoch's last batch when it has fewer than `batchSize` examples.
     ///   - prefetch: assemble batches on a background thread (default `true`).
     ///   - generator: the seeded source of the permutations (unused without `shuffle`).
+    ///   - shard: yield only this rank's share of each batch (see ``DataShard``); every rank must
+    ///     use the same dataset, batch size and generator seed.
     public init(_ dataset: TensorDataset, batchSize: Int, shuffle: Bool = true, dropLast: Bool = false,
-                prefetch: Bool = true, generator: RandomGenerator = RandomGenerator(seed: 0)) {
+                prefetch: Bool = true, generator: RandomGenerator = RandomGenerator(seed: 0), shard: DataShard? = nil) {
         precondition(dataset.count > 0, "Neural: a DataLoader needs at least one example")
         precondition(batchSize > 0, "Neural: batch size must be positive, got \(batchSize)")
+        self.shard = shard
         self.dataset = dataset
         self.batchSize = dropLast ? Swift.min(batchSize, dataset.count) : batchSize
         self.shuffle = shuffle
@@ -109,27 +118,30 @@ public final class DataLoader: Sequence {
 
     /// Assembles the batch of the examples at `indices`: rows copied with `memcpy` into a new
     /// contiguous tensor.
-    static func makeBatch(_ dataset: TensorDataset, _ indices: [Int]) -> Batch {
+    static func makeBatch(_ dataset: TensorDataset, _ indices: [Int], globalCount: Int? = nil) -> Batch {
         let inputs = RowGather.gather(dataset.inputs, indices)
         switch dataset.targets {
         case .labels(let l, _):
-            return Batch(inputs: inputs, labels: indices.map { l[$0] }, targets: nil, indices: indices)
+            return Batch(inputs: inputs, labels: indices.map { l[$0] }, targets: nil, indices: indices, globalCount: globalCount)
         case .values(let t):
-            return Batch(inputs: inputs, labels: nil, targets: RowGather.gather(t, indices), indices: indices)
+            return Batch(inputs: inputs, labels: nil, targets: RowGather.gather(t, indices), indices: indices, globalCount: globalCount)
         }
     }
 
     /// One epoch's batches.
     public func makeIterator() -> Iterator {
-        let plan = nextEpochPlan()
-        return Iterator(dataset: dataset, plan: plan,
-                        prefetcher: prefetch && plan.count > 1 ? Prefetcher(dataset: dataset, plan: plan) : nil)
+        let global = nextEpochPlan()
+        let plan = shard.map { s in global.map { s.slice($0) } } ?? global
+        let counts = shard == nil ? nil : global.map(\.count)
+        return Iterator(dataset: dataset, plan: plan, globalCounts: counts,
+                        prefetcher: prefetch && plan.count > 1 ? Prefetcher(dataset: dataset, plan: plan, globalCounts: counts) : nil)
     }
 
     /// Iterates over one epoch's batches, in order.
     public struct Iterator: IteratorProtocol {
         let dataset: TensorDataset
         let plan: [[Int]]
+        let globalCounts: [Int]?
         let prefetcher: Prefetcher?
         var position = 0
 
@@ -138,7 +150,7 @@ public final class DataLoader: Sequence {
             guard position < plan.count else { return nil }
             defer { position += 1 }
             if let prefetcher { return prefetcher.take() }
-            return DataLoader.makeBatch(dataset, plan[position])
+            return DataLoader.makeBatch(dataset, plan[position], globalCount: globalCounts?[position])
         }
     }
 }
@@ -157,11 +169,11 @@ final class Prefetcher: @unchecked Sendable {
 
     let channel = Channel()
 
-    init(dataset: TensorDataset, plan: [[Int]]) {
+    init(dataset: TensorDataset, plan: [[Int]], globalCounts: [Int]? = nil) {
         let channel = self.channel
         let thread = Thread {
-            for indices in plan {
-                let batch = DataLoader.makeBatch(dataset, indices)
+            for (k, indices) in plan.enumerated() {
+                let batch = DataLoader.makeBatch(dataset, indices, globalCount: globalCounts?[k])
                 channel.condition.lock()
                 while channel.buffer.count >= channel.capacity && !channel.cancelled { channel.condition.wait() }
                 if channel.cancelled { channel.condition.unlock(); return }
@@ -189,5 +201,32 @@ final class Prefetcher: @unchecked Sendable {
         channel.cancelled = true
         channel.condition.broadcast()
         channel.condition.unlock()
+    }
+}
+
+/// One rank's share of every mini-batch in data-parallel training (like PyTorch's
+/// `DistributedSampler`). All ranks draw the same permutation (same dataset, batch size and seed)
+/// and cut the same global batches; of a batch of b examples, rank r of N takes positions
+/// `[r·p, (r+1)·p)` with p = ⌈b/N⌉, clipped to the batch: B/N each when N divides B, and in an
+/// epoch's last, smaller batch some ranks may get fewer examples or none. The N shards of a batch
+/// are exactly the batch one process would see.
+public struct DataShard: Sendable, Equatable {
+    /// This rank, 0..<``count``.
+    public let rank: Int
+    /// Number of ranks N.
+    public let count: Int
+
+    /// Shard `rank` of `count`.
+    public init(rank: Int, count: Int) {
+        precondition(count >= 1 && (0..<count).contains(rank), "Neural: shard \(rank) of \(count) is not valid")
+        self.rank = rank
+        self.count = count
+    }
+
+    /// This rank's consecutive part of one global batch's indices (`[⌈B/N⌉]` or fewer).
+    public func slice(_ batch: [Int]) -> [Int] {
+        let per = (batch.count + count - 1) / count
+        let lo = Swift.min(rank * per, batch.count), hi = Swift.min(lo + per, batch.count)
+        return Array(batch[lo..<hi])
     }
 }

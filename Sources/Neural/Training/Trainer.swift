@@ -8,6 +8,14 @@ public protocol LabeledBatch {
     var labels: [Int]? { get }
     /// Real-valued targets `[batch, k]` (regression).
     var targets: Tensor? { get }
+    /// In data-parallel training, the examples of the global batch this batch is a shard of
+    /// (nil: not a shard; each rank's batch then counts equally).
+    var globalCount: Int? { get }
+}
+
+extension LabeledBatch {
+    /// Not a shard of a global batch.
+    public var globalCount: Int? { nil }
 }
 
 /// Metrics of one pass over a dataset.
@@ -262,6 +270,10 @@ public final class Trainer {
     /// The run's progress; ``fit(epochs:startEpoch:batchesPerEpoch:train:evaluate:patience:resume:onStep:onEpochEnd:)``
     /// keeps it current (checkpoint it to resume exactly).
     public private(set) var state = TrainingState()
+    /// Data-parallel training: gradients are summed across the ranks between backward and the
+    /// optimiser step (see ``DataParallel``), and steps report the loss over all ranks'
+    /// examples. Feed each rank its shard of every batch (``DataLoader`` with a ``DataShard``).
+    public var dataParallel: DataParallel?
 
     /// The model's parameters with their names, looked up once (the per-step gradient check uses them).
     private lazy var parameterNames: [(name: String, parameter: Parameter)] = model.namedParameters()
@@ -282,6 +294,10 @@ public final class Trainer {
     public func step(_ batch: some LabeledBatch) throws(NonFiniteError) -> Double {
         model.train()
         optimizer.zeroGrad()
+        if let dataParallel {
+            lastGlobalCount = nil
+            return try dataParallelStep(batch, dataParallel)
+        }
         let stepNumber = state.step + 1
         let loss: Double
         if detectAnomalies {
@@ -309,20 +325,53 @@ public final class Trainer {
             guard loss.isFinite else { throw failure(.loss, loss, step: stepNumber, locating: batch) }
             l.backward()
         }
-        if checkGradients || detectAnomalies {
-            let named = parameterNames
-            var bad: [(String, Double)] = []
-            for (name, p) in named {
-                if let g = p.grad, let v = AnomalyDetection.firstNonFinite(g) { bad.append((name, v)) }
-            }
-            if let last = bad.last {
-                var e = failure(.gradient, last.1, step: stepNumber)
-                e.parameter = last.0
-                e.layer = Self.layerName(of: last.0, in: model)
-                e.nonFiniteGradients = bad.map(\.0)
-                throw e
-            }
+        if checkGradients || detectAnomalies { try checkGradientsAreFinite(step: stepNumber) }
+        if let clipNorm { clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
+        optimizer.step()
+        state.step = stepNumber
+        return loss
+    }
+
+    /// Throws ``NonFiniteError`` naming the parameters whose gradients hold NaN or ±∞.
+    private func checkGradientsAreFinite(step stepNumber: Int) throws(NonFiniteError) {
+        let named = parameterNames
+        var bad: [(String, Double)] = []
+        for (name, p) in named {
+            if let g = p.grad, let v = AnomalyDetection.firstNonFinite(g) { bad.append((name, v)) }
         }
+        if let last = bad.last {
+            var e = failure(.gradient, last.1, step: stepNumber)
+            e.parameter = last.0
+            e.layer = Self.layerName(of: last.0, in: model)
+            e.nonFiniteGradients = bad.map(\.0)
+            throw e
+        }
+    }
+
+    /// Examples of the last data-parallel step over all ranks.
+    private var lastGlobalCount: Int?
+
+    /// ``step(_:)`` on this rank's shard: local forward and backward, gradients summed over the
+    /// ranks with weight n_r/n (so the step is the one-process step on the global batch), then the
+    /// same checks and update on every rank. Returns the loss over the global batch; the checks
+    /// see the same loss and gradients everywhere, so all ranks stop together. (Anomaly detection
+    /// is not applied per operation here.)
+    private func dataParallelStep(_ batch: some LabeledBatch, _ dp: DataParallel) throws(NonFiniteError) -> Double {
+        let stepNumber = state.step + 1
+        let n = batch.inputs.shape.first ?? 0
+        let weight = batch.globalCount.map { Double(n) / Double(Swift.max($0, 1)) } ?? 1 / Double(dp.group.size)
+        var local = 0.0
+        if n > 0 {
+            let l = objective.loss(model(batch.inputs), labels: batch.labels, targets: batch.targets)
+            local = l.item()
+            if local.isFinite { dp.backward(l, weight: weight) }
+        }
+        dp.synchronize(weight: weight)
+        let sums = dp.group.allreduceSum([n > 0 ? local * Double(n) : 0, Double(n)])
+        lastGlobalCount = Int(sums[1])
+        let loss = sums[0] / Swift.max(sums[1], 1)
+        guard loss.isFinite else { throw failure(.loss, loss, step: stepNumber, locating: batch) }
+        if checkGradients || detectAnomalies { try checkGradientsAreFinite(step: stepNumber) }
         if let clipNorm { clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
         optimizer.step()
         state.step = stepNumber
@@ -464,7 +513,6 @@ public final class Trainer {
             let t0 = Date()
             var examplesThisCall = 0
             for batch in train(epoch) {
-                let n = batch.inputs.shape.first ?? 1
                 let loss: Double
                 do throws(NonFiniteError) {
                     loss = try step(batch)
@@ -474,6 +522,7 @@ public final class Trainer {
                     e.batch = state.batch + 1
                     throw e
                 }
+                let n = lastGlobalCount ?? batch.inputs.shape.first ?? 1   // data-parallel: all ranks' examples
                 state.lossSum += loss * Double(n)
                 state.examples += n
                 state.batch += 1
@@ -483,6 +532,7 @@ public final class Trainer {
                                         loss: state.lossSum / Double(state.examples))
                 try onStep(state)
             }
+            dataParallel?.broadcastBuffers()
             let trainSeconds = Date().timeIntervalSince(t0)
             let test = evaluate.map { self.evaluate($0()) }
             let record = EpochRecord(epoch: epoch, trainLoss: state.lossSum / Double(Swift.max(state.examples, 1)), test: test,

@@ -22,6 +22,7 @@ struct NeuralBench: ParsableCommand {
             LayerNormBench.self,
             ElementwiseBench.self,
             RSSBench.self,
+            DataParallelBench.self,
             // Add new cases here, one file per case.
         ])
 }

@@ -61,6 +61,9 @@ public final class DataParallel {
         public var bytesPerStep = 0
         /// Number of buckets (allreduce calls per step).
         public var buckets = 0
+
+        /// All zero.
+        public init() {}
     }
 
     /// Communication time so far.
@@ -190,7 +193,10 @@ public final class DataParallel {
         engine.lock.lock()
         engine.allreduceSeconds = 0
         engine.lock.unlock()
-        stats = Statistics(bytesPerStep: stats.bytesPerStep, buckets: buckets.count)
+        let bytes = stats.bytesPerStep
+        stats = Statistics()
+        stats.bytesPerStep = bytes
+        stats.buckets = buckets.count
     }
 
     private func beginStep(weight: Double) {

@@ -20,6 +20,17 @@ public enum Runtime {
 
     @TaskLocal private static var threadOverride: Int?
 
+    /// Most bytes of freed tensor memory Neural keeps for reuse (default 512 MiB; 0 turns the
+    /// cache off). Tensors made at every training step then reuse the blocks of the previous step
+    /// instead of fresh, page-faulting memory from the OS. Lowering it frees cached blocks at once.
+    public static var bufferCacheLimit: Int {
+        get { BufferCache.limit.load(ordering: .relaxed) }
+        set { BufferCache.setLimit(max(0, newValue)) }
+    }
+
+    /// Bytes of freed tensor memory held for reuse now (at most ``bufferCacheLimit``).
+    public static var bufferCacheBytes: Int { BufferCache.cachedBytes }
+
     /// Runs `body` with the kernels limited to `threads` threads (at least 1) in the current task,
     /// leaving the process-wide ``threads`` untouched for concurrently running code.
     public static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {

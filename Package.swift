@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "neural-bench",
             dependencies: ["Neural", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural", "CNeuralKernels"], exclude: ["Fixtures"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "CNeuralKernels"], exclude: ["Fixtures", "HostileFiles"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,17 +18,42 @@ public struct CSVTable: Sendable {
     public let rows: [[String]]
     /// The 1-based line of the file on which each data row starts (the header is line 1).
     public let lines: [Int]
+    /// The size of the parsed text in bytes (bounds the memory encoding may use).
+    let textByteCount: Int
+    /// Each column name's first index in ``header`` (lookups stay O(1) with many columns).
+    let columnIndex: [String: Int]
 
     /// Reads and parses the CSV file at `path`.
     ///
     /// - Throws: ``DataError`` when the file is missing, not UTF-8, empty, has an unclosed quote
     ///   or a row whose number of fields differs from the header's.
     public static func read(path: String) throws -> CSVTable {
-        let data = try DataError.readFile(path)
+        try decode(DataError.readFile(path), path: path)
+    }
+
+    /// Parses the bytes of a CSV file (UTF-8, an optional byte-order mark); `path` names it in
+    /// error messages.
+    ///
+    /// - Throws: ``DataError`` as ``read(path:)``.
+    public static func decode(_ data: Data, path: String = "<csv>") throws -> CSVTable {
         guard let text = String(data: data, encoding: .utf8) else {
-            throw DataError(.badValue, path: path, "is not UTF-8 text")
+            let bad = firstInvalidUTF8Offset(data)
+            throw DataError(.badValue, path: path,
+                            "is not UTF-8 text (invalid byte 0x\(String(format: "%02x", data[data.startIndex + bad])) at offset \(bad)); save it as UTF-8")
         }
         return try CSVTable(text: text, path: path)
+    }
+
+    /// The offset of the first byte that is not part of a valid UTF-8 sequence (0 when none is found).
+    static func firstInvalidUTF8Offset(_ data: Data) -> Int {
+        var decoder = UTF8(), it = data.makeIterator(), offset = 0, start = 0
+        while true {
+            switch decoder.decode(&it) {
+            case .scalarValue(let u): offset += UTF8.width(u); start = offset
+            case .emptyInput: return 0
+            case .error: return Swift.min(start, data.count - 1)
+            }
+        }
     }
 
     /// Parses CSV `text`; `path` names it in error messages.
@@ -38,6 +63,7 @@ public struct CSVTable: Sendable {
         var fields: [String] = [], field: [UInt8] = []
         var inQuotes = false, quotedField = false, line = 1, recordStart = 1
         var bytes = Array(text.utf8)
+        textByteCount = bytes.count
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }   // UTF-8 byte-order mark
         func endField() {
             fields.append(String(decoding: field, as: UTF8.self))
@@ -89,6 +115,9 @@ public struct CSVTable: Sendable {
             throw DataError(.badHeader, path: path, "is empty; expected a header row of column names")
         }
         self.header = header.map { $0.trimmingCharacters(in: .whitespaces) }
+        var index: [String: Int] = [:]
+        for (j, name) in self.header.enumerated().reversed() { index[name] = j }
+        self.columnIndex = index
         for (k, r) in records.enumerated().dropFirst() where r.count != header.count {
             throw DataError(.badHeader, path: path,
                             line: starts[k], "has \(r.count) fields but the header has \(header.count) (a comma inside an unquoted field?)")
@@ -101,9 +130,10 @@ public struct CSVTable: Sendable {
     ///
     /// - Throws: ``DataError`` listing the available columns when there is none.
     public func column(_ name: String) throws -> Int {
-        guard let j = header.firstIndex(of: name) else {
+        guard let j = columnIndex[name] else {
             throw DataError(.badHeader, path: path,
-                            "no column '\(name)'; the columns are \(header.joined(separator: ", "))")
+                            "no column '\(name)'; the columns are \(header.prefix(30).joined(separator: ", "))"
+                            + (header.count > 30 ? ", … (\(header.count) in all)" : ""))
         }
         return j
     }
@@ -125,6 +155,10 @@ public struct CSVEncoding: Sendable, Codable, Equatable {
     /// The feature columns, in feature order.
     public var columns: [Column]
 
+    /// The largest feature matrix (elements) ``encode(_:dtype:)`` builds regardless of the file's
+    /// size; beyond it, at most 16 elements per byte of the file.
+    static let minimumElementLimit = 1 << 24
+
     /// The feature names: a numeric column's name, or `column=category` per one-hot feature.
     public var featureNames: [String] {
         columns.flatMap { c in c.categories.map { $0.map { "\(c.name)=\($0)" } } ?? [c.name] }
@@ -141,6 +175,15 @@ public struct CSVEncoding: Sendable, Codable, Equatable {
     ///   or of a category not seen when the encoding was made.
     public func encode(_ table: CSVTable, dtype: DType = .float32) throws -> Tensor {
         let d = featureNames.count, n = table.rows.count
+        // One-hot columns multiply a file's size: bound the matrix by it before allocating.
+        let (elements, overflow) = n.multipliedReportingOverflow(by: d)
+        if overflow || elements > Swift.max(CSVEncoding.minimumElementLimit, 16 * table.textByteCount) {
+            let widest = columns.max { ($0.categories?.count ?? 1) < ($1.categories?.count ?? 1) }
+            throw DataError(.unsupported, path: table.path, column: widest?.name,
+                            "the features would be a [\(n), \(d)] matrix, too large for a \(table.textByteCount)-byte file: "
+                            + "column \(widest?.name ?? "?") has \(widest?.categories?.count ?? 1) distinct values to one-hot encode "
+                            + "(an identifier or free text?); leave it out of the features")
+        }
         var values = [Double](repeating: 0, count: n * d)
         var offset = 0
         for c in columns {
@@ -151,7 +194,8 @@ public struct CSVEncoding: Sendable, Codable, Equatable {
                     let cell = table.rows[r][j].trimmingCharacters(in: .whitespaces)
                     guard let k = index[cell] else {
                         throw DataError(.badValue, path: table.path, line: table.lines[r], column: c.name,
-                                        "unknown category '\(cell)' (known: \(categories.joined(separator: ", ")))")
+                                        "unknown category '\(cell)' (known: \(categories.prefix(30).joined(separator: ", "))"
+                                        + (categories.count > 30 ? ", … (\(categories.count) in all))" : ")"))
                     }
                     values[r * d + offset + k] = 1
                 }
@@ -160,9 +204,9 @@ public struct CSVEncoding: Sendable, Codable, Equatable {
                 for r in 0..<n {
                     let cell = table.rows[r][j].trimmingCharacters(in: .whitespaces)
                     if cell.isEmpty { values[r * d + offset] = c.fill; continue }
-                    guard let v = Double(cell) else {
+                    guard let v = Double(cell), v.isFinite else {
                         throw DataError(.badValue, path: table.path, line: table.lines[r], column: c.name,
-                                        "'\(cell)' is not a number")
+                                        CSVDataset.notANumber(cell))
                     }
                     values[r * d + offset] = v
                 }
@@ -242,9 +286,9 @@ public struct CSVDataset: Sendable {
                 var numbers: [Double] = [], blanks = 0
                 for (r, cell) in cells.enumerated() {
                     if cell.isEmpty { blanks += 1; continue }
-                    guard let v = Double(cell) else {
+                    guard let v = Double(cell), v.isFinite else {
                         throw DataError(.badValue, path: table.path, line: table.lines[r], column: name,
-                                        "'\(cell)' is not a number")
+                                        notANumber(cell))
                     }
                     numbers.append(v)
                 }
@@ -272,9 +316,9 @@ public struct CSVDataset: Sendable {
         var y: [Double] = []
         y.reserveCapacity(targetCells.count)
         for (r, cell) in targetCells.enumerated() {
-            guard let v = Double(cell) else {
+            guard let v = Double(cell), v.isFinite else {
                 throw DataError(.badValue, path: table.path, line: table.lines[r], column: targetName,
-                                "'\(cell)' is not a number")
+                                notANumber(cell))
             }
             y.append(v)
         }
@@ -295,6 +339,14 @@ public struct CSVDataset: Sendable {
                 + imputed.keys.sorted().map { "\($0) \(imputed[$0]!)" }.joined(separator: ", ")
         }
         return s
+    }
+
+    /// The complaint about a cell in a numeric column that is not a finite number.
+    static func notANumber(_ cell: String) -> String {
+        var shown = cell.count > 40 ? String(cell.prefix(40)) + "…" : cell
+        shown = shown.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+        return Double(cell) == nil ? "'\(shown)' is not a number"
+            : "'\(shown)' is not a finite number (leave the cell blank to fill it with the column's median)"
     }
 
     /// Whether a column is text: most of its non-blank cells are not numbers.

@@ -16,24 +16,48 @@ public enum Gzip {
 
     /// The decompressed bytes of the gzip stream `data`.
     ///
-    /// - Parameter file: the name used in error messages.
+    /// Memory is bounded by the input: deflate expands at most 1032:1, the output buffer grows only
+    /// as bytes arrive, and `limit` stops early.
+    ///
+    /// - Parameters:
+    ///   - file: the name used in error messages.
+    ///   - limit: the most bytes to produce; decompression stops there, and the result is the
+    ///     stream's first `limit` bytes (default: no limit). A result shorter than `limit` is the
+    ///     whole stream, checked against its CRC and length.
     /// - Throws: ``DataError`` `.corruptCompression` for data that is not gzip or fails its checks
     ///   (bad header, invalid deflate data, CRC or length mismatch), `.truncated` when the stream
     ///   ends early.
-    public static func decompress(_ data: Data, file: String) throws -> [UInt8] {
+    public static func decompress(_ data: Data, file: String, limit: Int = .max) throws -> [UInt8] {
         try data.withUnsafeBytes { raw in
             try decompress(UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: raw.count),
-                           file: file)
+                           file: file, limit: limit)
         }
     }
 
-    /// The decompressed bytes of the gzip stream `bytes` (errors as for `Data` input).
-    public static func decompress(_ bytes: [UInt8], file: String) throws -> [UInt8] {
-        try bytes.withUnsafeBufferPointer { try decompress($0, file: file) }
+    /// The decompressed bytes of the gzip stream `bytes` (`limit` and errors as for `Data` input).
+    public static func decompress(_ bytes: [UInt8], file: String, limit: Int = .max) throws -> [UInt8] {
+        try bytes.withUnsafeBufferPointer { try decompress($0, file: file, limit: limit) }
     }
 
-    /// The decompressed bytes of the gzip stream in `input`.
-    public static func decompress(_ input: UnsafeBufferPointer<UInt8>, file: String) throws -> [UInt8] {
+    /// The decompressed bytes of the gzip stream in `input` (`limit` and errors as for `Data` input).
+    public static func decompress(_ input: UnsafeBufferPointer<UInt8>, file: String, limit: Int = .max) throws -> [UInt8] {
+        try inflateStream(input, file: file, limit: limit, keep: true)
+    }
+
+    /// Checks the whole gzip stream `data` (deflate data, CRCs, lengths) in constant memory: the
+    /// output is decompressed into a small buffer and discarded.
+    ///
+    /// - Throws: ``DataError`` as `decompress` does.
+    static func check(_ data: Data, file: String) throws {
+        _ = try data.withUnsafeBytes { raw in
+            try inflateStream(UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: raw.count),
+                        file: file, limit: .max, keep: false)
+        }
+    }
+
+    /// Inflates `input` up to `limit` bytes; with `keep` false, into a reused 64 KiB buffer
+    /// (for checking a stream), returning only the last chunk.
+    private static func inflateStream(_ input: UnsafeBufferPointer<UInt8>, file: String, limit: Int, keep: Bool) throws -> [UInt8] {
         guard input.count >= 2, input[0] == 0x1f, input[1] == 0x8b else {
             let found = input.prefix(2).map { String(format: "%02x", $0) }.joined(separator: " ")
             throw DataError(.corruptCompression, path: file,
@@ -43,12 +67,14 @@ public enum Gzip {
             throw DataError(.truncated, path: file,
                             "truncated gzip stream: only \(input.count) bytes (re-download the file)")
         }
+        let limit = Swift.max(limit, 0)
         // ISIZE (the uncompressed length mod 2^32) of the last member: a capacity hint only.
         let n = input.count
         let hint = Int(UInt32(input[n - 4]) | UInt32(input[n - 3]) << 8 | UInt32(input[n - 2]) << 16 | UInt32(input[n - 1]) << 24)
         // (Deflate expands at most ~1032:1, so a larger hint belongs to a corrupt trailer.)
-        var out = [UInt8](repeating: 0, count: Swift.max(Swift.min(hint, 1032 * n), 1 << 16))
+        var out = [UInt8](repeating: 0, count: Swift.min(keep ? Swift.max(Swift.min(hint, 1032 * n), 1 << 16) : 1 << 16, limit))
         var produced = 0
+        if limit == 0 { return [] }
 
         var stream = z_stream()
         guard inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -62,7 +88,12 @@ public enum Gzip {
             let inChunk = Swift.min(n - consumed, Int(UInt32.max))
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + consumed)
             stream.avail_in = UInt32(inChunk)
-            if produced == out.count { out.append(contentsOf: repeatElement(0, count: out.count)) }
+            if produced == limit {   // the caller wants no more
+                out.removeSubrange(produced...)
+                return out
+            }
+            if produced == out.count && !keep { produced = 0 }   // checking only: reuse the buffer
+            if produced == out.count { out.append(contentsOf: repeatElement(0, count: Swift.min(out.count, limit - out.count))) }
             let outChunk = Swift.min(out.count - produced, Int(UInt32.max))
             let status: Int32 = out.withUnsafeMutableBufferPointer { buffer in
                 stream.next_out = buffer.baseAddress! + produced

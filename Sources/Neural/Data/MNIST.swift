@@ -90,11 +90,101 @@ public enum MNIST {
         throw DataError(.missingFile, path: path, "not found in \(directory) — \(downloadHint)")
     }
 
-    /// A file's bytes, gunzipped when it is gzip data.
-    static func contents(_ path: String) throws -> [UInt8] {
-        let data = try DataError.readFile(path)
-        if path.hasSuffix(".gz") || Gzip.isGzip(data) { return try Gzip.decompress(data, file: path) }
-        return [UInt8](data)
+    /// The pixels of an IDX3 images file, as ``decodeImages(_:file:)`` returns them.
+    public struct Images: Sendable, Equatable {
+        /// The number of images.
+        public let count: Int
+        /// Rows per image (28).
+        public let rows: Int
+        /// Columns per image (28).
+        public let columns: Int
+        /// `count × rows × columns` bytes, image by image, row-major.
+        public let pixels: [UInt8]
+    }
+
+    /// Parses the bytes of an IDX3 images file (`magic 2051, count, 28, 28`, then the pixels),
+    /// gzip-compressed or not.
+    ///
+    /// Memory is bounded by the file: a compressed file is inflated only up to the size its
+    /// header announces (one byte more proves it too long), never beyond what the data hold.
+    ///
+    /// - Parameters:
+    ///   - data: the file's bytes.
+    ///   - file: its path, named in errors; a name ending in `.gz` must hold gzip data.
+    /// - Throws: ``DataError``: `.corruptCompression` or `.truncated` for a bad gzip stream,
+    ///   `.badMagic`, `.truncated` for a short header or fewer pixels than announced, `.badHeader`
+    ///   for images that are not 28×28 or more bytes than announced.
+    public static func decodeImages(_ data: Data, file: String) throws -> Images {
+        try reportingCorruptStream(data, file: file) {
+            let b = try idxContents(data, file: file, headerLength: 16) { header in
+                try imagesHeader(header, compressed: true, file: file).bytes
+            }
+            let (n, rows, columns, expected) = try imagesHeader(b, compressed: isCompressed(data, file: file), file: file)
+            guard b.count == expected else {
+                throw sizeError(n, "images", expected: expected, found: b.count, compressed: isCompressed(data, file: file), file: file)
+            }
+            return Images(count: n, rows: rows, columns: columns, pixels: Array(b[16...]))
+        }
+    }
+
+    /// Parses the bytes of an IDX1 labels file (`magic 2049, count`, then one byte per label),
+    /// gzip-compressed or not; memory is bounded as for ``decodeImages(_:file:)``.
+    ///
+    /// - Returns: the labels, each in 0..<10.
+    /// - Throws: ``DataError`` as ``decodeImages(_:file:)``, and `.badValue` for a label above 9.
+    public static func decodeLabels(_ data: Data, file: String) throws -> [Int] {
+        try reportingCorruptStream(data, file: file) {
+            let b = try idxContents(data, file: file, headerLength: 8) { header in
+                try labelsHeader(header, compressed: true, file: file).bytes
+            }
+            let (n, expected) = try labelsHeader(b, compressed: isCompressed(data, file: file), file: file)
+            guard b.count == expected else {
+                throw sizeError(n, "labels", expected: expected, found: b.count, compressed: isCompressed(data, file: file), file: file)
+            }
+            var labels = [Int](repeating: 0, count: n)
+            for i in 0..<n {
+                let v = Int(b[8 + i])
+                guard v < 10 else { throw DataError(.badValue, path: file, "label \(v) at offset \(8 + i) is not a digit 0–9") }
+                labels[i] = v
+            }
+            return labels
+        }
+    }
+
+    /// Runs `body`; when it throws about a compressed file's contents (read before the stream's
+    /// CRC could be checked), a corrupt or truncated stream is the real cause, so the stream is
+    /// checked first, in constant memory, and its error is thrown instead.
+    static func reportingCorruptStream<T>(_ data: Data, file: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DataError where isCompressed(data, file: file)
+            && error.kind != .corruptCompression && !(error.kind == .truncated && error.detail.contains("gzip")) {
+            try Gzip.check(data, file: file)
+            throw error
+        }
+    }
+
+    /// Whether a file is read as gzip: its name ends in `.gz` or it starts with the gzip signature.
+    static func isCompressed(_ data: Data, file: String) -> Bool {
+        file.hasSuffix(".gz") || Gzip.isGzip(data)
+    }
+
+    /// An IDX file's bytes, gunzipped when compressed: first the `headerLength`-byte header (fewer
+    /// when the stream is shorter), from which `size` computes the whole file's size, then at most
+    /// one byte more than that.
+    static func idxContents(_ data: Data, file: String, headerLength: Int, size: ([UInt8]) throws -> Int) throws -> [UInt8] {
+        guard isCompressed(data, file: file) else { return [UInt8](data) }
+        let header = try Gzip.decompress(data, file: file, limit: headerLength)
+        let expected = try size(header)
+        return try Gzip.decompress(data, file: file, limit: expected + 1)
+    }
+
+    /// The error for a file whose size disagrees with the `n` images or labels its header announces.
+    /// (A compressed file is inflated to at most one byte more than `expected`.)
+    static func sizeError(_ n: Int, _ what: String, expected: Int, found: Int, compressed: Bool, file: String) -> DataError {
+        let has = compressed ? (found > expected ? "more than \(expected) bytes" : "\(found) bytes") + " after decompression"
+                             : "\(found) bytes"
+        return DataError(found < expected ? .truncated : .badHeader, path: file,
+                         "header at offset 4 announces \(n) \(what) (\(expected) bytes) but the file has \(has)"
+                         + (found < expected ? " (truncated: re-download the file)" : " (corrupt header or trailing data: re-download the file)"))
     }
 
     /// A big-endian 32-bit integer at `offset`.
@@ -102,51 +192,48 @@ public enum MNIST {
         Int(UInt32(b[offset]) << 24 | UInt32(b[offset + 1]) << 16 | UInt32(b[offset + 2]) << 8 | UInt32(b[offset + 3]))
     }
 
-    /// The pixels (row-major, one byte each) of an IDX3 images file.
-    static func readImages(path: String) throws -> (count: Int, rows: Int, columns: Int, pixels: [UInt8]) {
-        let b = try contents(path)
+    /// The checked IDX3 header at the start of `b`: image count, rows, columns and the file's size.
+    static func imagesHeader(_ b: [UInt8], compressed: Bool, file: String) throws -> (count: Int, rows: Int, columns: Int, bytes: Int) {
         if b.count >= 4, int32(b, 0) != 2051 {
             let magic = int32(b, 0)
-            throw DataError(.badMagic, path: path, "bad magic \(magic) at offset 0, expected 2051 (IDX3 unsigned-byte images)"
+            throw DataError(.badMagic, path: file, "bad magic \(magic) at offset 0, expected 2051 (IDX3 unsigned-byte images)"
                             + (magic == 2049 ? " (is this a labels file?)" : ""))
         }
         guard b.count >= 16 else {
-            throw DataError(.truncated, path: path, "\(b.count) bytes after decompression, too short for the 16-byte IDX3 header")
+            throw DataError(.truncated, path: file, "\(b.count) bytes\(compressed ? " after decompression" : ""), too short for the 16-byte IDX3 header")
         }
         let n = int32(b, 4), rows = int32(b, 8), columns = int32(b, 12)
         guard rows == 28 && columns == 28 else {
-            throw DataError(.badHeader, path: path, "images are \(rows)×\(columns) (offsets 8 and 12), expected 28×28")
+            throw DataError(.badHeader, path: file, "images are \(rows)×\(columns) (offsets 8 and 12), expected 28×28")
         }
-        let expected = 16 + n * rows * columns
-        guard b.count == expected else {
-            throw DataError(b.count < expected ? .truncated : .badHeader, path: path,
-                            "header at offset 4 announces \(n) images (\(expected) bytes) but the file has \(b.count) bytes")
-        }
-        return (n, rows, columns, Array(b[16...]))
+        return (n, rows, columns, 16 + n * rows * columns)   // < 2^42: no overflow
     }
 
-    /// The labels of an IDX1 labels file.
-    static func readLabels(path: String) throws -> [Int] {
-        let b = try contents(path)
+    /// The checked IDX1 header at the start of `b`: label count and the file's size.
+    static func labelsHeader(_ b: [UInt8], compressed: Bool, file: String) throws -> (count: Int, bytes: Int) {
         if b.count >= 4, int32(b, 0) != 2049 {
             let magic = int32(b, 0)
-            throw DataError(.badMagic, path: path, "bad magic \(magic) at offset 0, expected 2049 (IDX1 unsigned-byte labels)"
+            throw DataError(.badMagic, path: file, "bad magic \(magic) at offset 0, expected 2049 (IDX1 unsigned-byte labels)"
                             + (magic == 2051 ? " (is this an images file?)" : ""))
         }
         guard b.count >= 8 else {
-            throw DataError(.truncated, path: path, "\(b.count) bytes after decompression, too short for the 8-byte IDX1 header")
+            throw DataError(.truncated, path: file, "\(b.count) bytes\(compressed ? " after decompression" : ""), too short for the 8-byte IDX1 header")
         }
         let n = int32(b, 4)
-        guard b.count == 8 + n else {
-            throw DataError(b.count < 8 + n ? .truncated : .badHeader, path: path,
-                            "header at offset 4 announces \(n) labels (\(8 + n) bytes) but the file has \(b.count) bytes")
-        }
-        var labels = [Int](repeating: 0, count: n)
-        for i in 0..<n {
-            let v = Int(b[8 + i])
-            guard v < 10 else { throw DataError(.badValue, path: path, "label \(v) at offset \(8 + i) is not a digit 0–9") }
-            labels[i] = v
-        }
-        return labels
+        return (n, 8 + n)
+    }
+
+    /// Reads an IDX3 images file (gzip-compressed or not); see ``decodeImages(_:file:)``.
+    ///
+    /// - Throws: ``DataError`` naming `path`: `.missingFile`, or as ``decodeImages(_:file:)``.
+    public static func readImages(path: String) throws -> Images {
+        try decodeImages(DataError.readFile(path), file: path)
+    }
+
+    /// Reads an IDX1 labels file (gzip-compressed or not); see ``decodeLabels(_:file:)``.
+    ///
+    /// - Throws: ``DataError`` naming `path`: `.missingFile`, or as ``decodeLabels(_:file:)``.
+    public static func readLabels(path: String) throws -> [Int] {
+        try decodeLabels(DataError.readFile(path), file: path)
     }
 }

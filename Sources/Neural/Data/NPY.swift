@@ -16,12 +16,17 @@ public enum NPY {
     ///
     /// - Throws: ``DataError`` for a missing file, a bad signature, a malformed or unsupported header
     ///   (Fortran order, big-endian or other dtypes, object arrays) or a data size that does not
-    ///   match the shape.
+    ///   match the shape (too few bytes, or bytes left over).
     public static func read(_ url: URL) throws -> Tensor {
         try decode(DataError.readFile(url.path), file: url.path)
     }
 
     /// The tensor stored in the `.npy` bytes `data`; `file` names it in error messages.
+    ///
+    /// Memory is bounded by `data`: the shape's byte size is checked against the bytes present
+    /// (without overflow) before the tensor is allocated.
+    ///
+    /// - Throws: ``DataError`` as ``read(_:)``.
     public static func decode(_ data: Data, file: String = "<npy>") throws -> Tensor {
         let b = [UInt8](data)
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
@@ -46,7 +51,7 @@ public enum NPY {
         }
         let header = String(decoding: b[start..<(start + headerLength)], as: UTF8.self)
         guard let descr = stringValue("descr", in: header) else {
-            throw DataError(.badHeader, path: file, "header has no 'descr' entry: \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw DataError(.badHeader, path: file, "header has no 'descr' entry: \(brief(header.trimmingCharacters(in: .whitespacesAndNewlines)))")
         }
         guard let fortran = rawValue("fortran_order", in: header) else {
             throw DataError(.badHeader, path: file, "header has no 'fortran_order' entry")
@@ -56,9 +61,8 @@ public enum NPY {
                             "fortran_order is True (column-major); save a C-order array instead (np.save(f, np.ascontiguousarray(a)))")
         }
         guard let shape = shapeValue(in: header) else {
-            throw DataError(.badHeader, path: file, "header's 'shape' is not a tuple of non-negative integers: \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw DataError(.badHeader, path: file, "header's 'shape' is not a tuple of non-negative integers: \(brief(header.trimmingCharacters(in: .whitespacesAndNewlines)))")
         }
-        let count = shape.reduce(1, *)
         let bodyStart = start + headerLength
         let itemSize: Int
         switch descr {
@@ -67,12 +71,21 @@ public enum NPY {
         case "|u1", "<u1", "|i1": itemSize = 1
         default:
             throw DataError(.unsupported, path: file,
-                            "dtype '\(descr)' is not supported; use little-endian float32 ('<f4'), float64 ('<f8') or int64 ('<i8')")
+                            "dtype '\(brief(descr, limit: 20))' is not supported; use little-endian float32 ('<f4'), float64 ('<f8') or int64 ('<i8')")
         }
-        let expected = count * itemSize
-        guard b.count - bodyStart >= expected else {
+        // Sizes are checked against the bytes present before anything is allocated.
+        guard let count = checkedElementCount(shape, itemSize: itemSize) else {
+            throw DataError(.badHeader, path: file,
+                            "shape \(brief(shape)) is too large for any file (its byte size overflows); the header is corrupt")
+        }
+        let expected = count * itemSize, present = b.count - bodyStart
+        guard present >= expected else {
             throw DataError(.truncated, path: file,
-                            "shape \(shape) needs \(expected) data bytes after offset \(bodyStart) but only \(b.count - bodyStart) are present")
+                            "shape \(brief(shape)) needs \(expected) data bytes after offset \(bodyStart) but only \(present) are present (truncated file?)")
+        }
+        guard present == expected else {
+            throw DataError(.badHeader, path: file,
+                            "shape \(brief(shape)) of '\(descr)' needs \(expected) data bytes after offset \(bodyStart) but \(present) are present; the header or the data are corrupt")
         }
         var out: Tensor
         switch descr {

@@ -196,16 +196,24 @@ public struct SafeTensors: Sendable {
             throw CheckpointError(.malformedHeader, file: file, field: "header", "is not valid JSON (\(error)); the file is corrupt, re-save it")
         }
 
+        if let (field, key) = JSONKeys.firstDuplicate(in: headerBytes) {
+            throw CheckpointError(.malformedHeader, file: file, field: field,
+                                  "holds the key \"\(key)\" twice; the file is corrupt or was written by a faulty tool, re-save it")
+        }
+
         let bufferStart = 8 + headerLength
         let bufferSize = raw.count - bufferStart
         var out = SafeTensors(tensors: [:], metadata: rawHeader.metadata)
+        // Every entry is checked, overlaps included, before any tensor is allocated: the tensors
+        // then share the data buffer without overlap, so memory is bounded by the file's size.
         var ranges: [(begin: Int, end: Int, name: String)] = []
+        var valid: [(name: String, dtype: String, shape: [Int], count: Int, begin: Int)] = []
         for (name, stored) in rawHeader.entries.sorted(by: { $0.0 < $1.0 }) {
             let field = "tensor '\(name)'"
             func integers(_ values: [Double], _ key: String) throws(CheckpointError) -> [Int] {
                 guard values.allSatisfy({ $0.rounded() == $0 && abs($0) < 0x1p62 }) else {
                     throw CheckpointError(.malformedHeader, file: file, field: field + " " + key,
-                                          "must hold integers, got \(values); the file is corrupt, re-save it")
+                                          "must hold integers, got \(brief(values)); the file is corrupt, re-save it")
                 }
                 return values.map { Int($0) }
             }
@@ -213,38 +221,32 @@ public struct SafeTensors: Sendable {
                          data_offsets: try integers(stored.data_offsets, "data_offsets"))
             guard let size = elementSizes[entry.dtype] else {
                 throw CheckpointError(.unknownDType, file: file, field: field,
-                                      "dtype \"\(entry.dtype)\" is not supported (supported: \(elementSizes.keys.sorted().joined(separator: ", "))); convert it to F32 before saving")
+                                      "dtype \"\(brief(entry.dtype, limit: 20))\" is not supported (supported: \(elementSizes.keys.sorted().joined(separator: ", "))); convert it to F32 before saving")
             }
             guard entry.shape.allSatisfy({ $0 >= 0 }) else {
                 throw CheckpointError(.malformedHeader, file: file, field: field,
-                                      "shape \(entry.shape) has a negative dimension; the file is corrupt, re-save it")
+                                      "shape \(brief(entry.shape)) has a negative dimension; the file is corrupt, re-save it")
             }
-            var count = 1
-            for d in entry.shape {
-                let (p, overflow) = count.multipliedReportingOverflow(by: d)
-                guard !overflow else {
-                    throw CheckpointError(.sizeMismatch, file: file, field: field,
-                                          "shape \(entry.shape) has too many elements; the file is corrupt, re-save it")
-                }
-                count = p
+            guard let count = checkedElementCount(entry.shape, itemSize: size) else {
+                throw CheckpointError(.sizeMismatch, file: file, field: field,
+                                      "shape \(brief(entry.shape)) is too large for any file (its byte size overflows); the file is corrupt, re-save it")
             }
             guard entry.data_offsets.count == 2 else {
                 throw CheckpointError(.malformedHeader, file: file, field: field + " data_offsets",
-                                      "must be [begin, end], got \(entry.data_offsets); the file is corrupt, re-save it")
+                                      "must be [begin, end], got \(brief(entry.data_offsets)); the file is corrupt, re-save it")
             }
             let begin = entry.data_offsets[0], end = entry.data_offsets[1]
             guard begin >= 0, begin <= end, end <= bufferSize else {
                 throw CheckpointError(.offsets, file: file, field: field,
                                       "data_offsets [\(begin), \(end)] are out of range of the \(bufferSize)-byte data buffer (the file may be truncated); re-save it")
             }
-            let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
-            guard !overflow, bytes == end - begin else {
+            let bytes = count * size   // no overflow: checked above
+            guard bytes == end - begin else {
                 throw CheckpointError(.sizeMismatch, file: file, field: field,
-                                      "shape \(entry.shape) of \(entry.dtype) needs \(overflow ? "too many" : String(bytes)) bytes but data_offsets [\(begin), \(end)] hold \(end - begin); the file is corrupt, re-save it")
+                                      "shape \(brief(entry.shape)) of \(entry.dtype) needs \(bytes) bytes but data_offsets [\(begin), \(end)] hold \(end - begin); the file is corrupt, re-save it")
             }
             ranges.append((begin, end, name))
-            out.tensors[name] = convert(raw, from: bufferStart + begin, count: count, dtype: entry.dtype, shape: entry.shape)
-            out.storedDTypes[name] = entry.dtype
+            valid.append((name, entry.dtype, entry.shape, count, begin))
         }
         ranges.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
         var widest: (begin: Int, end: Int, name: String)?   // the non-empty range reaching furthest so far
@@ -254,6 +256,10 @@ public struct SafeTensors: Sendable {
                                       "data_offsets [\(b.begin), \(b.end)] overlap those of tensor '\(a.name)' [\(a.begin), \(a.end)]; the file is corrupt, re-save it")
             }
             if widest == nil || b.end > widest!.end { widest = b }
+        }
+        for t in valid {
+            out.tensors[t.name] = convert(raw, from: bufferStart + t.begin, count: t.count, dtype: t.dtype, shape: t.shape)
+            out.storedDTypes[t.name] = t.dtype
         }
         return out
     }

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Writes the hand-made hostile files of Tests/NeuralTests/HostileFiles/ and its expected.tsv.
+
+Each file is malformed in one way (the issue's list: header length larger than the file,
+overlapping or out-of-range offsets, dtype/shape not matching the byte count, non-UTF-8 JSON,
+huge dimensions, gzip bombs, ...). HostileFileTests reads every file with the public loader for its
+folder and expects a thrown typed error (DataError or CheckpointError) of the listed kind whose
+one-line message names the file and contains the listed fragment. Standard library only;
+rerun after editing: python3 Scripts/make_hostile_files.py
+"""
+import gzip, json, os, shutil, struct, zlib
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "NeuralTests", "HostileFiles")
+rows = []
+GENERATED = ["idx", "csv", "npy", "safetensors", "checkpoint"]   # fuzz-found inputs live in fuzz-findings/
+
+
+def put(group, name, data, kind, fragment):
+    d = os.path.join(root, group)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+    rows.append((f"{group}/{name}", kind, fragment))
+
+
+for g in GENERATED:
+    shutil.rmtree(os.path.join(root, g), ignore_errors=True)
+
+# ---- IDX (MNIST): names say images or labels; .gz files are gzip.
+def idx(magic, dims, payload=b""):
+    return struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in dims) + bytes(payload)
+
+def gz(data):
+    return gzip.compress(data, 9, mtime=0)
+
+img1 = idx(2051, [1, 28, 28], bytes(784))
+put("idx", "empty-images-idx3-ubyte", b"", "truncated", "too short for the 16-byte IDX3 header")
+put("idx", "short-header-images-idx3-ubyte", img1[:10], "truncated", "too short")
+put("idx", "labels-as-images-idx3-ubyte", idx(2049, [3], b"\x01\x02\x03"), "badMagic", "expected 2051")
+put("idx", "images-as-labels-idx1-ubyte", img1, "badMagic", "expected 2049")
+put("idx", "huge-count-images-idx3-ubyte", idx(2051, [0xFFFFFFFF, 28, 28], bytes(784)), "truncated", "announces 4294967295 images")
+put("idx", "huge-dims-images-idx3-ubyte", idx(2051, [1, 0xFFFFFFFF, 0xFFFFFFFF], bytes(64)), "badHeader", "expected 28×28")
+put("idx", "trailing-bytes-images-idx3-ubyte", img1 + b"extra", "badHeader", "announces 1 images")
+put("idx", "huge-count-labels-idx1-ubyte", idx(2049, [0xFFFFFFFF], b"\x01"), "truncated", "announces 4294967295 labels")
+put("idx", "not-a-digit-labels-idx1-ubyte", idx(2049, [2], b"\x01\xc8"), "badValue", "label 200 at offset 9")
+# Gzip: a bomb (16 MiB of zeros behind a one-image header, ~16 KiB compressed) must be cut off at
+# the 801 bytes the header announces; a trailer announcing 4 GiB must not be believed.
+put("idx", "bomb-images-idx3-ubyte.gz", gz(img1 + bytes(16 << 20)), "badHeader", "more than 800 bytes after decompression")
+put("idx", "bomb-labels-idx1-ubyte.gz", gz(idx(2049, [1], b"\x01") + bytes(16 << 20)), "badHeader", "more than 9 bytes")
+good = gz(img1)
+put("idx", "truncated-images-idx3-ubyte.gz", good[: len(good) // 2], "truncated", "truncated gzip stream")
+put("idx", "bad-crc-images-idx3-ubyte.gz", good[:-8] + bytes(x ^ 0xFF for x in good[-8:-4]) + good[-4:], "corruptCompression", "corrupt gzip data")
+put("idx", "lying-size-images-idx3-ubyte.gz", good[:-4] + struct.pack("<I", 0xFFFFFFFF), "corruptCompression", "corrupt gzip data")
+put("idx", "garbage-deflate-images-idx3-ubyte.gz", good[:10] + bytes(range(256)) * 4, "corruptCompression", "corrupt gzip data")
+put("idx", "not-gzip-images-idx3-ubyte.gz", img1, "corruptCompression", "not gzip data")
+put("idx", "short-gzip-labels-idx1-ubyte.gz", good[:12], "truncated", "truncated gzip stream")
+put("idx", "huge-count-images-idx3-ubyte.gz", gz(idx(2051, [0xFFFFFFFF, 28, 28], bytes(784))), "truncated", "announces 4294967295 images")
+put("idx", "gzip-header-only-labels-idx1-ubyte.gz", gz(b"\x00\x00\x08"), "truncated", "too short for the 8-byte IDX1 header")
+
+# ---- CSV: read with CSVDataset.load (last column the target).
+put("csv", "not-utf8.csv", b"a,b\n1,\xff\xfe\n", "badValue", "is not UTF-8 text (invalid byte 0xff at offset 6)")
+put("csv", "empty.csv", b"", "badHeader", "is empty")
+put("csv", "header-only.csv", b"a,b,c\n", "badHeader", "no data rows")
+put("csv", "unclosed-quote.csv", b'a,b\n1,"2\n3,4\n', "badValue", "never closed")
+put("csv", "ragged-row.csv", b"a,b,c\n1,2,3\n4,5\n", "badHeader", "has 2 fields but the header has 3")
+put("csv", "text-in-numeric-column.csv", b"a,b,y\n1,2,3\n4,5,6\n7,x,9\n", "badValue", "'x' is not a number")
+put("csv", "nan-cell.csv", b"a,b,y\n1,2,3\n4,nan,6\n", "badValue", "'nan' is not a finite number")
+put("csv", "infinite-target.csv", b"a,y\n1,2\n2,1e999\n", "badValue", "'1e999' is not a finite number")
+put("csv", "blank-target.csv", b"a,y\n1,2\n2,\n", "badValue", "the target is blank")
+put("csv", "blank-column.csv", b"a,b,y\n1,,3\n4,,6\n", "badValue", "column b is blank in every row")
+put("csv", "only-target-column.csv", b"y\n1\n2\n", "badHeader", "no feature columns")
+# 4,500 distinct ids one-hot encoded: a [4500, 4501] matrix from a ~60 KB file.
+put("csv", "one-hot-blowup.csv", b"id,x,y\n" + b"".join(b"id%05d,%d,%d\n" % (i, i % 7, i % 3) for i in range(4500)),
+    "unsupported", "column id has 4500 distinct values")
+
+# ---- .npy: read with NPY.read.
+def npy(header, body=b"", version=1, length=None):
+    pre = 10 if version == 1 else 12
+    h = header.encode("latin1") if isinstance(header, str) else header
+    n = len(h) if length is None else length
+    ln = struct.pack("<H", n) if version == 1 else struct.pack("<I", n)
+    return b"\x93NUMPY" + bytes([version, 0]) + ln + h + body
+
+def hdr(descr="<f4", shape="(2,)", fortran="False"):
+    return "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }\n" % (descr, fortran, shape)
+
+put("npy", "bad-magic.npy", b"\x93NUMPX\x01\x00" + b"\x00" * 16, "badMagic", "missing the \\x93NUMPY signature")
+put("npy", "short.npy", b"\x93NUMPY\x01", "badMagic", "not a NumPy .npy file")
+put("npy", "header-past-end.npy", npy(hdr(), length=60000), "truncated", "ends inside the 60000-byte header")
+put("npy", "v2-header-past-end.npy", npy(hdr(), version=2, length=0xFFFFFFFF), "truncated", "ends inside the 4294967295-byte header")
+put("npy", "unknown-version.npy", npy(hdr(), version=9), "unsupported", "version 9.0")
+put("npy", "huge-dims.npy", npy(hdr(shape="(1099511627776, 1099511627776)"), b"\x00" * 8), "badHeader", "too large for any file")
+put("npy", "huge-dims-no-elements.npy", npy(hdr(shape="(0, 1099511627776, 1099511627776)")), "badHeader", "too large for any file")
+put("npy", "dims-beyond-int64.npy", npy(hdr(shape="(99999999999999999999,)")), "badHeader", "'shape' is not a tuple")
+put("npy", "negative-dim.npy", npy(hdr(shape="(-1,)")), "badHeader", "'shape' is not a tuple")
+put("npy", "no-shape.npy", npy("{'descr': '<f4', 'fortran_order': False}\n"), "badHeader", "'shape'")
+put("npy", "no-descr.npy", npy("{'fortran_order': False, 'shape': (1,)}\n", b"\x00" * 4), "badHeader", "no 'descr'")
+put("npy", "data-too-short.npy", npy(hdr(shape="(2, 3)"), b"\x00" * 20), "truncated", "needs 24 data bytes")
+put("npy", "data-too-long.npy", npy(hdr(shape="(2,)"), b"\x00" * 12), "badHeader", "needs 8 data bytes")
+put("npy", "fortran-order.npy", npy(hdr(fortran="True"), b"\x00" * 8), "unsupported", "fortran_order is True")
+put("npy", "object-dtype.npy", npy(hdr(descr="|O"), b"\x00" * 16), "unsupported", "dtype '|O'")
+put("npy", "big-endian.npy", npy(hdr(descr=">f4"), b"\x00" * 8), "unsupported", "dtype '>f4'")
+put("npy", "non-utf8-header.npy", npy(b"{'descr': '\xff\xfe', 'fortran_order': False, 'shape': (2,), }\n", b"\x00" * 8),
+    "unsupported", "is not supported")
+
+# ---- safetensors: read with SafeTensors.read.
+def st(header, body=b"", length=None):
+    h = header.encode() if isinstance(header, str) else header
+    return struct.pack("<Q", len(h) if length is None else length) + h + body
+
+F32x2 = struct.pack("<2f", 1, 2)
+def entry(dtype="F32", shape=(2,), offsets=(0, 8)):
+    return {"dtype": dtype, "shape": list(shape), "data_offsets": list(offsets)}
+def js(d):
+    return json.dumps(d, separators=(",", ":"))
+
+put("safetensors", "too-short.safetensors", b"\x08\x00\x00", "truncated", "less than the 8-byte header length")
+put("safetensors", "header-past-end.safetensors", st("{}", length=4096), "headerLength", "reaches past the end")
+put("safetensors", "header-length-huge.safetensors", st("{}", length=1 << 63), "headerLength", "exceeds the 100000000-byte limit")
+put("safetensors", "non-utf8-header.safetensors", st(b'{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"\xff\xfe":1}', F32x2),
+    "malformedHeader", "not valid UTF-8")
+put("safetensors", "not-json.safetensors", st('{"w": {"dtype": "F32",', F32x2), "malformedHeader", "not valid JSON")
+put("safetensors", "top-level-array.safetensors", st("[1, 2]"), "malformedHeader", "header")
+put("safetensors", "deeply-nested.safetensors", st('{"__metadata__":' + "[" * 20000 + "]" * 20000 + "}"), "malformedHeader", "header")
+put("safetensors", "offsets-out-of-range.safetensors", st(js({"w": entry(offsets=(0, 8))}), F32x2[:4]), "offsets", "out of range")
+put("safetensors", "offsets-huge.safetensors", st(js({"w": entry(offsets=(2 ** 61, 2 ** 61 + 8))}), F32x2), "offsets", "out of range")
+put("safetensors", "offsets-reversed.safetensors", st(js({"w": entry(shape=(0,), offsets=(8, 0))}), F32x2), "offsets", "[8, 0]")
+put("safetensors", "offsets-negative.safetensors", st(js({"w": entry(shape=(0,), offsets=(-8, -8))}), F32x2), "offsets", "[-8, -8]")
+put("safetensors", "offsets-three.safetensors", st(js({"w": entry(offsets=(0, 4, 8))}), F32x2), "malformedHeader", "must be [begin, end]")
+put("safetensors", "overlapping.safetensors",
+    st(js({"a": entry(offsets=(0, 8)), "b": entry(offsets=(4, 12))}), F32x2 + F32x2), "offsets", "overlap")
+# 1,000 tensors all claiming the same 64 KiB: a reader that allocated before checking overlaps
+# would need 64 MB for a 130 KB file.
+put("safetensors", "all-share-one-buffer.safetensors",
+    st(js({"t%04d" % i: entry(shape=(16384,), offsets=(0, 65536)) for i in range(1000)}), bytes(65536)), "offsets", "overlap")
+put("safetensors", "dtype-shape-mismatch.safetensors", st(js({"w": entry(dtype="F64", shape=(2,), offsets=(0, 8))}), F32x2),
+    "sizeMismatch", "needs 16 bytes")
+put("safetensors", "shape-too-small.safetensors", st(js({"w": entry(shape=(1,), offsets=(0, 8))}), F32x2), "sizeMismatch", "needs 4 bytes")
+put("safetensors", "unknown-dtype.safetensors", st(js({"w": entry(dtype="C64", offsets=(0, 8))}), F32x2), "unknownDType", "C64")
+put("safetensors", "huge-dims.safetensors", st(js({"w": entry(shape=(2 ** 31, 2 ** 31, 2 ** 31), offsets=(0, 8))}), F32x2),
+    "sizeMismatch", "too large for any file")
+put("safetensors", "huge-dims-no-elements.safetensors", st(js({"w": entry(shape=(0, 2 ** 40, 2 ** 40), offsets=(0, 0))})),
+    "sizeMismatch", "too large for any file")
+put("safetensors", "dims-beyond-int64.safetensors", st('{"w":{"dtype":"F32","shape":[1e30],"data_offsets":[0,8]}}', F32x2),
+    "malformedHeader", "must hold integers")
+put("safetensors", "negative-dim.safetensors", st(js({"w": entry(shape=(-2,), offsets=(0, 8))}), F32x2), "malformedHeader", "negative")
+put("safetensors", "fractional-dim.safetensors", st('{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,8]}}', F32x2),
+    "malformedHeader", "must hold integers")
+put("safetensors", "duplicate-tensor.safetensors",
+    st('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', F32x2),
+    "malformedHeader", 'holds the key "w" twice')
+put("safetensors", "duplicate-escaped-tensor.safetensors",
+    st('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"\\u0077":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', F32x2),
+    "malformedHeader", 'holds the key "w" twice')
+put("safetensors", "duplicate-field.safetensors", st('{"w":{"dtype":"F32","dtype":"F64","shape":[2],"data_offsets":[0,8]}}', F32x2),
+    "malformedHeader", "tensor 'w': holds the key \"dtype\" twice")
+put("safetensors", "duplicate-metadata.safetensors", st('{"__metadata__":{"k":"a","k":"b"}}'), "malformedHeader", "__metadata__")
+put("safetensors", "metadata-not-strings.safetensors", st('{"__metadata__":{"k":3}}'), "malformedHeader", "__metadata__")
+put("safetensors", "missing-offsets.safetensors", st('{"w":{"dtype":"F32","shape":[2]}}', F32x2), "malformedHeader", "data_offsets")
+put("safetensors", "empty-header.safetensors", st(""), "malformedHeader", "not valid JSON")
+
+# ---- checkpoints: read with Checkpoint.load (valid safetensors, bad neural.* metadata).
+w = {"0.weight": entry()}
+def ck(meta, tensors=None, body=F32x2):
+    h = {"__metadata__": meta}
+    h.update(w if tensors is None else tensors)
+    return st(js(h), body)
+
+put("checkpoint", "bad-epoch.safetensors", ck({"neural.epoch": "-1"}), "malformedMetadata", "neural.epoch")
+put("checkpoint", "optimizer-not-json.safetensors", ck({"neural.optimizer": "{not json"}), "malformedMetadata", "neural.optimizer")
+put("checkpoint", "optimizer-counts-disagree.safetensors",
+    ck({"neural.optimizer": js({"step": 1, "parameter_steps": [1, 1], "slots": [1]})}), "malformedMetadata", "neural.optimizer")
+put("checkpoint", "optimizer-slot-missing.safetensors",
+    ck({"neural.optimizer": js({"step": 1, "parameter_steps": [1], "slots": [2]})}), "malformedMetadata", "__optimizer__.0.0")
+put("checkpoint", "optimizer-huge-slot-count.safetensors",
+    ck({"neural.optimizer": js({"step": 1, "parameter_steps": [1], "slots": [2 ** 62]})}), "malformedMetadata", "__optimizer__.0.0")
+put("checkpoint", "orphan-optimizer-tensor.safetensors", ck({}, {"__optimizer__.0.0": entry()}), "malformedMetadata", "reserved prefix")
+put("checkpoint", "generator-not-hex.safetensors", ck({"neural.generator": "1,2,3,zz"}), "malformedMetadata", "neural.generator")
+put("checkpoint", "generator-all-zero.safetensors", ck({"neural.generator.dropout": "0,0,0,0"}), "malformedMetadata", "neural.generator.dropout")
+put("checkpoint", "sampler-not-a-permutation.safetensors",
+    ck({"neural.sampler": js({"epoch": 0, "position": 0, "permutation": [0, 0, 2]})}), "malformedMetadata", "neural.sampler")
+put("checkpoint", "sampler-position-past-end.safetensors",
+    ck({"neural.sampler": js({"epoch": 0, "position": 4, "permutation": [1, 0, 2]})}), "malformedMetadata", "neural.sampler")
+
+with open(os.path.join(root, "expected.tsv"), "w") as f:
+    f.write("# file\tkind\tfragment of the message (generated by Scripts/make_hostile_files.py; fuzz-findings/ has its own expected.tsv)\n")
+    for r in rows:
+        f.write("\t".join(r) + "\n")
+print(f"{len(rows)} hostile files in {os.path.normpath(root)}")

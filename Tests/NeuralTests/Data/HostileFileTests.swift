@@ -1,0 +1,100 @@
+import Foundation
+import Neural
+import Testing
+
+// Replays the committed corpus of hostile files (Tests/NeuralTests/HostileFiles/, made by
+// Scripts/make_hostile_files.py, plus inputs the fuzzers of Scripts/fuzz.sh found under
+// fuzz-findings/): each must make its loader throw a typed error of the expected kind whose
+// one-line message names the file — never a crash, a hang or an allocation beyond the file's size.
+
+/// Tests/NeuralTests/HostileFiles/.
+private let hostileRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("HostileFiles")
+
+/// One row of an `expected.tsv`: a file, the error kind it must raise, a fragment of the message.
+struct HostileFile: Sendable, CustomTestStringConvertible {
+    /// The path below HostileFiles/, e.g. `npy/huge-dims.npy` or `fuzz-findings/npy/crash-…`.
+    let path: String
+    /// The expected `DataError.Kind` or `CheckpointError.Kind` raw value.
+    let kind: String
+    /// Text the error's description must contain.
+    let fragment: String
+
+    var testDescription: String { path }
+    /// The parser the file is for: its folder, or the folder below fuzz-findings/.
+    var parser: String {
+        let parts = path.split(separator: "/")
+        return String(parts[0] == "fuzz-findings" ? parts[1] : parts[0])
+    }
+    var url: URL { hostileRoot.appendingPathComponent(path) }
+}
+
+/// The rows of HostileFiles/expected.tsv and HostileFiles/fuzz-findings/expected.tsv.
+private func hostileFiles() -> [HostileFile] {
+    var out: [HostileFile] = []
+    for (manifest, prefix) in [("expected.tsv", ""), ("fuzz-findings/expected.tsv", "fuzz-findings/")] {
+        guard let text = try? String(contentsOf: hostileRoot.appendingPathComponent(manifest), encoding: .utf8) else { continue }
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if f.count == 3 { out.append(HostileFile(path: prefix + f[0], kind: f[1], fragment: f[2])) }
+        }
+    }
+    return out
+}
+
+/// Loads `file` with the public file-level reader for its parser.
+private func load(_ file: HostileFile) throws {
+    let path = file.url.path
+    switch file.parser {
+    case "idx":
+        if file.url.lastPathComponent.contains("idx1") { _ = try MNIST.readLabels(path: path) }
+        else { _ = try MNIST.readImages(path: path) }
+    case "csv": _ = try CSVDataset.load(path: path)
+    case "npy": _ = try NPY.read(file.url)
+    case "safetensors": _ = try SafeTensors.read(from: file.url)
+    case "checkpoint": _ = try Checkpoint.load(from: file.url)
+    default: Issue.record("no loader for folder '\(file.parser)' of \(file.path)")
+    }
+}
+
+struct HostileFileTests {
+    @Test func theCorpusCoversEveryParserAndListsEveryFile() throws {
+        let listed = Set(hostileFiles().map(\.path))
+        #expect(listed.count >= 80, "only \(listed.count) hostile files listed")
+        let parsers = Set(hostileFiles().map(\.parser))
+        #expect(parsers.isSuperset(of: ["idx", "csv", "npy", "safetensors", "checkpoint"]))
+        // Every file on disk is replayed (a fuzz finding copied in without a manifest row would not be).
+        let enumerator = FileManager.default.enumerator(at: hostileRoot, includingPropertiesForKeys: [.isRegularFileKey])!
+        for case let url as URL in enumerator where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
+            let relative = String(url.standardizedFileURL.path.dropFirst(hostileRoot.standardizedFileURL.path.count + 1))
+            if relative.hasSuffix("expected.tsv") { continue }
+            #expect(listed.contains(relative), "\(relative) is not listed in an expected.tsv")
+        }
+    }
+
+    @Test(arguments: hostileFiles())
+    func hostileFileThrowsATypedErrorNamingTheFile(_ file: HostileFile) {
+        let name = file.url.lastPathComponent
+        do {
+            try load(file)
+            Issue.record("\(file.path) loaded without an error")
+        } catch let error as DataError {
+            #expect(error.kind.rawValue == file.kind, "\(error)")
+            #expect(error.path == file.url.path)
+            check(error.description, name: name, file)
+        } catch let error as CheckpointError {
+            #expect(error.kind.rawValue == file.kind, "\(error)")
+            #expect(error.file == file.url.path)
+            check(error.description, name: name, file)
+        } catch {
+            Issue.record("\(file.path): untyped error \(error)")
+        }
+    }
+
+    private func check(_ message: String, name: String, _ file: HostileFile) {
+        #expect(message.contains(name), "'\(message)' does not name the file")
+        #expect(message.contains(file.fragment), "'\(message)' should mention '\(file.fragment)'")
+        #expect(!message.contains("\n"), "'\(message)' is not one line")
+        #expect(message.count < 1000, "'\(message.prefix(200))…' is \(message.count) characters long")
+    }
+}

@@ -1,5 +1,5 @@
 // GEMM micro-kernels: the register tile only. Packing, cache blocking, edges and threading
-// are in Sources/Neural/Kernels/GEMM.swift.
+// are in Sources/Neural/Kernels/GEMMDriver.swift; packing of Float32 panels in gemm_pack.c.
 #include "CNeuralKernels.h"
 #include <string.h>
 

@@ -16,6 +16,14 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func microKernel(level: Int, kc: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
                             c: UnsafeMutablePointer<Self>, ldc: Int, alpha: Self, beta: Self,
                             mr: Int, nr: Int)
+    /// dst[p * width + i] = src[p * ld + i] for i < count (0 for count <= i < width), p < depth,
+    /// with the packing routine of kernel `level`.
+    static func packRuns(level: Int, src: UnsafePointer<Self>, ld: Int, count: Int, width: Int,
+                         depth: Int, dst: UnsafeMutablePointer<Self>)
+    /// dst[p * width + i] = src[i * ld + p] for i < count (0 for count <= i < width), p < depth,
+    /// with the packing routine of kernel `level`.
+    static func packTransposed(level: Int, src: UnsafePointer<Self>, ld: Int, count: Int, width: Int,
+                               depth: Int, dst: UnsafeMutablePointer<Self>)
 }
 
 extension Float: GEMMScalar {
@@ -30,6 +38,24 @@ extension Float: GEMMScalar {
         case 2: nk_sgemm_ukr_avx512(kc, a, b, c, ldc, alpha, beta, mr, nr)
         case 1: nk_sgemm_ukr_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr)
         default: nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr)
+        }
+    }
+    @inline(__always)
+    static func packRuns(level: Int, src: UnsafePointer<Float>, ld: Int, count: Int, width: Int,
+                         depth: Int, dst: UnsafeMutablePointer<Float>) {
+        if level >= 2 {
+            nk_spack_runs_avx512(src, ld, count, width, depth, dst)
+        } else {
+            nk_spack_runs_portable(src, ld, count, width, depth, dst)
+        }
+    }
+    @inline(__always)
+    static func packTransposed(level: Int, src: UnsafePointer<Float>, ld: Int, count: Int, width: Int,
+                               depth: Int, dst: UnsafeMutablePointer<Float>) {
+        if level >= 2 {
+            nk_spack_transposed_avx512(src, ld, count, width, depth, dst)
+        } else {
+            nk_spack_transposed_portable(src, ld, count, width, depth, dst)
         }
     }
 }
@@ -47,6 +73,17 @@ extension Double: GEMMScalar {
         case 1: nk_dgemm_ukr_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr)
         default: nk_dgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr)
         }
+    }
+    @inline(__always)
+    static func packRuns(level: Int, src: UnsafePointer<Double>, ld: Int, count: Int, width: Int,
+                         depth: Int, dst: UnsafeMutablePointer<Double>) {
+        GEMMDriver<Double>.packRunsSwift(src: src, ld: ld, count: count, width: width, depth: depth, dst: dst)
+    }
+    @inline(__always)
+    static func packTransposed(level: Int, src: UnsafePointer<Double>, ld: Int, count: Int, width: Int,
+                               depth: Int, dst: UnsafeMutablePointer<Double>) {
+        GEMMDriver<Double>.packTransposedSwift(src: src, ld: ld, count: count, width: width, depth: depth,
+                                               dst: dst)
     }
 }
 
@@ -216,7 +253,7 @@ enum GEMMDriver<T: GEMMScalar> {
                                 let betaK: T = kb == 0 ? beta : 1
                                 let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
                                 let kbFlags = flags + (kb - kbGroup) * ncPanels
-                                packA(transA: transA, a: a, lda: lda, i0: ic, rows: mc, p0: pc,
+                                packA(level: level, transA: transA, a: a, lda: lda, i0: ic, rows: mc, p0: pc,
                                       kc: kc, mr: mr, dst: aPack)
                                 for q in 0..<panCount {
                                     var panel = panLo + q + rotate
@@ -228,7 +265,7 @@ enum GEMMDriver<T: GEMMScalar> {
                                     if flag.pointee.load(ordering: .acquiring) != 2 {
                                         if flag.pointee.compareExchange(expected: 0, desired: 1,
                                                                         ordering: .relaxed).exchanged {
-                                            packB(transB: transB, b: b, ldb: ldb, p0: pc, kc: kc,
+                                            packB(level: level, transB: transB, b: b, ldb: ldb, p0: pc, kc: kc,
                                                   j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
                                             flag.pointee.store(2, ordering: .releasing)
                                         } else {

@@ -1,23 +1,25 @@
 // Packing of GEMM operands into the micro-panel layout of the C micro-kernels:
 // a micro-panel of width w (MR for A, NR for B) holds, for each depth p, w consecutive elements;
-// lanes past the matrix edge are zero.
+// lanes past the matrix edge are zero. Float32 panels are packed by the C routines of
+// CNeuralKernels (gemm_pack.c, AVX-512 or portable); Float64 by the Swift loops below.
 
 extension GEMMDriver {
     /// Packs rows i0..<i0+rows, depths p0..<p0+kc of op(A) into MR-row micro-panels.
     @inline(__always)
-    static func packA(transA: Bool, a: UnsafePointer<T>, lda: Int, i0: Int, rows: Int, p0: Int,
-                      kc: Int, mr: Int, dst: UnsafeMutablePointer<T>) {
+    static func packA(level: Int, transA: Bool, a: UnsafePointer<T>, lda: Int, i0: Int, rows: Int,
+                      p0: Int, kc: Int, mr: Int, dst: UnsafeMutablePointer<T>) {
         var start = 0
         var d = dst
         while start < rows {
             let r = min(mr, rows - start)
             if transA {
                 // op(A)(i, p) = a[p * lda + i]: each depth is a contiguous run of rows.
-                packRuns(src: a + p0 * lda + i0 + start, ld: lda, count: r, width: mr, depth: kc, dst: d)
+                T.packRuns(level: level, src: a + p0 * lda + i0 + start, ld: lda, count: r, width: mr,
+                           depth: kc, dst: d)
             } else {
                 // op(A)(i, p) = a[i * lda + p]: each row is a contiguous run of depths.
-                packTransposed(src: a + (i0 + start) * lda + p0, ld: lda, count: r, width: mr,
-                               depth: kc, dst: d)
+                T.packTransposed(level: level, src: a + (i0 + start) * lda + p0, ld: lda, count: r,
+                                 width: mr, depth: kc, dst: d)
             }
             d += mr * kc
             start += mr
@@ -26,20 +28,23 @@ extension GEMMDriver {
 
     /// Packs depths p0..<p0+kc, columns j0..<j0+cols of op(B) into one NR-wide micro-panel.
     @inline(__always)
-    static func packB(transB: Bool, b: UnsafePointer<T>, ldb: Int, p0: Int, kc: Int, j0: Int,
-                      cols: Int, nr: Int, dst: UnsafeMutablePointer<T>) {
+    static func packB(level: Int, transB: Bool, b: UnsafePointer<T>, ldb: Int, p0: Int, kc: Int,
+                      j0: Int, cols: Int, nr: Int, dst: UnsafeMutablePointer<T>) {
         if transB {
             // op(B)(p, j) = b[j * ldb + p]: each column is a contiguous run of depths.
-            packTransposed(src: b + j0 * ldb + p0, ld: ldb, count: cols, width: nr, depth: kc, dst: dst)
+            T.packTransposed(level: level, src: b + j0 * ldb + p0, ld: ldb, count: cols, width: nr,
+                             depth: kc, dst: dst)
         } else {
             // op(B)(p, j) = b[p * ldb + j]: each depth is a contiguous run of columns.
-            packRuns(src: b + p0 * ldb + j0, ld: ldb, count: cols, width: nr, depth: kc, dst: dst)
+            T.packRuns(level: level, src: b + p0 * ldb + j0, ld: ldb, count: cols, width: nr,
+                       depth: kc, dst: dst)
         }
     }
 
     /// dst[p * width + i] = src[p * ld + i] for i < count (0 for count <= i < width), p < depth.
+    /// The generic Swift version (used for Float64).
     @inline(__always)
-    static func packRuns(src: UnsafePointer<T>, ld: Int, count: Int, width: Int, depth: Int,
+    static func packRunsSwift(src: UnsafePointer<T>, ld: Int, count: Int, width: Int, depth: Int,
                          dst: UnsafeMutablePointer<T>) {
         var s = src
         var d = dst
@@ -59,9 +64,10 @@ extension GEMMDriver {
     }
 
     /// dst[p * width + i] = src[i * ld + p] for i < count (0 for count <= i < width), p < depth.
-    /// Works on 4 × 4 blocks with SIMD transposes; edges element by element.
+    /// Works on 4 × 4 blocks with SIMD transposes; edges element by element. The generic Swift
+    /// version (used for Float64).
     @inline(__always)
-    static func packTransposed(src: UnsafePointer<T>, ld: Int, count: Int, width: Int, depth: Int,
+    static func packTransposedSwift(src: UnsafePointer<T>, ld: Int, count: Int, width: Int, depth: Int,
                                dst: UnsafeMutablePointer<T>) {
         let count4 = count & ~3, depth4 = depth & ~3
         var i = 0

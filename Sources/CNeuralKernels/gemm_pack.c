@@ -1,0 +1,156 @@
+// Packing of Float32 GEMM operands into micro-panels (see nk_pack.h); the blocking that decides
+// what to pack is in Sources/Neural/Kernels/GEMMDriver.swift.
+#include "CNeuralKernels.h"
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+// ---------------------------------------------------------------------------------------
+// Portable versions (the compiler vectorizes them for the baseline instruction set).
+
+void nk_spack_runs_portable(const float *src, long ld, long count, long width, long depth,
+                            float *dst) {
+    for (long p = 0; p < depth; p++) {
+        const float *s = src + p * ld;
+        float *d = dst + p * width;
+        for (long i = 0; i < count; i++) d[i] = s[i];
+        for (long i = count; i < width; i++) d[i] = 0.0f;
+    }
+}
+
+void nk_spack_transposed_portable(const float *src, long ld, long count, long width, long depth,
+                                  float *dst) {
+    long count4 = count & ~3L, depth4 = depth & ~3L;
+    long i = 0;
+    for (; i < count4; i += 4) {
+        const float *r0 = src + i * ld, *r1 = r0 + ld, *r2 = r1 + ld, *r3 = r2 + ld;
+        long p = 0;
+        // 4 x 4 blocks: reads 4 runs of 4 depths, writes 4 runs of 4 lanes.
+        for (; p < depth4; p += 4) {
+            float x0[4], x1[4], x2[4], x3[4];
+            memcpy(x0, r0 + p, sizeof x0); memcpy(x1, r1 + p, sizeof x1);
+            memcpy(x2, r2 + p, sizeof x2); memcpy(x3, r3 + p, sizeof x3);
+            for (int q = 0; q < 4; q++) {
+                float *d = dst + (p + q) * width + i;
+                d[0] = x0[q]; d[1] = x1[q]; d[2] = x2[q]; d[3] = x3[q];
+            }
+        }
+        for (; p < depth; p++) {
+            float *d = dst + p * width + i;
+            d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p];
+        }
+    }
+    for (; i < count; i++) {
+        const float *row = src + i * ld;
+        for (long p = 0; p < depth; p++) dst[p * width + i] = row[p];
+    }
+    if (count < width) {
+        for (long p = 0; p < depth; p++)
+            for (long j = count; j < width; j++) dst[p * width + j] = 0.0f;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// AVX-512F versions.
+#if defined(__x86_64__)
+
+#define PACK_TARGET __attribute__((target("avx512f")))
+
+/// The low n (0...16) bits set.
+static inline __mmask16 pack_mask(long n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+PACK_TARGET
+void nk_spack_runs_avx512(const float *src, long ld, long count, long width, long depth,
+                          float *dst) {
+    if (width == 32 && count == 32) {
+        // The common full B micro-panel: two vectors per depth.
+        for (long p = 0; p < depth; p++) {
+            const float *s = src + p * ld;
+            float *d = dst + p * 32;
+            __m512 x0 = _mm512_loadu_ps(s), x1 = _mm512_loadu_ps(s + 16);
+            _mm512_storeu_ps(d, x0);
+            _mm512_storeu_ps(d + 16, x1);
+        }
+        return;
+    }
+    for (long p = 0; p < depth; p++) {
+        const float *s = src + p * ld;
+        float *d = dst + p * width;
+        for (long i = 0; i < width; i += 16) {
+            // Masked-off lanes are not read (no fault past the edge) and load as +0.
+            __m512 x = _mm512_maskz_loadu_ps(pack_mask(count - i), s + i);
+            _mm512_mask_storeu_ps(d + i, pack_mask(width - i), x);
+        }
+    }
+}
+
+/// Transposes the 16 x 16 block v[0..<16] in place (v[r][c] -> v[c][r]).
+PACK_TARGET
+static inline void pack_transpose16(__m512 v[16]) {
+    __m512 t[16];
+    for (int k = 0; k < 8; k++) {
+        t[2 * k] = _mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]);
+        t[2 * k + 1] = _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]);
+    }
+    // Within each 128-bit lane: t[2k] = (r0 c0, r1 c0, r0 c1, r1 c1), t[2k+1] = (... c2, c3).
+    for (int k = 0; k < 4; k++) {
+        __m512 a0 = t[4 * k], a1 = t[4 * k + 1], b0 = t[4 * k + 2], b1 = t[4 * k + 3];
+        v[4 * k] = _mm512_shuffle_ps(a0, b0, _MM_SHUFFLE(1, 0, 1, 0));
+        v[4 * k + 1] = _mm512_shuffle_ps(a0, b0, _MM_SHUFFLE(3, 2, 3, 2));
+        v[4 * k + 2] = _mm512_shuffle_ps(a1, b1, _MM_SHUFFLE(1, 0, 1, 0));
+        v[4 * k + 3] = _mm512_shuffle_ps(a1, b1, _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    // Now v[4k + c] lane L holds rows 4k..4k+3 of column 4L + c. Gather the 128-bit lanes.
+    for (int k = 0; k < 2; k++) {
+        for (int c = 0; c < 4; c++) {
+            __m512 a = v[8 * k + c], b = v[8 * k + 4 + c];
+            t[8 * k + c] = _mm512_shuffle_f32x4(a, b, 0x88);      // lanes 0, 2 of a, then of b
+            t[8 * k + 4 + c] = _mm512_shuffle_f32x4(a, b, 0xDD);  // lanes 1, 3 of a, then of b
+        }
+    }
+    for (int c = 0; c < 8; c++) {
+        v[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+        v[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);
+    }
+}
+
+PACK_TARGET
+void nk_spack_transposed_avx512(const float *src, long ld, long count, long width, long depth,
+                                float *dst) {
+    for (long i0 = 0; i0 < width; i0 += 16) {
+        long rows = count - i0;
+        if (rows > 16) rows = 16;
+        if (rows < 0) rows = 0;
+        __mmask16 storeMask = pack_mask(width - i0);
+        for (long p0 = 0; p0 < depth; p0 += 16) {
+            long steps = depth - p0 < 16 ? depth - p0 : 16;
+            __mmask16 loadMask = pack_mask(steps);
+            __m512 v[16];
+            // Rows past the edge are zero, which gives the zero lanes of the panel.
+            for (long r = 0; r < 16; r++)
+                v[r] = r < rows ? _mm512_maskz_loadu_ps(loadMask, src + (i0 + r) * ld + p0)
+                                : _mm512_setzero_ps();
+            pack_transpose16(v);
+            float *d = dst + p0 * width + i0;
+            for (long q = 0; q < steps; q++) _mm512_mask_storeu_ps(d + q * width, storeMask, v[q]);
+        }
+    }
+}
+
+#else
+
+void nk_spack_runs_avx512(const float *src, long ld, long count, long width, long depth,
+                          float *dst) {
+    nk_spack_runs_portable(src, ld, count, width, depth, dst);
+}
+
+void nk_spack_transposed_avx512(const float *src, long ld, long count, long width, long depth,
+                                float *dst) {
+    nk_spack_transposed_portable(src, ld, count, width, depth, dst);
+}
+
+#endif

@@ -1,0 +1,71 @@
+import CNeuralKernels
+import Testing
+
+// Tests of the Float32 GEMM packing routines (gemm_pack.c) against their definition.
+
+@Suite("GEMM packing")
+struct GEMMPackingTests {
+    private typealias Pack = (UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+
+    /// The routines this CPU can run: the portable ones always, the AVX-512 ones when supported.
+    private static func routines(transposed: Bool) -> [(String, Pack)] {
+        var list: [(String, Pack)] = transposed
+            ? [("portable", { nk_spack_transposed_portable($0, $1, $2, $3, $4, $5) })]
+            : [("portable", { nk_spack_runs_portable($0, $1, $2, $3, $4, $5) })]
+        if nk_cpu_level() >= 2 {
+            list.append(transposed
+                ? ("avx512", { nk_spack_transposed_avx512($0, $1, $2, $3, $4, $5) })
+                : ("avx512", { nk_spack_runs_avx512($0, $1, $2, $3, $4, $5) }))
+        }
+        return list
+    }
+
+    /// Packs with every routine and compares each output bit for bit with the definition
+    /// (dst[p * width + i] = op(src)(p, i) for i < count, +0 for count <= i < width); the 32
+    /// floats after the panel must be left untouched.
+    private func check(transposed: Bool, width: Int, count: Int, depth: Int) -> Bool {
+        let ld = max(count, depth) + 3
+        let rows = transposed ? count : depth
+        // Distinct values, with -0 and a NaN payload that a non-moving copy would change.
+        var src = (0..<(rows * ld)).map { Float($0) * 0.25 - 7 }
+        if src.count > 2 { src[1] = -0.0; src[2] = Float(bitPattern: 0x7FC0_1234) }
+        var expected = [UInt32](repeating: 0xDEAD_BEEF, count: width * depth + 32)
+        for p in 0..<depth {
+            for i in 0..<width {
+                let v: Float = i < count ? (transposed ? src[i * ld + p] : src[p * ld + i]) : 0
+                expected[p * width + i] = v.bitPattern
+            }
+        }
+        var ok = true
+        for (_, pack) in Self.routines(transposed: transposed) {
+            var dst = [Float](repeating: Float(bitPattern: 0xDEAD_BEEF), count: width * depth + 32)
+            src.withUnsafeBufferPointer { s in
+                dst.withUnsafeMutableBufferPointer { d in pack(s.baseAddress, ld, count, width, depth, d.baseAddress) }
+            }
+            ok = ok && dst.map(\.bitPattern) == expected
+        }
+        return ok
+    }
+
+    @Test("Contiguous runs: every width, count and depth edge matches the definition bit for bit",
+          arguments: [4, 12, 16, 32])
+    func runs(width: Int) {
+        for count in 1...width {
+            for depth in [1, 3, 15, 16, 17, 40] {
+                #expect(check(transposed: false, width: width, count: count, depth: depth),
+                        "width \(width) count \(count) depth \(depth)")
+            }
+        }
+    }
+
+    @Test("Transposed source: every width, count and depth edge matches the definition bit for bit",
+          arguments: [4, 12, 16, 32])
+    func transposed(width: Int) {
+        for count in 1...width {
+            for depth in [1, 3, 15, 16, 17, 40] {
+                #expect(check(transposed: true, width: width, count: count, depth: depth),
+                        "width \(width) count \(count) depth \(depth)")
+            }
+        }
+    }
+}

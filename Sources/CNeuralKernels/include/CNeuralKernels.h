@@ -13,5 +13,6 @@ int nk_cpu_level(void);
 #include "nk_pack.h"
 #include "nk_pool.h"
 #include "nk_nn.h"
+#include "nk_elementwise.h"
 
 #endif

@@ -1,13 +1,21 @@
+import CNeuralKernels
+
+/// A vectorised Float32 kernel over `n` contiguous elements: `(x, y, n)`; `y` may equal `x`.
+typealias FloatKernel = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+
 /// A scalar function applied elementwise. Kernels are generic over the functor type, so each
 /// functor specialises into its own tight loop (no closure call per element).
 protocol UnaryFunctor {
     func apply<T: KernelScalar>(_ x: T) -> T
     /// Elements per parallel block (smaller for expensive functions).
     static var grain: Int { get }
+    /// A SIMD C kernel for Float32 (CNeuralKernels), used instead of `apply` when present.
+    var floatKernel: FloatKernel? { get }
 }
 
 extension UnaryFunctor {
     static var grain: Int { 1 << 15 }
+    var floatKernel: FloatKernel? { nil }
 }
 
 /// A scalar function of two arguments applied elementwise with broadcasting.
@@ -27,13 +35,44 @@ enum Elementwise {
     static func unary<F: UnaryFunctor>(_ x: Tensor, _ f: F) -> Tensor {
         let x = x.contiguous()
         let out = Tensor(uninitialized: x.shape, dtype: x.dtype)
-        withExtendedLifetime(x) {
-            switch x.dtype {
-            case .float32: unaryLoop(x.pointer(Float.self), out.pointer(Float.self), x.count, f)
-            case .float64: unaryLoop(x.pointer(Double.self), out.pointer(Double.self), x.count, f)
-            }
-        }
+        withExtendedLifetime(x) { run(x, into: out, f) }
         return out
+    }
+
+    /// Whether an op may overwrite `x`'s storage with its result: no autodiff record will need
+    /// `x`, and `x` is the only, contiguous, whole view of its storage (a temporary, or a value
+    /// whose last use this is). Value semantics are kept: nobody else can see the storage.
+    @inline(__always)
+    static func canOverwrite(_ x: inout Tensor) -> Bool {
+        !(GradMode.enabled && x.node != nil) && x.offset == 0 && x.storage.count == x.count
+            && x.isContiguous && isKnownUniquelyReferenced(&x.storage)
+    }
+
+    /// `f(x)` written over `x`'s own storage when ``canOverwrite(_:)`` allows, else nil.
+    @inline(__always)
+    static func unaryInPlace<F: UnaryFunctor>(_ x: inout Tensor, _ f: F) -> Tensor? {
+        guard canOverwrite(&x) else { return nil }
+        var out = x
+        out.node = nil
+        run(out, into: out, f)
+        return out
+    }
+
+    /// Applies `f` to contiguous `x` into contiguous `out` (same count; may be the same storage).
+    @inline(__always)
+    private static func run<F: UnaryFunctor>(_ x: Tensor, into out: Tensor, _ f: F) {
+        switch x.dtype {
+        case .float32:
+            if let kernel = f.floatKernel {
+                let xs = SendablePointer(x.pointer(Float.self)), ys = SendablePointer(out.pointer(Float.self))
+                Parallel.forRanges(count: x.count, grain: F.grain) { r in
+                    kernel(xs.pointer + r.lowerBound, ys.pointer + r.lowerBound, r.count)
+                }
+            } else {
+                unaryLoop(x.pointer(Float.self), out.pointer(Float.self), x.count, f)
+            }
+        case .float64: unaryLoop(x.pointer(Double.self), out.pointer(Double.self), x.count, f)
+        }
     }
 
     @inline(__always)
@@ -43,7 +82,12 @@ enum Elementwise {
         let xs = SendablePointer(x), ys = SendablePointer(y)
         Parallel.forRanges(count: n, grain: F.grain) { r in
             let x = xs.pointer, y = ys.pointer
-            for i in r { y[i] = f.apply(x[i]) }
+            // In place as its own loop: the vectoriser gives up on a loop whose operands overlap.
+            if x == y {
+                for i in r { x[i] = f.apply(x[i]) }
+            } else {
+                for i in r { y[i] = f.apply(x[i]) }
+            }
         }
     }
 
@@ -75,7 +119,13 @@ enum Elementwise {
         if a.shape == b.shape && a.isContiguous && b.isContiguous {
             Parallel.forRanges(count: n, grain: F.grain) { r in
                 let a = ap.pointer, b = bp.pointer, o = op.pointer
-                for i in r { o[i] = f.apply(a[i], b[i]) }
+                if o == a {
+                    for i in r { o[i] = f.apply(o[i], b[i]) }
+                } else if o == b {
+                    for i in r { o[i] = f.apply(a[i], o[i]) }
+                } else {
+                    for i in r { o[i] = f.apply(a[i], b[i]) }
+                }
             }
             return
         }
@@ -87,7 +137,17 @@ enum Elementwise {
         Parallel.forRanges(count: rows, grain: max(1, F.grain / max(inner, 1))) { range in
             StridedLoop.rows(shape: shape, st[0], st[1], st[2], rows: range) { oa, ob, oo in
                 let a = ap.pointer + oa, b = bp.pointer + ob, o = op.pointer + oo
-                if ia == 1 && ib == 1 {
+                if ia == 1 && ib == 0 && o == a {
+                    let bv = b[0]
+                    for j in 0..<inner { o[j] = f.apply(o[j], bv) }
+                } else if ia == 0 && ib == 1 && o == b {
+                    let av = a[0]
+                    for j in 0..<inner { o[j] = f.apply(av, o[j]) }
+                } else if ia == 1 && ib == 1 && o == a {
+                    for j in 0..<inner { o[j] = f.apply(o[j], b[j]) }
+                } else if ia == 1 && ib == 1 && o == b {
+                    for j in 0..<inner { o[j] = f.apply(a[j], o[j]) }
+                } else if ia == 1 && ib == 1 {
                     for j in 0..<inner { o[j] = f.apply(a[j], b[j]) }
                 } else if ia == 1 && ib == 0 {
                     let bv = b[0]

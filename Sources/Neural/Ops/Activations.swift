@@ -1,9 +1,16 @@
+import CNeuralKernels
+
 /// The activations of §7.2 (eq. 7.24–7.28, Figure 7.3) as tensor operations. Each backward is one
 /// fused pass σ′(z) ⊙ v (eq. 7.68), computed from whichever of z or σ(z) is cheaper.
 
-struct TanhF: UnaryFunctor { static var grain: Int { 1 << 12 }; @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { T.tanh(x) } }
+struct TanhF: UnaryFunctor {
+    static var grain: Int { 1 << 14 }
+    @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { T.tanh(x) }
+    var floatKernel: FloatKernel? { { nk_s_tanh($0, $1, $2) } }
+}
 struct SigmoidF: UnaryFunctor {
-    static var grain: Int { 1 << 12 }
+    static var grain: Int { 1 << 14 }
+    var floatKernel: FloatKernel? { { nk_s_sigmoid($0, $1, $2) } }
     @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T {
         // Stable on both sides: never exponentiates a large positive number.
         if x >= 0 { return 1 / (1 + T.exp(-x)) }
@@ -11,18 +18,26 @@ struct SigmoidF: UnaryFunctor {
         return e / (1 + e)
     }
 }
-struct ReLUF: UnaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { x > 0 ? x : 0 } }
+struct ReLUF: UnaryFunctor {
+    @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { x > 0 ? x : 0 }
+    var floatKernel: FloatKernel? { { nk_s_relu($0, $1, $2) } }
+}
 struct LeakyReLUF: UnaryFunctor {
     let slope: Double
     @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { x > 0 ? x : T(slope) * x }
 }
 struct GELUF: UnaryFunctor {
-    static var grain: Int { 1 << 12 }
+    static var grain: Int { 1 << 13 }
+    var floatKernel: FloatKernel? { { nk_s_gelu($0, $1, $2) } }
     @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T { x * (1 + T.erf(x * T(0.7071067811865476))) / 2 }
 }
 struct SoftplusF: UnaryFunctor {
-    static var grain: Int { 1 << 12 }
+    static var grain: Int { 1 << 13 }
     let beta: Double, threshold: Double
+    var floatKernel: FloatKernel? {
+        let (b, t) = (Float(beta), Float(threshold))
+        return { nk_s_softplus($0, $1, $2, b, t) }
+    }
     @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T {
         let bx = T(beta) * x
         if bx > T(threshold) { return x }
@@ -64,21 +79,24 @@ struct SoftplusGradF: BinaryFunctor {
 
 extension Tensor {
     /// tanh z elementwise (eq. 7.26).
-    public func tanh() -> Tensor {
+    public consuming func tanh() -> Tensor {
+        if let out = Elementwise.unaryInPlace(&self, TanhF()) { return out }
         let out = Elementwise.unary(self, TanhF())
         let y = out.detached()
         return Tensor.record(out, op: "tanh", input: self) { v in Elementwise.binary(y, v, TanhGradF(), op: "tanh backward") }
     }
 
     /// The logistic function 1/(1 + e^−z) elementwise (eq. 7.3, 7.25), stable for large |z|.
-    public func sigmoid() -> Tensor {
+    public consuming func sigmoid() -> Tensor {
+        if let out = Elementwise.unaryInPlace(&self, SigmoidF()) { return out }
         let out = Elementwise.unary(self, SigmoidF())
         let y = out.detached()
         return Tensor.record(out, op: "sigmoid", input: self) { v in Elementwise.binary(y, v, SigmoidGradF(), op: "sigmoid backward") }
     }
 
     /// Swift.max(z, 0) elementwise (eq. 7.11, 7.24). The derivative at 0 is taken as 0, as in PyTorch.
-    public func relu() -> Tensor {
+    public consuming func relu() -> Tensor {
+        if let out = Elementwise.unaryInPlace(&self, ReLUF()) { return out }
         let z = detached()
         return Tensor.record(Elementwise.unary(self, ReLUF()), op: "relu", input: self) { v in
             Elementwise.binary(z, v, ReLUGradF(), op: "relu backward")
@@ -86,7 +104,8 @@ extension Tensor {
     }
 
     /// z for z > 0, γz otherwise (eq. 7.27); γ defaults to PyTorch's 0.01.
-    public func leakyReLU(slope: Double = 0.01) -> Tensor {
+    public consuming func leakyReLU(slope: Double = 0.01) -> Tensor {
+        if let out = Elementwise.unaryInPlace(&self, LeakyReLUF(slope: slope)) { return out }
         let z = detached()
         return Tensor.record(Elementwise.unary(self, LeakyReLUF(slope: slope)), op: "leakyReLU", input: self) { v in
             Elementwise.binary(z, v, LeakyReLUGradF(slope: slope), op: "leakyReLU backward")
@@ -94,10 +113,23 @@ extension Tensor {
     }
 
     /// The exact GELU z·Φ(z) = z(1 + erf(z/√2))/2 elementwise (eq. 7.28).
-    public func gelu() -> Tensor {
+    public consuming func gelu() -> Tensor {
+        if let out = Elementwise.unaryInPlace(&self, GELUF()) { return out }
         let z = detached()
         return Tensor.record(Elementwise.unary(self, GELUF()), op: "gelu", input: self) { v in
-            Elementwise.binary(z, v, GELUGradF(), op: "gelu backward")
+            if z.dtype == .float32, v.dtype == .float32, v.shape == z.shape {
+                // SIMD C kernel: v ⊙ (Φ(z) + z φ(z)) in double precision per element.
+                let zc = z.contiguous(), g = v.contiguous(), out = Tensor(uninitialized: z.shape, dtype: .float32)
+                let zp = SendablePointer(zc.pointer(Float.self)), gp = SendablePointer(g.pointer(Float.self))
+                let op = SendablePointer(out.pointer(Float.self))
+                withExtendedLifetime((zc, g)) {
+                    Parallel.forRanges(count: z.count, grain: GELUGradF.grain) { r in
+                        nk_s_gelu_grad(zp.pointer + r.lowerBound, gp.pointer + r.lowerBound, op.pointer + r.lowerBound, r.count)
+                    }
+                }
+                return out
+            }
+            return Elementwise.binary(z, v, GELUGradF(), op: "gelu backward")
         }
     }
 

@@ -45,8 +45,18 @@ extension Tensor {
     }
 
     @inline(__always)
-    static func binaryOp<F: BinaryFunctor>(_ a: Tensor, _ b: Tensor, _ f: F, _ name: String,
+    static func binaryOp<F: BinaryFunctor>(_ a: consuming Tensor, _ b: consuming Tensor, _ f: F, _ name: String,
                                            backward: @escaping (Tensor, Tensor, Tensor, [Bool]) -> [Tensor?]) -> Tensor {
+        // Without an autodiff record, write over an operand that nobody else holds (a temporary).
+        if !(GradMode.enabled && (a.node != nil || b.node != nil)) && a.dtype == b.dtype {
+            let shape = Shape.broadcast(a.shape, b.shape, op: name)
+            if a.shape == shape && Elementwise.canOverwrite(&a) {
+                return Elementwise.binary(a, b, f, op: name, into: a.detached())
+            }
+            if b.shape == shape && Elementwise.canOverwrite(&b) {
+                return Elementwise.binary(a, b, f, op: name, into: b.detached())
+            }
+        }
         let out = Elementwise.binary(a, b, f, op: name)
         guard GradMode.enabled, a.node != nil || b.node != nil else { return out }
         let (sa, sb) = (a.detached(), b.detached())
@@ -54,36 +64,37 @@ extension Tensor {
     }
 
     /// Elementwise sum with broadcasting. B: v for both operands (summed to shape).
-    public static func + (a: Tensor, b: Tensor) -> Tensor {
+    public static func + (a: consuming Tensor, b: consuming Tensor) -> Tensor {
         binaryOp(a, b, AddF(), "add") { v, a, b, n in
             [n[0] ? v.sumToShape(a.shape) : nil, n[1] ? v.sumToShape(b.shape) : nil]
         }
     }
 
     /// Elementwise difference with broadcasting. B: v and −v.
-    public static func - (a: Tensor, b: Tensor) -> Tensor {
+    public static func - (a: consuming Tensor, b: consuming Tensor) -> Tensor {
         binaryOp(a, b, SubF(), "sub") { v, a, b, n in
             [n[0] ? v.sumToShape(a.shape) : nil, n[1] ? (-v).sumToShape(b.shape) : nil]
         }
     }
 
     /// Elementwise (Hadamard) product with broadcasting. B: v ⊙ b and v ⊙ a.
-    public static func * (a: Tensor, b: Tensor) -> Tensor {
+    public static func * (a: consuming Tensor, b: consuming Tensor) -> Tensor {
         binaryOp(a, b, MulF(), "mul") { v, a, b, n in
             [n[0] ? (v * b).sumToShape(a.shape) : nil, n[1] ? (v * a).sumToShape(b.shape) : nil]
         }
     }
 
     /// Elementwise quotient with broadcasting. B: v / b and −v ⊙ a / b².
-    public static func / (a: Tensor, b: Tensor) -> Tensor {
+    public static func / (a: consuming Tensor, b: consuming Tensor) -> Tensor {
         binaryOp(a, b, DivF(), "div") { v, a, b, n in
             [n[0] ? (v / b).sumToShape(a.shape) : nil, n[1] ? (-(v * a) / (b * b)).sumToShape(b.shape) : nil]
         }
     }
 
     /// Elementwise negation. B: −v.
-    public static prefix func - (x: Tensor) -> Tensor {
-        record(Elementwise.unary(x, NegF()), op: "neg", input: x) { v in -v }
+    public static prefix func - (x: consuming Tensor) -> Tensor {
+        if let out = Elementwise.unaryInPlace(&x, NegF()) { return out }
+        return record(Elementwise.unary(x, NegF()), op: "neg", input: x) { v in -v }
     }
 
     /// `self` raised to `exponent` elementwise, with broadcasting.
@@ -125,21 +136,45 @@ extension Tensor {
     // MARK: Tensor–scalar forms (the scalar is broadcast; it takes the tensor's dtype)
 
     /// `a + s` elementwise.
-    public static func + (a: Tensor, s: Double) -> Tensor { a + Tensor(s, dtype: a.dtype) }
+    public static func + (a: consuming Tensor, s: Double) -> Tensor {
+        let d = a.dtype
+        return (consume a) + Tensor(s, dtype: d)
+    }
     /// `s + a` elementwise.
-    public static func + (s: Double, a: Tensor) -> Tensor { Tensor(s, dtype: a.dtype) + a }
+    public static func + (s: Double, a: consuming Tensor) -> Tensor {
+        let d = a.dtype
+        return Tensor(s, dtype: d) + (consume a)
+    }
     /// `a − s` elementwise.
-    public static func - (a: Tensor, s: Double) -> Tensor { a - Tensor(s, dtype: a.dtype) }
+    public static func - (a: consuming Tensor, s: Double) -> Tensor {
+        let d = a.dtype
+        return (consume a) - Tensor(s, dtype: d)
+    }
     /// `s − a` elementwise.
-    public static func - (s: Double, a: Tensor) -> Tensor { Tensor(s, dtype: a.dtype) - a }
+    public static func - (s: Double, a: consuming Tensor) -> Tensor {
+        let d = a.dtype
+        return Tensor(s, dtype: d) - (consume a)
+    }
     /// `a · s` elementwise.
-    public static func * (a: Tensor, s: Double) -> Tensor { a * Tensor(s, dtype: a.dtype) }
+    public static func * (a: consuming Tensor, s: Double) -> Tensor {
+        let d = a.dtype
+        return (consume a) * Tensor(s, dtype: d)
+    }
     /// `s · a` elementwise.
-    public static func * (s: Double, a: Tensor) -> Tensor { Tensor(s, dtype: a.dtype) * a }
+    public static func * (s: Double, a: consuming Tensor) -> Tensor {
+        let d = a.dtype
+        return Tensor(s, dtype: d) * (consume a)
+    }
     /// `a / s` elementwise.
-    public static func / (a: Tensor, s: Double) -> Tensor { a / Tensor(s, dtype: a.dtype) }
+    public static func / (a: consuming Tensor, s: Double) -> Tensor {
+        let d = a.dtype
+        return (consume a) / Tensor(s, dtype: d)
+    }
     /// `s / a` elementwise.
-    public static func / (s: Double, a: Tensor) -> Tensor { Tensor(s, dtype: a.dtype) / a }
+    public static func / (s: Double, a: consuming Tensor) -> Tensor {
+        let d = a.dtype
+        return Tensor(s, dtype: d) / (consume a)
+    }
 
     /// `a += b` (records the addition when history is on).
     public static func += (a: inout Tensor, b: Tensor) { a = a + b }

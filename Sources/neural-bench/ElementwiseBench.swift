@@ -6,9 +6,12 @@ import Neural
 /// the traffic of a perfectly fused kernel. Protocol: 2 warm-up calls, 9 timed calls (`--quick`: 3),
 /// median; `ms` is the median time.
 ///
-/// Neural has no `out=` variant, so this measures what the public API does, `(x * a + b).relu()`:
-/// each call allocates its results (and whatever intermediates the library makes), like the peers'
-/// `relu_axpb_naive_16M` case (torch `torch.relu(x*a+b)`), whose case name it uses.
+/// This measures the plain public-API expression `(x * a + b).relu()`, like the peers'
+/// `relu_axpb_naive_16M` case (torch `torch.relu(x*a+b)`), whose case name it uses: three unfused
+/// passes over memory. `x * a` allocates its result (a block from the buffer cache, so no fresh
+/// page faults after the first calls); `+ b` and `relu()` then write over that temporary in place,
+/// since nothing else references it and no autodiff record is made (`x` does not require grad).
+/// The result `y` of the previous call stays alive until the new one is assigned, as in Python.
 struct ElementwiseBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "elementwise", abstract: "relu(a·x + b) over 16M Float32 (GB/s), as bench_elementwise.py.")

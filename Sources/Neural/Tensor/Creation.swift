@@ -105,12 +105,20 @@ extension Tensor {
             fill(t.pointer(Double.self), n)
             return t
         case .float32:
+            // Drawn in Double through a small buffer, chunk by chunk (an even chunk size keeps the
+            // normal pairs together), so peak memory stays at the Float32 result.
             let t = Tensor(uninitialized: shape, dtype: .float32)
-            let tmp = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(n, 1))
+            let chunk = 4096
+            let tmp = UnsafeMutablePointer<Double>.allocate(capacity: chunk)
             defer { tmp.deallocate() }
-            fill(tmp, n)
             let p = t.pointer(Float.self)
-            for i in 0..<n { p[i] = Float(tmp[i]) }
+            var start = 0
+            while start < n {
+                let m = Swift.min(chunk, n - start)
+                fill(tmp, m)
+                for i in 0..<m { p[start + i] = Float(tmp[i]) }
+                start += m
+            }
             return t
         }
     }

@@ -52,6 +52,18 @@ struct RandomTests {
         #expect(f.scalars(as: Float.self) == d.scalars(as: Double.self).map { Float($0) })
     }
 
+    @Test func largeFloat32DrawsAreRoundedFloat64DrawsAcrossChunks() {
+        // Float32 tensors are drawn through a 4096-element buffer: more than one chunk, odd size.
+        for n in [4095, 4096, 4097, 10_001] {
+            let d = Tensor.randn([n], dtype: .float64, generator: RandomGenerator(seed: 9))
+            let f = Tensor.randn([n], dtype: .float32, generator: RandomGenerator(seed: 9))
+            #expect(f.scalars(as: Float.self) == d.scalars(as: Double.self).map { Float($0) })
+            let du = Tensor.uniform([n], low: -2, high: 3, dtype: .float64, generator: RandomGenerator(seed: 10))
+            let fu = Tensor.uniform([n], low: -2, high: 3, dtype: .float32, generator: RandomGenerator(seed: 10))
+            #expect(fu.scalars(as: Float.self) == du.scalars(as: Double.self).map { Float($0) })
+        }
+    }
+
     @Test func randnMeanAndStdAreRoughlyRightOver100kDraws() {
         let n = 100_000
         for (mean, std) in [(0.0, 1.0), (3.0, 0.5)] {

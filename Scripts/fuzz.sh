@@ -12,7 +12,7 @@
 # SafeTensors.decode + Checkpoint) and treats as a finding: a crash or trap, an ASan report, an
 # input over 5 s (-timeout=5), memory over 2 GB (-rss_limit_mb=2048, also each malloc), or an
 # error that does not name the file. Seeds (valid small files) come from Fuzzing/make_seeds.py
-# and Fuzzing/seeds-extra/ (a checkpoint written by `neural train --checkpoint`);
+# and Fuzzing/seeds-extra/ (a checkpoint written at run time by `neural train --checkpoint`);
 # the growing corpus is kept in Fuzzing/corpus/<fuzzer>/ and findings in Fuzzing/findings/
 # (both ignored by git). A finding is fixed, then its input is added to
 # Tests/NeuralTests/HostileFiles/ so that HostileFileTests replays it.
@@ -45,6 +45,12 @@ case "${1:-}" in
         [ -x "$exe" ] || swift build "${build_flags[@]}" --product "$(product "$name")"
         python3 make_seeds.py seeds
         mkdir -p "corpus/$name" "findings/$name"
+        if [ "$name" = safetensors ] && [ ! -f seeds-extra/safetensors/trained-checkpoint.safetensors ]; then
+            # A real checkpoint as a seed, written now (weights are never committed).
+            mkdir -p seeds-extra/safetensors
+            (cd .. && swift build -c release --product neural >/dev/null && .build/release/neural train --epochs 1 --quiet \
+                --plot "${TMPDIR:-/tmp}/neural-fuzz-seed.svg" --checkpoint Fuzzing/seeds-extra/safetensors/trained-checkpoint.safetensors) || true
+        fi
         extra=(); [ -d "seeds-extra/$name" ] && extra=("seeds-extra/$name")
         "$exe" "corpus/$name" "seeds/$name" "${extra[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=5 \
             -print_final_stats=1 -artifact_prefix="findings/$name/" 2>&1 | tee "findings/$name.log" \

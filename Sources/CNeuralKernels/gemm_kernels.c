@@ -10,6 +10,8 @@
 // Tile shapes (MR x NR); must match the instantiations below.
 #define S512_MR 12
 #define S512_NV 2   // 12 x 32 floats: 24 zmm accumulators
+#define S512W_MR 8
+#define S512W_NV 3  // 8 x 48 floats ("wide"): 24 zmm accumulators, for row counts that are multiples of 8
 #define D512_MR 12
 #define D512_NV 2   // 12 x 16 doubles
 #define S256_MR 6
@@ -27,6 +29,13 @@ void nk_gemm_tile(int level, int dbl, long *mr, long *nr) {
     case 1: *mr = dbl ? D256_MR : S256_MR; *nr = dbl ? D256_NV * 4 : S256_NV * 8; break;
     default: *mr = dbl ? DP_MR : SP_MR; *nr = dbl ? DP_NV * 2 : SP_NV * 4; break;
     }
+}
+
+int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
+    if (level != 2 || dbl) return 0;
+    *mr = S512W_MR;
+    *nr = S512W_NV * 16;
+    return 1;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -51,6 +60,13 @@ void nk_gemm_tile(int level, int dbl, long *mr, long *nr) {
 #define UKR_NAME nk_sgemm_ukr_avx512
 #define UKR_MR S512_MR
 #define UKR_NV S512_NV
+#include "gemm_ukr_template.h"
+#undef UKR_NAME
+#undef UKR_MR
+#undef UKR_NV
+#define UKR_NAME nk_sgemm_ukr_avx512_wide
+#define UKR_MR S512W_MR
+#define UKR_NV S512W_NV
 #include "gemm_ukr_template.h"
 #undef UKR_V
 #undef UKR_VL
@@ -157,6 +173,11 @@ void nk_gemm_tile(int level, int dbl, long *mr, long *nr) {
 #undef UKR_PREFETCH_AB
 
 #else  // not x86-64: the SIMD entry points exist but are never selected (nk_cpu_level() == 0).
+
+void nk_sgemm_ukr_avx512_wide(long kc, const float *a, const float *b, float *c, long ldc,
+                              float alpha, float beta, long mr, long nr) {
+    nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr);
+}
 
 void nk_sgemm_ukr_avx512(long kc, const float *a, const float *b, float *c, long ldc,
                          float alpha, float beta, long mr, long nr) {

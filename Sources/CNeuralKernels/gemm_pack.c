@@ -10,22 +10,38 @@
 // ---------------------------------------------------------------------------------------
 // Portable versions (the compiler vectorizes them for the baseline instruction set).
 
-void nk_spack_runs_portable(const float *src, long ld, long count, long width, long depth,
-                            float *dst) {
+/// Row p of the source: src + p * ld, or src + rows[p] when a row table is given.
+static inline const float *pack_row(const float *src, long ld, const long *rows, long p) {
+    return rows ? src + rows[p] : src + p * ld;
+}
+
+static void spack_runs_portable(const float *src, long ld, const long *rows, long count, long width,
+                                long depth, float *dst) {
     for (long p = 0; p < depth; p++) {
-        const float *s = src + p * ld;
+        const float *s = pack_row(src, ld, rows, p);
         float *d = dst + p * width;
         for (long i = 0; i < count; i++) d[i] = s[i];
         for (long i = count; i < width; i++) d[i] = 0.0f;
     }
 }
 
-void nk_spack_transposed_portable(const float *src, long ld, long count, long width, long depth,
-                                  float *dst) {
+void nk_spack_runs_portable(const float *src, long ld, long count, long width, long depth,
+                            float *dst) {
+    spack_runs_portable(src, ld, 0, count, width, depth, dst);
+}
+
+void nk_spack_runs_rows_portable(const float *base, const long *rows, long count, long width,
+                                 long depth, float *dst) {
+    spack_runs_portable(base, 0, rows, count, width, depth, dst);
+}
+
+static void spack_transposed_portable(const float *src, long ld, const long *rows, long count,
+                                      long width, long depth, float *dst) {
     long count4 = count & ~3L, depth4 = depth & ~3L;
     long i = 0;
     for (; i < count4; i += 4) {
-        const float *r0 = src + i * ld, *r1 = r0 + ld, *r2 = r1 + ld, *r3 = r2 + ld;
+        const float *r0 = pack_row(src, ld, rows, i), *r1 = pack_row(src, ld, rows, i + 1);
+        const float *r2 = pack_row(src, ld, rows, i + 2), *r3 = pack_row(src, ld, rows, i + 3);
         long p = 0;
         // 4 x 4 blocks: reads 4 runs of 4 depths, writes 4 runs of 4 lanes.
         for (; p < depth4; p += 4) {
@@ -43,13 +59,23 @@ void nk_spack_transposed_portable(const float *src, long ld, long count, long wi
         }
     }
     for (; i < count; i++) {
-        const float *row = src + i * ld;
+        const float *row = pack_row(src, ld, rows, i);
         for (long p = 0; p < depth; p++) dst[p * width + i] = row[p];
     }
     if (count < width) {
         for (long p = 0; p < depth; p++)
             for (long j = count; j < width; j++) dst[p * width + j] = 0.0f;
     }
+}
+
+void nk_spack_transposed_portable(const float *src, long ld, long count, long width, long depth,
+                                  float *dst) {
+    spack_transposed_portable(src, ld, 0, count, width, depth, dst);
+}
+
+void nk_spack_transposed_rows_portable(const float *base, const long *rows, long count,
+                                       long width, long depth, float *dst) {
+    spack_transposed_portable(base, 0, rows, count, width, depth, dst);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -64,12 +90,12 @@ static inline __mmask16 pack_mask(long n) {
 }
 
 PACK_TARGET
-void nk_spack_runs_avx512(const float *src, long ld, long count, long width, long depth,
-                          float *dst) {
+static void spack_runs_512(const float *src, long ld, const long *rows, long count, long width,
+                           long depth, float *dst) {
     if (width == 32 && count == 32) {
         // The common full B micro-panel: two vectors per depth.
         for (long p = 0; p < depth; p++) {
-            const float *s = src + p * ld;
+            const float *s = pack_row(src, ld, rows, p);
             float *d = dst + p * 32;
             __m512 x0 = _mm512_loadu_ps(s), x1 = _mm512_loadu_ps(s + 16);
             _mm512_storeu_ps(d, x0);
@@ -78,7 +104,7 @@ void nk_spack_runs_avx512(const float *src, long ld, long count, long width, lon
         return;
     }
     for (long p = 0; p < depth; p++) {
-        const float *s = src + p * ld;
+        const float *s = pack_row(src, ld, rows, p);
         float *d = dst + p * width;
         for (long i = 0; i < width; i += 16) {
             // Masked-off lanes are not read (no fault past the edge) and load as +0.
@@ -86,6 +112,18 @@ void nk_spack_runs_avx512(const float *src, long ld, long count, long width, lon
             _mm512_mask_storeu_ps(d + i, pack_mask(width - i), x);
         }
     }
+}
+
+PACK_TARGET
+void nk_spack_runs_avx512(const float *src, long ld, long count, long width, long depth,
+                          float *dst) {
+    spack_runs_512(src, ld, 0, count, width, depth, dst);
+}
+
+PACK_TARGET
+void nk_spack_runs_rows_avx512(const float *base, const long *rows, long count, long width,
+                               long depth, float *dst) {
+    spack_runs_512(base, 0, rows, count, width, depth, dst);
 }
 
 /// Transposes the 16 x 16 block v[0..<16] in place (v[r][c] -> v[c][r]).
@@ -119,12 +157,12 @@ static inline void pack_transpose16(__m512 v[16]) {
 }
 
 PACK_TARGET
-void nk_spack_transposed_avx512(const float *src, long ld, long count, long width, long depth,
-                                float *dst) {
+static void spack_transposed_512(const float *src, long ld, const long *rows, long count,
+                                 long width, long depth, float *dst) {
     for (long i0 = 0; i0 < width; i0 += 16) {
-        long rows = count - i0;
-        if (rows > 16) rows = 16;
-        if (rows < 0) rows = 0;
+        long live = count - i0;
+        if (live > 16) live = 16;
+        if (live < 0) live = 0;
         __mmask16 storeMask = pack_mask(width - i0);
         for (long p0 = 0; p0 < depth; p0 += 16) {
             long steps = depth - p0 < 16 ? depth - p0 : 16;
@@ -132,13 +170,25 @@ void nk_spack_transposed_avx512(const float *src, long ld, long count, long widt
             __m512 v[16];
             // Rows past the edge are zero, which gives the zero lanes of the panel.
             for (long r = 0; r < 16; r++)
-                v[r] = r < rows ? _mm512_maskz_loadu_ps(loadMask, src + (i0 + r) * ld + p0)
+                v[r] = r < live ? _mm512_maskz_loadu_ps(loadMask, pack_row(src, ld, rows, i0 + r) + p0)
                                 : _mm512_setzero_ps();
             pack_transpose16(v);
             float *d = dst + p0 * width + i0;
             for (long q = 0; q < steps; q++) _mm512_mask_storeu_ps(d + q * width, storeMask, v[q]);
         }
     }
+}
+
+PACK_TARGET
+void nk_spack_transposed_avx512(const float *src, long ld, long count, long width, long depth,
+                                float *dst) {
+    spack_transposed_512(src, ld, 0, count, width, depth, dst);
+}
+
+PACK_TARGET
+void nk_spack_transposed_rows_avx512(const float *base, const long *rows, long count, long width,
+                                     long depth, float *dst) {
+    spack_transposed_512(base, 0, rows, count, width, depth, dst);
 }
 
 #else
@@ -151,6 +201,16 @@ void nk_spack_runs_avx512(const float *src, long ld, long count, long width, lon
 void nk_spack_transposed_avx512(const float *src, long ld, long count, long width, long depth,
                                 float *dst) {
     nk_spack_transposed_portable(src, ld, count, width, depth, dst);
+}
+
+void nk_spack_runs_rows_avx512(const float *base, const long *rows, long count, long width,
+                               long depth, float *dst) {
+    nk_spack_runs_rows_portable(base, rows, count, width, depth, dst);
+}
+
+void nk_spack_transposed_rows_avx512(const float *base, const long *rows, long count, long width,
+                                     long depth, float *dst) {
+    nk_spack_transposed_rows_portable(base, rows, count, width, depth, dst);
 }
 
 #endif

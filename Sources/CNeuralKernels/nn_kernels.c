@@ -150,6 +150,98 @@ void nk_rowsum_add_f32(float *acc, const float *g, long rows, long cols) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Convolution on the input-width grid: output gather, gradient scatter, col2im by row table
+
+#if defined(__x86_64__)
+NK_AVX512 static void nk_conv_gather_512(float *dst, const float *src, const float *b, long channels, long outH,
+                                         long outW, long srcRow, long srcPlane, int relu) {
+    for (long o = 0; o < channels; o++) {
+        __m512 bv = _mm512_set1_ps(b ? b[o] : 0.0f);
+        for (long r = 0; r < outH; r++) {
+            const float *s = src + o * srcPlane + r * srcRow;
+            float *d = dst + (o * outH + r) * outW;
+            for (long c = 0; c < outW; c += 16) {
+                long n = outW - c < 16 ? outW - c : 16;
+                __mmask16 m = (__mmask16)((1u << n) - 1u);
+                __m512 z = _mm512_maskz_loadu_ps(m, s + c);
+                if (b) z = _mm512_add_ps(z, bv);
+                if (relu) z = nk_relu16(z);
+                _mm512_mask_storeu_ps(d + c, m, z);
+            }
+        }
+    }
+}
+
+NK_AVX512 static void nk_conv_scatter_512(float *dst, const float *v, const float *y, long channels, long outH,
+                                          long outW, long dstRow, long dstPlane) {
+    for (long o = 0; o < channels; o++) {
+        float *plane = dst + o * dstPlane;
+        for (long r = 0; r < outH; r++) {
+            const long i0 = (o * outH + r) * outW;
+            float *d = plane + r * dstRow;
+            long rowEnd = r * dstRow + dstRow < dstPlane ? dstRow : dstPlane - r * dstRow;
+            for (long c = 0; c < rowEnd; c += 16) {
+                long n = rowEnd - c < 16 ? rowEnd - c : 16;
+                long live = outW - c < 0 ? 0 : (outW - c < n ? outW - c : n);
+                __mmask16 m = (__mmask16)((1u << n) - 1u), ml = (__mmask16)((1u << live) - 1u);
+                if (y) ml = _mm512_mask_cmp_ps_mask(ml, _mm512_maskz_loadu_ps(ml, y + i0 + c), _mm512_setzero_ps(), _CMP_GT_OQ);
+                _mm512_mask_storeu_ps(d + c, m, _mm512_maskz_loadu_ps(ml, v + i0 + c));
+            }
+        }
+    }
+}
+
+NK_AVX512 static void nk_col2im_rows_512(float *dx, const float *cols, const long *rows, long count, long n) {
+    for (long k = 0; k < count; k++) {
+        float *d = dx + rows[k];
+        const float *s = cols + k * n;
+        long p = 0;
+        for (; p + 16 <= n; p += 16)
+            _mm512_storeu_ps(d + p, _mm512_add_ps(_mm512_loadu_ps(d + p), _mm512_loadu_ps(s + p)));
+        if (p < n) {
+            __mmask16 m = (__mmask16)((1u << (n - p)) - 1u);
+            _mm512_mask_storeu_ps(d + p, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + p), _mm512_maskz_loadu_ps(m, s + p)));
+        }
+    }
+}
+#endif
+
+void nk_conv_gather_f32(float *dst, const float *src, const float *b, long channels, long outH,
+                        long outW, long srcRow, long srcPlane, int relu) {
+#if defined(__x86_64__)
+    if (nk_has512()) { nk_conv_gather_512(dst, src, b, channels, outH, outW, srcRow, srcPlane, relu); return; }
+#endif
+    for (long o = 0; o < channels; o++)
+        for (long r = 0; r < outH; r++)
+            for (long c = 0; c < outW; c++) {
+                float z = src[o * srcPlane + r * srcRow + c];
+                if (b) z = z + b[o];
+                dst[(o * outH + r) * outW + c] = relu ? nk_relu1(z) : z;
+            }
+}
+
+void nk_conv_scatter_f32(float *dst, const float *v, const float *y, long channels, long outH,
+                         long outW, long dstRow, long dstPlane) {
+#if defined(__x86_64__)
+    if (nk_has512()) { nk_conv_scatter_512(dst, v, y, channels, outH, outW, dstRow, dstPlane); return; }
+#endif
+    for (long o = 0; o < channels; o++)
+        for (long q = 0; q < dstPlane; q++) {
+            long r = q / dstRow, c = q % dstRow;
+            long i = (o * outH + r) * outW + c;
+            dst[o * dstPlane + q] = c < outW && (!y || y[i] > 0) ? v[i] : 0.0f;
+        }
+}
+
+void nk_col2im_rows_f32(float *dx, const float *cols, const long *rows, long count, long n) {
+#if defined(__x86_64__)
+    if (nk_has512()) { nk_col2im_rows_512(dx, cols, rows, count, n); return; }
+#endif
+    for (long k = 0; k < count; k++)
+        for (long p = 0; p < n; p++) dx[rows[k] + p] += cols[k * n + p];
+}
+
+// ---------------------------------------------------------------------------------------------
 // 2x2 max pooling, stride 2
 
 #if defined(__x86_64__)

@@ -15,6 +15,13 @@
 /// `dbl` = 0 for float, 1 for double.
 void nk_gemm_tile(int level, int dbl, long *mr, long *nr);
 
+/// The second Float32 tile of `level`, if it has one (returns 1 and sets mr, nr; else 0):
+/// AVX-512F has 8 x 48 ("wide") beside 12 x 32, for matrices whose rows divide by 8 (a layer of
+/// 64 channels wastes 1/9 of the 12 x 32 tiles). Same per-element arithmetic as the main tile.
+int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr);
+
+void nk_sgemm_ukr_avx512_wide(long kc, const float *a, const float *b, float *c, long ldc,
+                              float alpha, float beta, long mr, long nr);
 void nk_sgemm_ukr_avx512(long kc, const float *a, const float *b, float *c, long ldc,
                          float alpha, float beta, long mr, long nr);
 void nk_sgemm_ukr_avx2(long kc, const float *a, const float *b, float *c, long ldc,

@@ -14,6 +14,24 @@ void nk_bias_act_cols_f32(float *y, const float *b, long rows, long cols, long l
 /// (a convolution's output channel); b may be NULL.
 void nk_bias_act_rows_f32(float *y, const float *b, long rows, long cols, long ldy, int relu);
 
+/// Convolution output on the input-width grid (see Im2Col.swift, "implicit im2col"): for each
+/// channel o < channels and output row r < outH,
+/// dst[(o * outH + r) * outW + c] = act(src[o * srcPlane + r * srcRow + c] + b[o]) for c < outW;
+/// the grid's other columns are dropped. b may be NULL.
+void nk_conv_gather_f32(float *dst, const float *src, const float *b, long channels, long outH,
+                        long outW, long srcRow, long srcPlane, int relu);
+
+/// The adjoint layout change of nk_conv_gather_f32, through the ReLU mask when y is not NULL:
+/// dst[o * dstPlane + r * dstRow + c] = (y == NULL || y[i] > 0) ? v[i] : 0 with
+/// i = (o * outH + r) * outW + c for c < outW, and 0 in the grid's other columns (c < dstRow,
+/// up to dstPlane elements per channel).
+void nk_conv_scatter_f32(float *dst, const float *v, const float *y, long channels, long outH,
+                         long outW, long dstRow, long dstPlane);
+
+/// dx[rows[k] + p] += cols[k * n + p] for k < count, p < n, k in order (col2im of an implicit
+/// im2col matrix whose row k starts at rows[k]).
+void nk_col2im_rows_f32(float *dx, const float *cols, const long *rows, long count, long n);
+
 /// g[i] = y[i] > 0 ? v[i] : 0 for i < n (the ReLU mask read from the forward output).
 void nk_relu_grad_f32(float *g, const float *v, const float *y, long n);
 

@@ -19,4 +19,18 @@ void nk_spack_transposed_avx512(const float *src, long ld, long count, long widt
 void nk_spack_transposed_portable(const float *src, long ld, long count, long width, long depth,
                                   float *dst);
 
+/// Row-table versions, for operands whose rows are not evenly spaced (a convolution's implicit
+/// im2col matrix: row r of the patch matrix starts at base + rows[r]).
+/// dst[p * width + i] = base[rows[p] + i] for i < count (0 for count <= i < width), p < depth.
+void nk_spack_runs_rows_avx512(const float *base, const long *rows, long count, long width,
+                               long depth, float *dst);
+void nk_spack_runs_rows_portable(const float *base, const long *rows, long count, long width,
+                                 long depth, float *dst);
+
+/// dst[p * width + i] = base[rows[i] + p] for i < count (0 for count <= i < width), p < depth.
+void nk_spack_transposed_rows_avx512(const float *base, const long *rows, long count, long width,
+                                     long depth, float *dst);
+void nk_spack_transposed_rows_portable(const float *base, const long *rows, long count,
+                                       long width, long depth, float *dst);
+
 #endif

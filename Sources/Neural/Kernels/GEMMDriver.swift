@@ -12,8 +12,9 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static var kcMax: Int { get }
     /// Target rows of one packed A block (L2-resident), before rounding to MR.
     static var mcMax: Int { get }
-    /// The micro-kernel of `level` (see `nk_gemm.h`).
-    static func microKernel(level: Int, kc: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
+    /// The micro-kernel of `level` (see `nk_gemm.h`); `wide` picks the level's second tile shape
+    /// (`nk_gemm_tile_wide`).
+    static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
                             c: UnsafeMutablePointer<Self>, ldc: Int, alpha: Self, beta: Self,
                             mr: Int, nr: Int)
     /// dst[p * width + i] = src[p * ld + i] for i < count (0 for count <= i < width), p < depth,
@@ -24,6 +25,12 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     /// with the packing routine of kernel `level`.
     static func packTransposed(level: Int, src: UnsafePointer<Self>, ld: Int, count: Int, width: Int,
                                depth: Int, dst: UnsafeMutablePointer<Self>)
+    /// dst[p * width + i] = base[rows[p] + i] for i < count (0 for count <= i < width), p < depth.
+    static func packRunsRows(level: Int, base: UnsafePointer<Self>, rows: UnsafePointer<Int>, count: Int,
+                             width: Int, depth: Int, dst: UnsafeMutablePointer<Self>)
+    /// dst[p * width + i] = base[rows[i] + p] for i < count (0 for count <= i < width), p < depth.
+    static func packTransposedRows(level: Int, base: UnsafePointer<Self>, rows: UnsafePointer<Int>, count: Int,
+                                   width: Int, depth: Int, dst: UnsafeMutablePointer<Self>)
 }
 
 extension Float: GEMMScalar {
@@ -31,10 +38,11 @@ extension Float: GEMMScalar {
     static var kcMax: Int { 512 }
     static var mcMax: Int { 96 }
     @inline(__always)
-    static func microKernel(level: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
                             mr: Int, nr: Int) {
         switch level {
+        case 2 where wide: nk_sgemm_ukr_avx512_wide(kc, a, b, c, ldc, alpha, beta, mr, nr)
         case 2: nk_sgemm_ukr_avx512(kc, a, b, c, ldc, alpha, beta, mr, nr)
         case 1: nk_sgemm_ukr_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr)
         default: nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr)
@@ -58,6 +66,24 @@ extension Float: GEMMScalar {
             nk_spack_transposed_portable(src, ld, count, width, depth, dst)
         }
     }
+    @inline(__always)
+    static func packRunsRows(level: Int, base: UnsafePointer<Float>, rows: UnsafePointer<Int>, count: Int,
+                             width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
+        if level >= 2 {
+            nk_spack_runs_rows_avx512(base, rows, count, width, depth, dst)
+        } else {
+            nk_spack_runs_rows_portable(base, rows, count, width, depth, dst)
+        }
+    }
+    @inline(__always)
+    static func packTransposedRows(level: Int, base: UnsafePointer<Float>, rows: UnsafePointer<Int>, count: Int,
+                                   width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
+        if level >= 2 {
+            nk_spack_transposed_rows_avx512(base, rows, count, width, depth, dst)
+        } else {
+            nk_spack_transposed_rows_portable(base, rows, count, width, depth, dst)
+        }
+    }
 }
 
 extension Double: GEMMScalar {
@@ -65,7 +91,7 @@ extension Double: GEMMScalar {
     static var kcMax: Int { 256 }
     static var mcMax: Int { 48 }
     @inline(__always)
-    static func microKernel(level: Int, kc: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
+    static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
                             c: UnsafeMutablePointer<Double>, ldc: Int, alpha: Double, beta: Double,
                             mr: Int, nr: Int) {
         switch level {
@@ -84,6 +110,21 @@ extension Double: GEMMScalar {
                                depth: Int, dst: UnsafeMutablePointer<Double>) {
         GEMMDriver<Double>.packTransposedSwift(src: src, ld: ld, count: count, width: width, depth: depth,
                                                dst: dst)
+    }
+    static func packRunsRows(level: Int, base: UnsafePointer<Double>, rows: UnsafePointer<Int>, count: Int,
+                             width: Int, depth: Int, dst: UnsafeMutablePointer<Double>) {
+        for p in 0..<depth {
+            let s = base + rows[p], d = dst + p * width
+            for i in 0..<count { d[i] = s[i] }
+            for i in count..<width { d[i] = 0 }
+        }
+    }
+    static func packTransposedRows(level: Int, base: UnsafePointer<Double>, rows: UnsafePointer<Int>, count: Int,
+                                   width: Int, depth: Int, dst: UnsafeMutablePointer<Double>) {
+        for i in 0..<width {
+            let s = i < count ? base + rows[i] : nil
+            for p in 0..<depth { dst[p * width + i] = s?[p] ?? 0 }
+        }
     }
 }
 
@@ -153,27 +194,38 @@ struct GEMMScratch: @unchecked Sendable {
 @inline(__always) private func ceilDiv(_ x: Int, _ y: Int) -> Int { (x + y - 1) / y }
 
 enum GEMMDriver<T: GEMMScalar> {
+    /// C = alpha op(A) op(B) + beta C (see ``BLAS/gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
+    /// With `bRows`, the stored B has no fixed row stride: its row r starts at `b + bRows[r]`
+    /// (`ldb` is ignored), which lets a convolution read its im2col matrix straight from the image.
     static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
-                    a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                    a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>? = nil,
                     beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
         precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
         precondition(ldc >= max(1, n), "gemm: ldc < n")
         precondition(lda >= max(1, transA ? m : k), "gemm: lda too small")
-        precondition(ldb >= max(1, transB ? k : n), "gemm: ldb too small")
+        precondition(bRows != nil || ldb >= max(1, transB ? k : n), "gemm: ldb too small")
         if m == 0 || n == 0 { return }
         if k == 0 || alpha == 0 {
             scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
             return
         }
-        if m == 1 || n == 1 {
+        if (m == 1 || n == 1) && bRows == nil {
             gemv(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
 
         let level = GEMMConfig.level
-        var mrL = 0, nrL = 0
+        var mrL = 0, nrL = 0, mrW = 0, nrW = 0
         nk_gemm_tile(Int32(level), T.kernelFamily, &mrL, &nrL)
+        // The second tile shape when it covers C with less padding (e.g. 64 rows: 8 × 48 tiles
+        // are all used, 12 × 32 tiles waste 1/9). Per-element arithmetic is the same for both.
+        var wide = false
+        if nk_gemm_tile_wide(Int32(level), T.kernelFamily, &mrW, &nrW) != 0
+            && roundUp(m, mrW) * roundUp(n, nrW) < roundUp(m, mrL) * roundUp(n, nrL) {
+            wide = true
+            (mrL, nrL) = (mrW, nrW)
+        }
         let mr = mrL, nr = nrL
 
         // K blocks: equal depths, a function of k only (this fixes the rounding of every element).
@@ -265,7 +317,7 @@ enum GEMMDriver<T: GEMMScalar> {
                                     if flag.pointee.load(ordering: .acquiring) != 2 {
                                         if flag.pointee.compareExchange(expected: 0, desired: 1,
                                                                         ordering: .relaxed).exchanged {
-                                            packB(level: level, transB: transB, b: b, ldb: ldb, p0: pc, kc: kc,
+                                            packB(level: level, transB: transB, b: b, ldb: ldb, bRows: bRows, p0: pc, kc: kc,
                                                   j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
                                             flag.pointee.store(2, ordering: .releasing)
                                         } else {
@@ -276,7 +328,7 @@ enum GEMMDriver<T: GEMMScalar> {
                                     let cBlock = c + ic * ldc + jc + j0
                                     for ip in 0..<mcPanels {
                                         let i0 = ip * mr
-                                        T.microKernel(level: level, kc: kc, a: aPack + ip * mr * kc, b: bPanel,
+                                        T.microKernel(level: level, wide: wide, kc: kc, a: aPack + ip * mr * kc, b: bPanel,
                                                       c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
                                                       mr: min(mr, mc - i0), nr: cols)
                                     }

@@ -28,9 +28,18 @@ extension GEMMDriver {
 
     /// Packs depths p0..<p0+kc, columns j0..<j0+cols of op(B) into one NR-wide micro-panel.
     @inline(__always)
-    static func packB(level: Int, transB: Bool, b: UnsafePointer<T>, ldb: Int, p0: Int, kc: Int,
-                      j0: Int, cols: Int, nr: Int, dst: UnsafeMutablePointer<T>) {
-        if transB {
+    static func packB(level: Int, transB: Bool, b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>?,
+                      p0: Int, kc: Int, j0: Int, cols: Int, nr: Int, dst: UnsafeMutablePointer<T>) {
+        if let bRows {
+            // Row r of the stored B starts at b + bRows[r].
+            if transB {
+                T.packTransposedRows(level: level, base: b + p0, rows: bRows + j0, count: cols, width: nr,
+                                     depth: kc, dst: dst)
+            } else {
+                T.packRunsRows(level: level, base: b + j0, rows: bRows + p0, count: cols, width: nr,
+                               depth: kc, dst: dst)
+            }
+        } else if transB {
             // op(B)(p, j) = b[j * ldb + p]: each column is a contiguous run of depths.
             T.packTransposed(level: level, src: b + j0 * ldb + p0, ld: ldb, count: cols, width: nr,
                              depth: kc, dst: dst)

@@ -120,7 +120,7 @@ enum ConvKernels {
         if n <= 1 { return 1 }
         // Large filters: one chunk (big GEMMs thread well on their own; no big partial buffers).
         if weightCount >= 1 << 20 { return 1 }
-        return Swift.min(n, 8)
+        return Swift.min(n, 16)
     }
 
     /// Runs `body(chunk, sampleRange)` for every chunk of the batch, chunks in parallel; inside a
@@ -180,15 +180,12 @@ enum ConvKernels {
                                           geometry g: WindowGeometry) {
         let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial
         let chunks = chunks(batch: n, weightCount: co * K)
-        // Per-chunk partial sums of dW and db, combined in chunk order below.
-        let dwParts: UnsafeMutablePointer<T>? = dw == nil ? nil : .allocate(capacity: chunks * co * K)
-        let dbParts: UnsafeMutablePointer<T>? = db == nil ? nil : .allocate(capacity: chunks * co)
-        defer { dwParts?.deallocate(); dbParts?.deallocate() }
+        let parts = PartialSums<T>(chunks: chunks, dw: dw == nil ? 0 : co * K, db: db == nil ? 0 : co)
+        defer { parts.finish(dw: dw, db: db) }
         forChunks(batch: n, chunks: chunks) { t, range in
             let scratch: UnsafeMutablePointer<T>? = g.isPointwise ? nil : .allocate(capacity: K * P)
             defer { scratch?.deallocate() }
-            let dwT = dwParts.map { $0 + t * co * K }, dbT = dbParts.map { $0 + t * co }
-            dbT?.update(repeating: 0, count: co)
+            let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
             var first = true
             for s in range {
                 let xs = x + s * inSize, vs = v + s * co * P
@@ -212,33 +209,61 @@ enum ConvKernels {
                              beta: 0, c: dxs, ldc: P)
                     }
                 }
-                if let dbT, T.self == Float.self {
-                    nk_rowsum_add_f32(UnsafeMutableRawPointer(dbT).assumingMemoryBound(to: Float.self),
-                                      UnsafeRawPointer(vs).assumingMemoryBound(to: Float.self), co, P)
-                } else if let dbT {
-                    for o in 0..<co {
-                        let row = vs + o * P
-                        var acc: T = 0
-                        for p in 0..<P { acc += row[p] }
-                        dbT[o] += acc
-                    }
-                }
+                if let dbT { rowSumAdd(dbT, vs, rows: co, cols: P) }
                 first = false
             }
             if range.isEmpty, let dwT { dwT.update(repeating: 0, count: co * K) }
         }
-        if let dw, let dwParts {
-            dw.update(from: dwParts, count: co * K)
-            for t in 1..<Swift.max(chunks, 1) {
-                let part = dwParts + t * co * K
-                for e in 0..<(co * K) { dw[e] += part[e] }
-            }
+    }
+
+    /// acc[o] += Σ_p g[o·cols + p] (∂J/∂b of one sample).
+    static func rowSumAdd<T: TensorScalar>(_ acc: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, rows: Int, cols: Int) {
+        if T.self == Float.self {
+            nk_rowsum_add_f32(UnsafeMutableRawPointer(acc).assumingMemoryBound(to: Float.self),
+                              UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), rows, cols)
+            return
         }
-        if let db, let dbParts {
-            db.update(from: dbParts, count: co)
+        for o in 0..<rows {
+            let row = g + o * cols
+            var sum: T = 0
+            for p in 0..<cols { sum += row[p] }
+            acc[o] += sum
+        }
+    }
+}
+
+/// Per-chunk partial sums of ∂J/∂W and ∂J/∂b over a batch, added up in chunk order by
+/// ``finish(dw:db:)`` so that the result does not depend on which thread ran which chunk.
+struct PartialSums<T: TensorScalar>: @unchecked Sendable {
+    let chunks: Int, dwCount: Int, dbCount: Int
+    private let dwParts: UnsafeMutablePointer<T>?, dbParts: UnsafeMutablePointer<T>?
+
+    /// Room for `chunks` partials of `dw` and `db` elements (0: that gradient is not needed).
+    init(chunks: Int, dw: Int, db: Int) {
+        self.chunks = chunks
+        dwCount = dw
+        dbCount = db
+        dwParts = dw == 0 ? nil : .allocate(capacity: chunks * dw)
+        dbParts = db == 0 ? nil : .allocate(capacity: chunks * db)
+        // A bias partial accumulates from zero; a weight partial is overwritten by its first sample.
+        dbParts?.update(repeating: 0, count: chunks * db)
+    }
+
+    /// The ∂J/∂W partial of chunk `t`, or nil.
+    func dw(chunk t: Int) -> UnsafeMutablePointer<T>? { dwParts.map { $0 + t * dwCount } }
+    /// The ∂J/∂b partial of chunk `t`, or nil.
+    func db(chunk t: Int) -> UnsafeMutablePointer<T>? { dbParts.map { $0 + t * dbCount } }
+
+    /// Writes the chunk-ordered sums into `dw` and `db` and frees the partials.
+    func finish(dw: UnsafeMutablePointer<T>?, db: UnsafeMutablePointer<T>?) {
+        for (out, parts, count) in [(dw, dwParts, dwCount), (db, dbParts, dbCount)] {
+            guard let out, let parts else { continue }
+            out.update(from: parts, count: count)
             for t in 1..<Swift.max(chunks, 1) {
-                for o in 0..<co { db[o] += dbParts[t * co + o] }
+                let part = parts + t * count
+                for e in 0..<count { out[e] += part[e] }
             }
+            parts.deallocate()
         }
     }
 }

@@ -89,18 +89,24 @@ extension Tensor {
         }
         let x = input.detached().contiguous(), w = weight.detached().contiguous()
         let b = bias?.detached().contiguous()
+        // Stride-1 windows read their patches straight from the image (ImplicitIm2Col.swift).
+        let grid = ImplicitIm2Col(g)
         let out = Tensor(uninitialized: outShape, dtype: input.dtype)
+        func run<T: TensorScalar>(_: T.Type) {
+            let bp = b.map { UnsafePointer($0.pointer(T.self)) }
+            if let grid {
+                ConvKernels.forward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), b: bp, out: out.pointer(T.self),
+                                    batch: n, outChannels: co, grid: grid, relu: relu)
+            } else {
+                ConvKernels.forward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), b: bp, out: out.pointer(T.self),
+                                    batch: n, outChannels: co, geometry: g, relu: relu)
+            }
+        }
         if out.count > 0 {
             withExtendedLifetime((x, w, b)) {
                 switch input.dtype {
-                case .float32:
-                    ConvKernels.forward(Float.self, x: x.pointer(Float.self), w: w.pointer(Float.self),
-                                        b: b.map { UnsafePointer($0.pointer(Float.self)) }, out: out.pointer(Float.self),
-                                        batch: n, outChannels: co, geometry: g, relu: relu)
-                case .float64:
-                    ConvKernels.forward(Double.self, x: x.pointer(Double.self), w: w.pointer(Double.self),
-                                        b: b.map { UnsafePointer($0.pointer(Double.self)) }, out: out.pointer(Double.self),
-                                        batch: n, outChannels: co, geometry: g, relu: relu)
+                case .float32: run(Float.self)
+                case .float64: run(Double.self)
                 }
             }
         }
@@ -109,22 +115,28 @@ extension Tensor {
         let saved = relu ? out.detached() : nil
         return Tensor.record(out, op: op, inputs: inputs) { v0, needs in
             var v = v0.contiguous()
-            // Through the fused ReLU first: v ⊙ 1{y > 0}.
-            if let saved { v = ConvKernels.reluMask(v, output: saved) }
+            // Through the fused ReLU first: v ⊙ 1{y > 0} (the grid path applies it while it lays v out).
+            if let saved, grid == nil { v = ConvKernels.reluMask(v, output: saved) }
             let dx = needs[0] ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
             let dw = needs[1] ? Tensor(uninitialized: w.shape, dtype: w.dtype) : nil
             let db = needs.count > 2 && needs[2] ? Tensor(uninitialized: [co], dtype: x.dtype) : nil
+            func runBackward<T: TensorScalar>(_: T.Type) {
+                if let grid {
+                    ConvKernels.backward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), v: v.pointer(T.self),
+                                         reluOutput: saved.map { UnsafePointer($0.pointer(T.self)) },
+                                         dx: dx?.pointer(T.self), dw: dw?.pointer(T.self), db: db?.pointer(T.self),
+                                         batch: n, outChannels: co, grid: grid)
+                } else {
+                    ConvKernels.backward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), v: v.pointer(T.self),
+                                         dx: dx?.pointer(T.self), dw: dw?.pointer(T.self), db: db?.pointer(T.self),
+                                         batch: n, outChannels: co, geometry: g)
+                }
+            }
             if v.count > 0 {
-                withExtendedLifetime((x, w, v)) {
+                withExtendedLifetime((x, w, v, saved)) {
                     switch x.dtype {
-                    case .float32:
-                        ConvKernels.backward(Float.self, x: x.pointer(Float.self), w: w.pointer(Float.self),
-                                             v: v.pointer(Float.self), dx: dx?.pointer(Float.self), dw: dw?.pointer(Float.self),
-                                             db: db?.pointer(Float.self), batch: n, outChannels: co, geometry: g)
-                    case .float64:
-                        ConvKernels.backward(Double.self, x: x.pointer(Double.self), w: w.pointer(Double.self),
-                                             v: v.pointer(Double.self), dx: dx?.pointer(Double.self), dw: dw?.pointer(Double.self),
-                                             db: db?.pointer(Double.self), batch: n, outChannels: co, geometry: g)
+                    case .float32: runBackward(Float.self)
+                    case .float64: runBackward(Double.self)
                     }
                 }
             } else {

@@ -6,6 +6,8 @@ import Testing
 @Suite("GEMM packing")
 struct GEMMPackingTests {
     private typealias Pack = (UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+    private typealias PackRows = (UnsafePointer<Float>?, UnsafePointer<Int>?, Int, Int, Int,
+                                  UnsafeMutablePointer<Float>?) -> Void
 
     /// The routines this CPU can run: the portable ones always, the AVX-512 ones when supported.
     private static func routines(transposed: Bool) -> [(String, Pack)] {
@@ -20,24 +22,47 @@ struct GEMMPackingTests {
         return list
     }
 
+    /// The row-table routines (rows of the source at arbitrary offsets) this CPU can run.
+    private static func rowRoutines(transposed: Bool) -> [(String, PackRows)] {
+        var list: [(String, PackRows)] = transposed
+            ? [("portable", { nk_spack_transposed_rows_portable($0, $1, $2, $3, $4, $5) })]
+            : [("portable", { nk_spack_runs_rows_portable($0, $1, $2, $3, $4, $5) })]
+        if nk_cpu_level() >= 2 {
+            list.append(transposed
+                ? ("avx512", { nk_spack_transposed_rows_avx512($0, $1, $2, $3, $4, $5) })
+                : ("avx512", { nk_spack_runs_rows_avx512($0, $1, $2, $3, $4, $5) }))
+        }
+        return list
+    }
+
     /// Packs with every routine and compares each output bit for bit with the definition
     /// (dst[p * width + i] = op(src)(p, i) for i < count, +0 for count <= i < width); the 32
     /// floats after the panel must be left untouched.
-    private func check(transposed: Bool, width: Int, count: Int, depth: Int) -> Bool {
+    /// With `rowTable`, the row-table routines read row r at `rowOffsets[r]`: rows out of order,
+    /// some repeated, some shifted by one element (overlapping, as an implicit im2col matrix's
+    /// rows are).
+    private func check(transposed: Bool, width: Int, count: Int, depth: Int, rowTable: Bool = false) -> Bool {
         let ld = max(count, depth) + 3
         let rows = transposed ? count : depth
+        let rowOffsets = (0..<rows).map { r in ((r * 7) % rows) * ld + (r % 2) }
         // Distinct values, with -0 and a NaN payload that a non-moving copy would change.
         var src = (0..<(rows * ld)).map { Float($0) * 0.25 - 7 }
         if src.count > 2 { src[1] = -0.0; src[2] = Float(bitPattern: 0x7FC0_1234) }
         var expected = [UInt32](repeating: 0xDEAD_BEEF, count: width * depth + 32)
         for p in 0..<depth {
             for i in 0..<width {
-                let v: Float = i < count ? (transposed ? src[i * ld + p] : src[p * ld + i]) : 0
+                let row = transposed ? i : p, col = transposed ? p : i
+                let v: Float = i < count ? src[(rowTable ? rowOffsets[row] : row * ld) + col] : 0
                 expected[p * width + i] = v.bitPattern
             }
         }
         var ok = true
-        for (_, pack) in Self.routines(transposed: transposed) {
+        let packs: [Pack] = rowTable
+            ? Self.rowRoutines(transposed: transposed).map { _, pack in
+                { s, _, count, width, depth, d in rowOffsets.withUnsafeBufferPointer { pack(s, $0.baseAddress, count, width, depth, d) } }
+            }
+            : Self.routines(transposed: transposed).map(\.1)
+        for pack in packs {
             var dst = [Float](repeating: Float(bitPattern: 0xDEAD_BEEF), count: width * depth + 32)
             src.withUnsafeBufferPointer { s in
                 dst.withUnsafeMutableBufferPointer { d in pack(s.baseAddress, ld, count, width, depth, d.baseAddress) }
@@ -65,6 +90,19 @@ struct GEMMPackingTests {
             for depth in [1, 3, 15, 16, 17, 40] {
                 #expect(check(transposed: true, width: width, count: count, depth: depth),
                         "width \(width) count \(count) depth \(depth)")
+            }
+        }
+    }
+
+    @Test("Row table (implicit im2col): rows at arbitrary, overlapping offsets match the definition bit for bit",
+          arguments: [false, true])
+    func rowTable(transposed: Bool) {
+        for width in [8, 12, 32, 48] {
+            for count in [1, 5, width - 1, width] {
+                for depth in [1, 15, 16, 17, 40] {
+                    #expect(check(transposed: transposed, width: width, count: count, depth: depth, rowTable: true),
+                            "transposed \(transposed) width \(width) count \(count) depth \(depth)")
+                }
             }
         }
     }

@@ -232,7 +232,9 @@ struct GEMMTests {
 struct GEMMDeterminismTests {
     private static let shapes = [(257, 257, 257), (1, 300, 700), (300, 1, 700), (37, 530, 301),
                                  (600, 48, 1000), (96, 96, 96), (1, 5000, 900), (5000, 1, 900),
-                                 (3, 300, 9000)]
+                                 (3, 300, 9000),
+                                 // 64 rows: the 8 × 48 AVX-512 tile (a convolution with 64 channels).
+                                 (64, 622, 288), (64, 47, 100)]
 
     private func results<T: BinaryFloatingPoint>(_ type: T.Type, threads: Int, level: Int? = nil,
                                                  run: (inout Problem<T>) -> Void) -> [[T]] {

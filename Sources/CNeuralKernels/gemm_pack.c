@@ -168,10 +168,14 @@ static void spack_transposed_512(const float *src, long ld, const long *rows, lo
             long steps = depth - p0 < 16 ? depth - p0 : 16;
             __mmask16 loadMask = pack_mask(steps);
             __m512 v[16];
-            // Rows past the edge are zero, which gives the zero lanes of the panel.
-            for (long r = 0; r < 16; r++)
-                v[r] = r < live ? _mm512_maskz_loadu_ps(loadMask, pack_row(src, ld, rows, i0 + r) + p0)
-                                : _mm512_setzero_ps();
+            // Rows past the edge are zero, which gives the zero lanes of the panel. The 16 rows
+            // are 16 separate streams: prefetch each a few cache lines ahead.
+#pragma clang loop unroll(full)
+            for (long r = 0; r < 16; r++) {
+                const float *row = pack_row(src, ld, rows, i0 + (r < live ? r : 0)) + p0;
+                if (p0 + 64 < depth) _mm_prefetch((const char *)(row + 64), _MM_HINT_T0);
+                v[r] = r < live ? _mm512_maskz_loadu_ps(loadMask, row) : _mm512_setzero_ps();
+            }
             pack_transpose16(v);
             float *d = dst + p0 * width + i0;
             for (long q = 0; q < steps; q++) _mm512_mask_storeu_ps(d + q * width, storeMask, v[q]);

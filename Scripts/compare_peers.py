@@ -15,8 +15,9 @@ script is missing, those peers are skipped and the table says so.
 The table lists, per bench and thread count, each peer figure next to Neural's with
 `speed = neural/peer` for higher-is-better units (samples/s, GB/s) and `peer/neural` for times
 (ms), so a speed above 1 always means Neural is faster. A peer case is paired with Neural's case of
-the same name, or with Neural's only case of that bench (elementwise: Neural's one public-API form
-against the peers' naive, out=, fused and copy variants). With several passes, medians are shown.
+the same name, or with the Neural case PAIRS names for it, or with Neural's only case of that bench
+(elementwise: the peers' naive forms against Neural's plain expression, their out=, fused, donated
+and copy forms against Neural's fused op). With several passes, medians are shown.
 """
 import argparse
 import os
@@ -27,6 +28,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = ["mlp", "cnn", "layernorm", "elementwise"]
+# Peer cases without a Neural case of the same name -> the Neural case they are compared with.
+PAIRS = {"relu_axpb_out_16M": "relu_axpb_fused_16M", "relu_axpb_fused_donated_16M": "relu_axpb_fused_16M",
+         "copy_16M": "relu_axpb_fused_16M", "copy_128M": "relu_axpb_fused_16M"}
 KV = re.compile(r'(\w[\w+]*)=("[^"]*"|\S+)')
 
 
@@ -120,11 +124,12 @@ def main():
             neural = {k[3]: v for k, v in med.items() if k[0] == bench and k[1] == t and k[2] == "neural"}
             peers = sorted((k, v) for k, v in med.items() if k[0] == bench and k[1] == t and k[2] != "neural")
             for case, v in sorted(neural.items()):
-                if not any(k[3] == case or len(neural) == 1 for k, _ in peers):
+                if not any(k[3] == case or PAIRS.get(k[3]) == case or len(neural) == 1 for k, _ in peers):
                     print(f"{bench:<12} {t:>3} {'-':<14} {case:<30} {'-':>12} {v:>12.4g} "
                           f"{units[(bench, t, 'neural', case)]:<10} {'-':>6}")
             for k, pv in peers:
-                ncase = k[3] if k[3] in neural else (next(iter(neural)) if len(neural) == 1 else None)
+                ncase = (k[3] if k[3] in neural else PAIRS[k[3]] if PAIRS.get(k[3]) in neural
+                         else next(iter(neural)) if len(neural) == 1 else None)
                 unit = units[k]
                 if ncase is None:
                     print(f"{bench:<12} {t:>3} {k[2]:<14} {k[3]:<30} {pv:>12.4g} {'-':>12} {unit:<10} {'-':>6}")

@@ -93,6 +93,37 @@ NK_AVX512 static void nk_rowsum_add_512(float *acc, const float *g, long rows, l
 }
 #endif
 
+#if defined(__x86_64__)
+NK_AVX512 static void nk_axpb_act_512(const float *x, float *y, long n, float a, float b, int relu) {
+    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
+    long i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 z0 = _mm512_add_ps(_mm512_mul_ps(va, _mm512_loadu_ps(x + i)), vb);
+        __m512 z1 = _mm512_add_ps(_mm512_mul_ps(va, _mm512_loadu_ps(x + i + 16)), vb);
+        if (relu) { z0 = nk_relu16(z0); z1 = nk_relu16(z1); }
+        _mm512_storeu_ps(y + i, z0);
+        _mm512_storeu_ps(y + i + 16, z1);
+    }
+    for (; i < n; i += 16) {
+        long c = n - i < 16 ? n - i : 16;
+        __mmask16 m = (__mmask16)((1u << c) - 1u);
+        __m512 z = _mm512_add_ps(_mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, x + i)), vb);
+        if (relu) z = nk_relu16(z);
+        _mm512_mask_storeu_ps(y + i, m, z);
+    }
+}
+#endif
+
+void nk_axpb_act_f32(const float *x, float *y, long n, float a, float b, int relu) {
+#if defined(__x86_64__)
+    if (nk_has512()) { nk_axpb_act_512(x, y, n, a, b, relu); return; }
+#endif
+    for (long i = 0; i < n; i++) {
+        float z = a * x[i] + b;
+        y[i] = relu ? nk_relu1(z) : z;
+    }
+}
+
 void nk_bias_act_cols_f32(float *y, const float *b, long rows, long cols, long ldy, int relu) {
     if (!b && !relu) return;
 #if defined(__x86_64__)

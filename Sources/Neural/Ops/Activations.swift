@@ -52,6 +52,23 @@ struct TanhGradF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(
 struct SigmoidGradF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ y: T, _ v: T) -> T { v * y * (1 - y) } }
 /// B[ReLU](v) = v ⊙ 1{z > 0}.
 struct ReLUGradF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ z: T, _ v: T) -> T { z > 0 ? v : 0 } }
+/// act(a·x + b) for scalars a, b (``Tensor/multiplyAdd(_:_:activation:)``).
+struct MultiplyAddF: UnaryFunctor {
+    let a: Double, b: Double, relu: Bool
+    @inline(__always) func apply<T: KernelScalar>(_ x: T) -> T {
+        let z = T(a) * x + T(b)
+        return relu ? (z > 0 ? z : 0) : z
+    }
+    var floatKernel: FloatKernel? {
+        let (a, b, relu) = (Float(a), Float(b), Int32(relu ? 1 : 0))
+        return { nk_axpb_act_f32($0, $1, $2, a, b, relu) }
+    }
+}
+/// B[relu(a·x + b), x](v) = a·v ⊙ 1{y > 0}, from the output y.
+struct MultiplyAddGradF: BinaryFunctor {
+    let a: Double
+    @inline(__always) func apply<T: KernelScalar>(_ y: T, _ v: T) -> T { y > 0 ? T(a) * v : 0 }
+}
 /// B[LeakyReLU_γ](v) = v ⊙ (1{z > 0} + γ 1{z ≤ 0}).
 struct LeakyReLUGradF: BinaryFunctor {
     let slope: Double
@@ -92,6 +109,22 @@ extension Tensor {
         let out = Elementwise.unary(self, SigmoidF())
         let y = out.detached()
         return Tensor.record(out, op: "sigmoid", input: self) { v in Elementwise.binary(y, v, SigmoidGradF(), op: "sigmoid backward") }
+    }
+
+    /// act(a·x + b) elementwise in one pass over memory: with `.relu`, the values of
+    /// `(x * a + b).relu()` (same roundings: a multiply, then an add) without the two intermediate
+    /// passes. Like PyTorch's `torch.add(b, x, alpha=a, out=y); y.relu_()` or a jit-fused
+    /// `relu(a*x + b)`; the result overwrites `x`'s storage when nothing else uses it.
+    /// Any shape; the result has `x`'s shape. Differentiable in `x` (a and b are constants).
+    public consuming func multiplyAdd(_ a: Double, _ b: Double, activation: FusedActivation = .identity) -> Tensor {
+        let f = MultiplyAddF(a: a, b: b, relu: activation == .relu)
+        if let out = Elementwise.unaryInPlace(&self, f) { return out }
+        let out = Elementwise.unary(self, f)
+        guard f.relu else { return Tensor.record(out, op: "multiplyAdd", input: self) { v in v * a } }
+        let y = out.detached()
+        return Tensor.record(out, op: "multiplyAdd+relu", input: self) { v in
+            Elementwise.binary(y, v, MultiplyAddGradF(a: a), op: "multiplyAdd backward")
+        }
     }
 
     /// Swift.max(z, 0) elementwise (eq. 7.11, 7.24). The derivative at 0 is taken as 0, as in PyTorch.

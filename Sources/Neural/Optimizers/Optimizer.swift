@@ -97,7 +97,10 @@ open class Optimizer {
 
     /// Runs `body` with mutable pointers to the parameter's values and its `count` slot tensors
     /// (created as zeros when missing, or from `initial` when given) and a pointer to the gradient,
-    /// all contiguous with `n` elements. `T` is the parameter's scalar type.
+    /// all contiguous. `body` is called on disjoint blocks of the elements, possibly on several
+    /// threads at once, with pointers to the block's first element and its length `n`; every
+    /// update rule is elementwise, so the result does not depend on the blocks. `T` is the
+    /// parameter's scalar type.
     func withBuffers<T: KernelScalar>(
         _: T.Type, _ parameter: Parameter, index: Int, gradient: Tensor, slotCount: Int,
         _ body: (_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ slots: [UnsafeMutablePointer<T>], _ n: Int) -> Void
@@ -112,7 +115,12 @@ open class Optimizer {
         let g = gradient.detached().contiguous()
         let n = parameter.value.count
         withExtendedLifetime((g, s)) {
-            body(parameter.value.pointer(T.self), UnsafePointer(g.pointer(T.self)), s.map { $0.pointer(T.self) }, n)
+            let p = parameter.value.pointer(T.self), gp = UnsafePointer(g.pointer(T.self))
+            let sp = s.map { $0.pointer(T.self) }
+            // Disjoint ranges on both cores (block boundaries depend only on n).
+            Parallel.forRanges(count: n, grain: 1 << 15) { r in
+                body(p + r.lowerBound, gp + r.lowerBound, sp.map { $0 + r.lowerBound }, r.count)
+            }
         }
         slots[index] = s
     }

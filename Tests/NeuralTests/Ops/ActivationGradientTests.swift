@@ -39,6 +39,34 @@ struct ActivationGradientTests {
         expectGradientsMatch({ $0[0].softplus(beta: 2, threshold: 5) }, at: [x])
     }
 
+    @Test(arguments: [FusedActivation.identity, .relu])
+    func multiplyAddGradientIsAScaledStep(activation: FusedActivation) {
+        // a·x + b = 1.5x stays ≥ 0.3 away from the ReLU's kink for these inputs.
+        expectGradientsMatch({ $0[0].multiplyAdd(1.5, 0, activation: activation) }, at: [awayFromZero([2, 3, 4], seed: 46)])
+        expectGradientsMatch({ $0[0].multiplyAdd(-0.7, 2.5, activation: activation) },
+                             at: [seededUniform([5, 7], seed: 47, low: -1, high: 1)])
+    }
+
+    @Test(arguments: [DType.float32, .float64])
+    func multiplyAddEqualsTheUnfusedExpressionBitForBit(dtype: DType) {
+        // Odd length: SIMD tails; > 2¹⁵ elements: several parallel blocks.
+        let x = seededUniform([70_001], seed: 48, low: -3, high: 3, dtype: dtype)
+        for (a, b) in [(1.5, -0.25), (-2.0, 0.75)] {
+            let fusedRelu = x.multiplyAdd(a, b, activation: .relu), plainRelu = (x * a + b).relu()
+            #expect(fusedRelu.scalars(as: Double.self).map(\.bitPattern) == plainRelu.scalars(as: Double.self).map(\.bitPattern))
+            let fused = x.multiplyAdd(a, b), plain = x * a + b
+            #expect(fused.scalars(as: Double.self).map(\.bitPattern) == plain.scalars(as: Double.self).map(\.bitPattern))
+        }
+    }
+
+    @Test func multiplyAddBackwardIsAVTimesTheStep() {
+        var z = Tensor([-2, -0.5, 0.5, 2] as [Double], dtype: .float64)
+        z.requiresGrad = true
+        // relu(2z − 1) = [0, 0, 0, 3]: only the last input is past the kink.
+        z.multiplyAdd(2, -1, activation: .relu).backward(Tensor([1, 2, 3, 4] as [Double], dtype: .float64))
+        expectValues(z.grad!, [0, 0, 0, 8], tolerance: 0)
+    }
+
     // MARK: The backward function B[σ, z](v) = σ′(z) ⊙ v
 
     @Test func reluBackwardIsStepTimesV_eq7_68() {

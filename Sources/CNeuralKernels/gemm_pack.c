@@ -15,7 +15,7 @@ static inline const float *pack_row(const float *src, long ld, const long *rows,
     return rows ? src + rows[p] : src + p * ld;
 }
 
-static void spack_runs_portable(const float *src, long ld, const long *rows, long count, long width,
+void nk_spack_runs_portable(const float *src, long ld, const long *rows, long count, long width,
                                 long depth, float *dst) {
     for (long p = 0; p < depth; p++) {
         const float *s = pack_row(src, ld, rows, p);
@@ -25,17 +25,7 @@ static void spack_runs_portable(const float *src, long ld, const long *rows, lon
     }
 }
 
-void nk_spack_runs_portable(const float *src, long ld, long count, long width, long depth,
-                            float *dst) {
-    spack_runs_portable(src, ld, 0, count, width, depth, dst);
-}
-
-void nk_spack_runs_rows_portable(const float *base, const long *rows, long count, long width,
-                                 long depth, float *dst) {
-    spack_runs_portable(base, 0, rows, count, width, depth, dst);
-}
-
-static void spack_transposed_portable(const float *src, long ld, const long *rows, long count,
+void nk_spack_transposed_portable(const float *src, long ld, const long *rows, long count,
                                       long width, long depth, float *dst) {
     long count4 = count & ~3L, depth4 = depth & ~3L;
     long i = 0;
@@ -68,16 +58,6 @@ static void spack_transposed_portable(const float *src, long ld, const long *row
     }
 }
 
-void nk_spack_transposed_portable(const float *src, long ld, long count, long width, long depth,
-                                  float *dst) {
-    spack_transposed_portable(src, ld, 0, count, width, depth, dst);
-}
-
-void nk_spack_transposed_rows_portable(const float *base, const long *rows, long count,
-                                       long width, long depth, float *dst) {
-    spack_transposed_portable(base, 0, rows, count, width, depth, dst);
-}
-
 // ---------------------------------------------------------------------------------------
 // AVX-512F versions.
 #if defined(__x86_64__)
@@ -90,7 +70,7 @@ static inline __mmask16 pack_mask(long n) {
 }
 
 PACK_TARGET
-static void spack_runs_512(const float *src, long ld, const long *rows, long count, long width,
+void nk_spack_runs_avx512(const float *src, long ld, const long *rows, long count, long width,
                            long depth, float *dst) {
     if (width == 32 && count == 32) {
         // The common full B micro-panel: two vectors per depth.
@@ -112,18 +92,6 @@ static void spack_runs_512(const float *src, long ld, const long *rows, long cou
             _mm512_mask_storeu_ps(d + i, pack_mask(width - i), x);
         }
     }
-}
-
-PACK_TARGET
-void nk_spack_runs_avx512(const float *src, long ld, long count, long width, long depth,
-                          float *dst) {
-    spack_runs_512(src, ld, 0, count, width, depth, dst);
-}
-
-PACK_TARGET
-void nk_spack_runs_rows_avx512(const float *base, const long *rows, long count, long width,
-                               long depth, float *dst) {
-    spack_runs_512(base, 0, rows, count, width, depth, dst);
 }
 
 /// Transposes the 16 x 16 block v[0..<16] in place (v[r][c] -> v[c][r]).
@@ -157,7 +125,7 @@ static inline void pack_transpose16(__m512 v[16]) {
 }
 
 PACK_TARGET
-static void spack_transposed_512(const float *src, long ld, const long *rows, long count,
+void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, long count,
                                  long width, long depth, float *dst) {
     for (long i0 = 0; i0 < width; i0 += 16) {
         long live = count - i0;
@@ -183,38 +151,16 @@ static void spack_transposed_512(const float *src, long ld, const long *rows, lo
     }
 }
 
-PACK_TARGET
-void nk_spack_transposed_avx512(const float *src, long ld, long count, long width, long depth,
-                                float *dst) {
-    spack_transposed_512(src, ld, 0, count, width, depth, dst);
-}
-
-PACK_TARGET
-void nk_spack_transposed_rows_avx512(const float *base, const long *rows, long count, long width,
-                                     long depth, float *dst) {
-    spack_transposed_512(base, 0, rows, count, width, depth, dst);
-}
-
 #else
 
-void nk_spack_runs_avx512(const float *src, long ld, long count, long width, long depth,
-                          float *dst) {
-    nk_spack_runs_portable(src, ld, count, width, depth, dst);
+void nk_spack_runs_avx512(const float *src, long ld, const long *rows, long count, long width,
+                          long depth, float *dst) {
+    nk_spack_runs_portable(src, ld, rows, count, width, depth, dst);
 }
 
-void nk_spack_transposed_avx512(const float *src, long ld, long count, long width, long depth,
-                                float *dst) {
-    nk_spack_transposed_portable(src, ld, count, width, depth, dst);
-}
-
-void nk_spack_runs_rows_avx512(const float *base, const long *rows, long count, long width,
-                               long depth, float *dst) {
-    nk_spack_runs_rows_portable(base, rows, count, width, depth, dst);
-}
-
-void nk_spack_transposed_rows_avx512(const float *base, const long *rows, long count, long width,
-                                     long depth, float *dst) {
-    nk_spack_transposed_rows_portable(base, rows, count, width, depth, dst);
+void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, long count,
+                                long width, long depth, float *dst) {
+    nk_spack_transposed_portable(src, ld, rows, count, width, depth, dst);
 }
 
 #endif

@@ -17,20 +17,15 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
                             c: UnsafeMutablePointer<Self>, ldc: Int, alpha: Self, beta: Self,
                             mr: Int, nr: Int)
-    /// dst[p * width + i] = src[p * ld + i] for i < count (0 for count <= i < width), p < depth,
-    /// with the packing routine of kernel `level`.
-    static func packRuns(level: Int, src: UnsafePointer<Self>, ld: Int, count: Int, width: Int,
-                         depth: Int, dst: UnsafeMutablePointer<Self>)
-    /// dst[p * width + i] = src[i * ld + p] for i < count (0 for count <= i < width), p < depth,
-    /// with the packing routine of kernel `level`.
-    static func packTransposed(level: Int, src: UnsafePointer<Self>, ld: Int, count: Int, width: Int,
-                               depth: Int, dst: UnsafeMutablePointer<Self>)
-    /// dst[p * width + i] = base[rows[p] + i] for i < count (0 for count <= i < width), p < depth.
-    static func packRunsRows(level: Int, base: UnsafePointer<Self>, rows: UnsafePointer<Int>, count: Int,
-                             width: Int, depth: Int, dst: UnsafeMutablePointer<Self>)
-    /// dst[p * width + i] = base[rows[i] + p] for i < count (0 for count <= i < width), p < depth.
-    static func packTransposedRows(level: Int, base: UnsafePointer<Self>, rows: UnsafePointer<Int>, count: Int,
-                                   width: Int, depth: Int, dst: UnsafeMutablePointer<Self>)
+    /// dst[p * width + i] = row(p)[i] for i < count (0 for count <= i < width), p < depth, with the
+    /// packing routine of kernel `level`; row r starts at `src + r * ld`, or at `src + rows[r]`
+    /// when a row table is given.
+    static func packRuns(level: Int, src: UnsafePointer<Self>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
+                         width: Int, depth: Int, dst: UnsafeMutablePointer<Self>)
+    /// dst[p * width + i] = row(i)[p] for i < count (0 for count <= i < width), p < depth; rows as
+    /// in ``packRuns(level:src:ld:rows:count:width:depth:dst:)``.
+    static func packTransposed(level: Int, src: UnsafePointer<Self>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
+                               width: Int, depth: Int, dst: UnsafeMutablePointer<Self>)
 }
 
 extension Float: GEMMScalar {
@@ -49,39 +44,21 @@ extension Float: GEMMScalar {
         }
     }
     @inline(__always)
-    static func packRuns(level: Int, src: UnsafePointer<Float>, ld: Int, count: Int, width: Int,
-                         depth: Int, dst: UnsafeMutablePointer<Float>) {
+    static func packRuns(level: Int, src: UnsafePointer<Float>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
+                         width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
         if level >= 2 {
-            nk_spack_runs_avx512(src, ld, count, width, depth, dst)
+            nk_spack_runs_avx512(src, ld, rows, count, width, depth, dst)
         } else {
-            nk_spack_runs_portable(src, ld, count, width, depth, dst)
+            nk_spack_runs_portable(src, ld, rows, count, width, depth, dst)
         }
     }
     @inline(__always)
-    static func packTransposed(level: Int, src: UnsafePointer<Float>, ld: Int, count: Int, width: Int,
-                               depth: Int, dst: UnsafeMutablePointer<Float>) {
+    static func packTransposed(level: Int, src: UnsafePointer<Float>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
+                               width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
         if level >= 2 {
-            nk_spack_transposed_avx512(src, ld, count, width, depth, dst)
+            nk_spack_transposed_avx512(src, ld, rows, count, width, depth, dst)
         } else {
-            nk_spack_transposed_portable(src, ld, count, width, depth, dst)
-        }
-    }
-    @inline(__always)
-    static func packRunsRows(level: Int, base: UnsafePointer<Float>, rows: UnsafePointer<Int>, count: Int,
-                             width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
-        if level >= 2 {
-            nk_spack_runs_rows_avx512(base, rows, count, width, depth, dst)
-        } else {
-            nk_spack_runs_rows_portable(base, rows, count, width, depth, dst)
-        }
-    }
-    @inline(__always)
-    static func packTransposedRows(level: Int, base: UnsafePointer<Float>, rows: UnsafePointer<Int>, count: Int,
-                                   width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
-        if level >= 2 {
-            nk_spack_transposed_rows_avx512(base, rows, count, width, depth, dst)
-        } else {
-            nk_spack_transposed_rows_portable(base, rows, count, width, depth, dst)
+            nk_spack_transposed_portable(src, ld, rows, count, width, depth, dst)
         }
     }
 }
@@ -101,30 +78,16 @@ extension Double: GEMMScalar {
         }
     }
     @inline(__always)
-    static func packRuns(level: Int, src: UnsafePointer<Double>, ld: Int, count: Int, width: Int,
-                         depth: Int, dst: UnsafeMutablePointer<Double>) {
-        GEMMDriver<Double>.packRunsSwift(src: src, ld: ld, count: count, width: width, depth: depth, dst: dst)
+    static func packRuns(level: Int, src: UnsafePointer<Double>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
+                         width: Int, depth: Int, dst: UnsafeMutablePointer<Double>) {
+        GEMMDriver<Double>.packRunsSwift(src: src, ld: ld, rows: rows, count: count, width: width, depth: depth,
+                                         dst: dst)
     }
     @inline(__always)
-    static func packTransposed(level: Int, src: UnsafePointer<Double>, ld: Int, count: Int, width: Int,
-                               depth: Int, dst: UnsafeMutablePointer<Double>) {
-        GEMMDriver<Double>.packTransposedSwift(src: src, ld: ld, count: count, width: width, depth: depth,
-                                               dst: dst)
-    }
-    static func packRunsRows(level: Int, base: UnsafePointer<Double>, rows: UnsafePointer<Int>, count: Int,
-                             width: Int, depth: Int, dst: UnsafeMutablePointer<Double>) {
-        for p in 0..<depth {
-            let s = base + rows[p], d = dst + p * width
-            for i in 0..<count { d[i] = s[i] }
-            for i in count..<width { d[i] = 0 }
-        }
-    }
-    static func packTransposedRows(level: Int, base: UnsafePointer<Double>, rows: UnsafePointer<Int>, count: Int,
-                                   width: Int, depth: Int, dst: UnsafeMutablePointer<Double>) {
-        for i in 0..<width {
-            let s = i < count ? base + rows[i] : nil
-            for p in 0..<depth { dst[p * width + i] = s?[p] ?? 0 }
-        }
+    static func packTransposed(level: Int, src: UnsafePointer<Double>, ld: Int, rows: UnsafePointer<Int>?,
+                               count: Int, width: Int, depth: Int, dst: UnsafeMutablePointer<Double>) {
+        GEMMDriver<Double>.packTransposedSwift(src: src, ld: ld, rows: rows, count: count, width: width,
+                                               depth: depth, dst: dst)
     }
 }
 
@@ -152,7 +115,7 @@ struct GEMMScratch: @unchecked Sendable {
     let bytes: Int
 
     private static let pool = Mutex<[GEMMScratch]>([])
-    private static let keep = 6
+    private static let keep = 8
     /// Small problems use the stack instead of the pool.
     private static let stackLimit = 32 << 10
 

@@ -14,11 +14,11 @@ extension GEMMDriver {
             let r = min(mr, rows - start)
             if transA {
                 // op(A)(i, p) = a[p * lda + i]: each depth is a contiguous run of rows.
-                T.packRuns(level: level, src: a + p0 * lda + i0 + start, ld: lda, count: r, width: mr,
+                T.packRuns(level: level, src: a + p0 * lda + i0 + start, ld: lda, rows: nil, count: r, width: mr,
                            depth: kc, dst: d)
             } else {
                 // op(A)(i, p) = a[i * lda + p]: each row is a contiguous run of depths.
-                T.packTransposed(level: level, src: a + (i0 + start) * lda + p0, ld: lda, count: r,
+                T.packTransposed(level: level, src: a + (i0 + start) * lda + p0, ld: lda, rows: nil, count: r,
                                  width: mr, depth: kc, dst: d)
             }
             d += mr * kc
@@ -30,35 +30,43 @@ extension GEMMDriver {
     @inline(__always)
     static func packB(level: Int, transB: Bool, b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>?,
                       p0: Int, kc: Int, j0: Int, cols: Int, nr: Int, dst: UnsafeMutablePointer<T>) {
-        if let bRows {
-            // Row r of the stored B starts at b + bRows[r].
-            if transB {
-                T.packTransposedRows(level: level, base: b + p0, rows: bRows + j0, count: cols, width: nr,
-                                     depth: kc, dst: dst)
+        if transB {
+            // op(B)(p, j) = row j of b at depth p: each column is a contiguous run of depths.
+            if let bRows {
+                T.packTransposed(level: level, src: b + p0, ld: 0, rows: bRows + j0, count: cols, width: nr,
+                                 depth: kc, dst: dst)
             } else {
-                T.packRunsRows(level: level, base: b + j0, rows: bRows + p0, count: cols, width: nr,
-                               depth: kc, dst: dst)
+                T.packTransposed(level: level, src: b + j0 * ldb + p0, ld: ldb, rows: nil, count: cols, width: nr,
+                                 depth: kc, dst: dst)
             }
-        } else if transB {
-            // op(B)(p, j) = b[j * ldb + p]: each column is a contiguous run of depths.
-            T.packTransposed(level: level, src: b + j0 * ldb + p0, ld: ldb, count: cols, width: nr,
-                             depth: kc, dst: dst)
         } else {
-            // op(B)(p, j) = b[p * ldb + j]: each depth is a contiguous run of columns.
-            T.packRuns(level: level, src: b + p0 * ldb + j0, ld: ldb, count: cols, width: nr,
-                       depth: kc, dst: dst)
+            // op(B)(p, j) = row p of b at column j: each depth is a contiguous run of columns.
+            if let bRows {
+                T.packRuns(level: level, src: b + j0, ld: 0, rows: bRows + p0, count: cols, width: nr, depth: kc,
+                           dst: dst)
+            } else {
+                T.packRuns(level: level, src: b + p0 * ldb + j0, ld: ldb, rows: nil, count: cols, width: nr,
+                           depth: kc, dst: dst)
+            }
         }
     }
 
-    /// dst[p * width + i] = src[p * ld + i] for i < count (0 for count <= i < width), p < depth.
+    /// Row r of a packing source: `src + r * ld`, or `src + rows[r]` with a row table.
+    @inline(__always)
+    static func row(_ src: UnsafePointer<T>, _ ld: Int, _ rows: UnsafePointer<Int>?, _ r: Int) -> UnsafePointer<T> {
+        if let rows { return src + rows[r] }
+        return src + r * ld
+    }
+
+    /// dst[p * width + i] = row(p)[i] for i < count (0 for count <= i < width), p < depth.
     /// The generic Swift version (used for Float64).
     @inline(__always)
-    static func packRunsSwift(src: UnsafePointer<T>, ld: Int, count: Int, width: Int, depth: Int,
-                         dst: UnsafeMutablePointer<T>) {
-        var s = src
+    static func packRunsSwift(src: UnsafePointer<T>, ld: Int, rows: UnsafePointer<Int>?, count: Int, width: Int,
+                              depth: Int, dst: UnsafeMutablePointer<T>) {
         var d = dst
         let count4 = count & ~3
-        for _ in 0..<depth {
+        for p in 0..<depth {
+            let s = row(src, ld, rows, p)
             var i = 0
             while i < count4 {
                 UnsafeMutableRawPointer(d + i).storeBytes(
@@ -67,22 +75,21 @@ extension GEMMDriver {
             }
             while i < count { d[i] = s[i]; i += 1 }
             while i < width { d[i] = 0; i += 1 }
-            s += ld
             d += width
         }
     }
 
-    /// dst[p * width + i] = src[i * ld + p] for i < count (0 for count <= i < width), p < depth.
+    /// dst[p * width + i] = row(i)[p] for i < count (0 for count <= i < width), p < depth.
     /// Works on 4 × 4 blocks with SIMD transposes; edges element by element. The generic Swift
     /// version (used for Float64).
     @inline(__always)
-    static func packTransposedSwift(src: UnsafePointer<T>, ld: Int, count: Int, width: Int, depth: Int,
-                               dst: UnsafeMutablePointer<T>) {
+    static func packTransposedSwift(src: UnsafePointer<T>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
+                                    width: Int, depth: Int, dst: UnsafeMutablePointer<T>) {
         let count4 = count & ~3, depth4 = depth & ~3
         var i = 0
         while i < count4 {
-            let r0 = UnsafeRawPointer(src + i * ld), r1 = UnsafeRawPointer(src + (i + 1) * ld)
-            let r2 = UnsafeRawPointer(src + (i + 2) * ld), r3 = UnsafeRawPointer(src + (i + 3) * ld)
+            let r0 = UnsafeRawPointer(row(src, ld, rows, i)), r1 = UnsafeRawPointer(row(src, ld, rows, i + 1))
+            let r2 = UnsafeRawPointer(row(src, ld, rows, i + 2)), r3 = UnsafeRawPointer(row(src, ld, rows, i + 3))
             var p = 0
             while p < depth4 {
                 let off = p * MemoryLayout<T>.stride
@@ -100,19 +107,19 @@ extension GEMMDriver {
             }
             while p < depth {
                 let d = dst + p * width + i
-                d[0] = src[i * ld + p]
-                d[1] = src[(i + 1) * ld + p]
-                d[2] = src[(i + 2) * ld + p]
-                d[3] = src[(i + 3) * ld + p]
+                d[0] = r0.load(fromByteOffset: p * MemoryLayout<T>.stride, as: T.self)
+                d[1] = r1.load(fromByteOffset: p * MemoryLayout<T>.stride, as: T.self)
+                d[2] = r2.load(fromByteOffset: p * MemoryLayout<T>.stride, as: T.self)
+                d[3] = r3.load(fromByteOffset: p * MemoryLayout<T>.stride, as: T.self)
                 p += 1
             }
             i += 4
         }
         while i < count {
-            let row = src + i * ld
+            let source = row(src, ld, rows, i)
             var d = dst + i
             for p in 0..<depth {
-                d.pointee = row[p]
+                d.pointee = source[p]
                 d += width
             }
             i += 1

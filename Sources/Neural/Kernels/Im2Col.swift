@@ -180,39 +180,39 @@ enum ConvKernels {
                                           geometry g: WindowGeometry) {
         let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial
         let chunks = chunks(batch: n, weightCount: co * K)
-        let parts = PartialSums<T>(chunks: chunks, dw: dw == nil ? 0 : co * K, db: db == nil ? 0 : co)
-        defer { parts.finish(dw: dw, db: db) }
-        forChunks(batch: n, chunks: chunks) { t, range in
-            let scratch: UnsafeMutablePointer<T>? = g.isPointwise ? nil : .allocate(capacity: K * P)
-            defer { scratch?.deallocate() }
-            let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
-            var first = true
-            for s in range {
-                let xs = x + s * inSize, vs = v + s * co * P
-                if let dwT {
-                    let colsS: UnsafePointer<T>
-                    if let scratch { Im2Col.im2col(xs, scratch, g); colsS = UnsafePointer(scratch) } else { colsS = xs }
-                    // dW += v[n] · cols(x[n])ᵀ: [C′, P] · [P, K].
-                    BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: P, a: vs, lda: P, b: colsS, ldb: P,
-                         beta: first ? 0 : 1, c: dwT, ldc: K)
-                }
-                if let dx {
-                    let dxs = dx + s * inSize
-                    // dcols = Wᵀ · v[n]: [K, C′] · [C′, P], then scattered back by col2im.
-                    if let scratch {
-                        BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
-                             beta: 0, c: scratch, ldc: P)
-                        dxs.update(repeating: 0, count: inSize)
-                        Im2Col.col2im(UnsafePointer(scratch), dxs, g)
-                    } else {
-                        BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
-                             beta: 0, c: dxs, ldc: P)
+        PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * K, db: db, dbCount: co) { parts in
+            forChunks(batch: n, chunks: chunks) { t, range in
+                let scratch: UnsafeMutablePointer<T>? = g.isPointwise ? nil : .allocate(capacity: K * P)
+                defer { scratch?.deallocate() }
+                let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
+                var first = true
+                for s in range {
+                    let xs = x + s * inSize, vs = v + s * co * P
+                    if let dwT {
+                        let colsS: UnsafePointer<T>
+                        if let scratch { Im2Col.im2col(xs, scratch, g); colsS = UnsafePointer(scratch) } else { colsS = xs }
+                        // dW += v[n] · cols(x[n])ᵀ: [C′, P] · [P, K].
+                        BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: P, a: vs, lda: P, b: colsS, ldb: P,
+                             beta: first ? 0 : 1, c: dwT, ldc: K)
                     }
+                    if let dx {
+                        let dxs = dx + s * inSize
+                        // dcols = Wᵀ · v[n]: [K, C′] · [C′, P], then scattered back by col2im.
+                        if let scratch {
+                            BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
+                                 beta: 0, c: scratch, ldc: P)
+                            dxs.update(repeating: 0, count: inSize)
+                            Im2Col.col2im(UnsafePointer(scratch), dxs, g)
+                        } else {
+                            BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
+                                 beta: 0, c: dxs, ldc: P)
+                        }
+                    }
+                    if let dbT { rowSumAdd(dbT, vs, rows: co, cols: P) }
+                    first = false
                 }
-                if let dbT { rowSumAdd(dbT, vs, rows: co, cols: P) }
-                first = false
+                if range.isEmpty, let dwT { dwT.update(repeating: 0, count: co * K) }
             }
-            if range.isEmpty, let dwT { dwT.update(repeating: 0, count: co * K) }
         }
     }
 
@@ -232,40 +232,40 @@ enum ConvKernels {
     }
 }
 
-/// Per-chunk partial sums of ∂J/∂W and ∂J/∂b over a batch, added up in chunk order by
-/// ``finish(dw:db:)`` so that the result does not depend on which thread ran which chunk.
+/// Per-chunk partial sums of ∂J/∂W and ∂J/∂b over a batch, added up in chunk order so that the
+/// result does not depend on which thread ran which chunk. The partials live in reused scratch
+/// memory (no fresh pages per backward pass).
 struct PartialSums<T: TensorScalar>: @unchecked Sendable {
-    let chunks: Int, dwCount: Int, dbCount: Int
+    let dwCount: Int, dbCount: Int
     private let dwParts: UnsafeMutablePointer<T>?, dbParts: UnsafeMutablePointer<T>?
 
-    /// Room for `chunks` partials of `dw` and `db` elements (0: that gradient is not needed).
-    init(chunks: Int, dw: Int, db: Int) {
-        self.chunks = chunks
-        dwCount = dw
-        dbCount = db
-        dwParts = dw == 0 ? nil : .allocate(capacity: chunks * dw)
-        dbParts = db == 0 ? nil : .allocate(capacity: chunks * db)
-        // A bias partial accumulates from zero; a weight partial is overwritten by its first sample.
-        dbParts?.update(repeating: 0, count: chunks * db)
+    /// Runs `body` with room for `chunks` partials of `dw` (`dwCount` elements) and `db`
+    /// (`dbCount`), then writes their chunk-ordered sums into `dw` and `db` (nil: not needed).
+    /// A bias partial starts at zero; a weight partial must be overwritten by its chunk.
+    static func accumulate(chunks: Int, dw: UnsafeMutablePointer<T>?, dwCount: Int, db: UnsafeMutablePointer<T>?,
+                           dbCount: Int, _ body: (PartialSums<T>) -> Void) {
+        let dwN = dw == nil ? 0 : dwCount, dbN = db == nil ? 0 : dbCount
+        GEMMScratch.withBuffer(bytes: chunks * (dwN + dbN) * MemoryLayout<T>.stride + 64) { raw in
+            let base = raw.bindMemory(to: T.self, capacity: chunks * (dwN + dbN))
+            let parts = PartialSums(dwCount: dwN, dbCount: dbN, dwParts: dw == nil ? nil : base,
+                                    dbParts: db == nil ? nil : base + chunks * dwN)
+            parts.dbParts?.update(repeating: 0, count: chunks * dbN)
+            body(parts)
+            for (out, partials, count) in [(dw, parts.dwParts, dwN), (db, parts.dbParts, dbN)] {
+                guard let out, let partials else { continue }
+                out.update(from: partials, count: count)
+                for t in 1..<Swift.max(chunks, 1) {
+                    let part = partials + t * count
+                    for e in 0..<count { out[e] += part[e] }
+                }
+            }
+        }
     }
 
     /// The ∂J/∂W partial of chunk `t`, or nil.
     func dw(chunk t: Int) -> UnsafeMutablePointer<T>? { dwParts.map { $0 + t * dwCount } }
     /// The ∂J/∂b partial of chunk `t`, or nil.
     func db(chunk t: Int) -> UnsafeMutablePointer<T>? { dbParts.map { $0 + t * dbCount } }
-
-    /// Writes the chunk-ordered sums into `dw` and `db` and frees the partials.
-    func finish(dw: UnsafeMutablePointer<T>?, db: UnsafeMutablePointer<T>?) {
-        for (out, parts, count) in [(dw, dwParts, dwCount), (db, dbParts, dbCount)] {
-            guard let out, let parts else { continue }
-            out.update(from: parts, count: count)
-            for t in 1..<Swift.max(chunks, 1) {
-                let part = parts + t * count
-                for e in 0..<count { out[e] += part[e] }
-            }
-            parts.deallocate()
-        }
-    }
 }
 
 extension ConvKernels {

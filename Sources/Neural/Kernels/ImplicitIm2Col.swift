@@ -171,45 +171,45 @@ extension ConvKernels {
         let g = grid.geometry
         let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial, Q = grid.count
         let chunks = chunks(batch: n, weightCount: co * K)
-        let parts = PartialSums<T>(chunks: chunks, dw: dw == nil ? 0 : co * K, db: db == nil ? 0 : co)
-        defer { parts.finish(dw: dw, db: db) }
         let stride = MemoryLayout<T>.stride
         // Scratch per chunk: the masked gradient on the grid, the patch gradients, padded x and dx.
         let vBytes = (co * Q * stride + 63) / 64 * 64
         let colBytes = dx == nil ? 0 : (K * Q * stride + 63) / 64 * 64
         let padBytes = grid.isPadded ? (grid.paddedSize * stride + 63) / 64 * 64 : 0
-        forChunks(batch: n, chunks: chunks) { t, range in
-            GEMMScratch.withBuffer(bytes: vBytes + colBytes + 2 * padBytes) { raw in
-                let vgrid = raw.bindMemory(to: T.self, capacity: co * Q)
-                let dcols = (raw + vBytes).bindMemory(to: T.self, capacity: K * Q)
-                let xpad = (raw + vBytes + colBytes).bindMemory(to: T.self, capacity: grid.paddedSize)
-                let dxpad = (raw + vBytes + colBytes + padBytes).bindMemory(to: T.self, capacity: grid.paddedSize)
-                if grid.isPadded { xpad.update(repeating: 0, count: grid.paddedSize) }
-                let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
-                grid.rows.withUnsafeBufferPointer { rows in
-                    for (index, s) in range.enumerated() {
-                        grid.scatter(v + s * co * P, reluOutput: y.map { $0 + s * co * P }, into: vgrid, channels: co)
-                        if let dwT {
-                            var xs = x + s * inSize
-                            if grid.isPadded { grid.pad(xs, into: xpad); xs = UnsafePointer(xpad) }
-                            // dW += v[n] · cols(x[n])ᵀ: [C′, Q] · [Q, K], cols read through the row table.
-                            BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: Q, a: vgrid, lda: Q,
-                                      b: xs, ldb: 0, bRows: rows.baseAddress!, beta: index == 0 ? 0 : 1,
-                                      c: dwT, ldc: K)
+        PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * K, db: db, dbCount: co) { parts in
+            forChunks(batch: n, chunks: chunks) { t, range in
+                GEMMScratch.withBuffer(bytes: vBytes + colBytes + 2 * padBytes) { raw in
+                    let vgrid = raw.bindMemory(to: T.self, capacity: co * Q)
+                    let dcols = (raw + vBytes).bindMemory(to: T.self, capacity: K * Q)
+                    let xpad = (raw + vBytes + colBytes).bindMemory(to: T.self, capacity: grid.paddedSize)
+                    let dxpad = (raw + vBytes + colBytes + padBytes).bindMemory(to: T.self, capacity: grid.paddedSize)
+                    if grid.isPadded { xpad.update(repeating: 0, count: grid.paddedSize) }
+                    let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
+                    grid.rows.withUnsafeBufferPointer { rows in
+                        for (index, s) in range.enumerated() {
+                            grid.scatter(v + s * co * P, reluOutput: y.map { $0 + s * co * P }, into: vgrid, channels: co)
+                            if let dwT {
+                                var xs = x + s * inSize
+                                if grid.isPadded { grid.pad(xs, into: xpad); xs = UnsafePointer(xpad) }
+                                // dW += v[n] · cols(x[n])ᵀ: [C′, Q] · [Q, K], cols read through the row table.
+                                BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: Q, a: vgrid, lda: Q,
+                                          b: xs, ldb: 0, bRows: rows.baseAddress!, beta: index == 0 ? 0 : 1,
+                                          c: dwT, ldc: K)
+                            }
+                            if let dx {
+                                // dcols = Wᵀ · v[n]: [K, C′] · [C′, Q], then one contiguous add per patch row.
+                                BLAS.gemm(T.self, transA: true, transB: false, m: K, n: Q, k: co, a: w, lda: K,
+                                          b: vgrid, ldb: Q, beta: 0, c: dcols, ldc: Q)
+                                let dxs = dx + s * inSize
+                                let target = grid.isPadded ? dxpad : dxs
+                                target.update(repeating: 0, count: grid.isPadded ? grid.paddedSize : inSize)
+                                grid.col2im(dcols, into: target)
+                                if grid.isPadded { grid.crop(dxpad, into: dxs) }
+                            }
+                            if let dbT { rowSumAdd(dbT, vgrid, rows: co, cols: Q) }
                         }
-                        if let dx {
-                            // dcols = Wᵀ · v[n]: [K, C′] · [C′, Q], then one contiguous add per patch row.
-                            BLAS.gemm(T.self, transA: true, transB: false, m: K, n: Q, k: co, a: w, lda: K,
-                                      b: vgrid, ldb: Q, beta: 0, c: dcols, ldc: Q)
-                            let dxs = dx + s * inSize
-                            let target = grid.isPadded ? dxpad : dxs
-                            target.update(repeating: 0, count: grid.isPadded ? grid.paddedSize : inSize)
-                            grid.col2im(dcols, into: target)
-                            if grid.isPadded { grid.crop(dxpad, into: dxs) }
-                        }
-                        if let dbT { rowSumAdd(dbT, vgrid, rows: co, cols: Q) }
+                        if range.isEmpty { dwT?.update(repeating: 0, count: co * K) }
                     }
-                    if range.isEmpty { dwT?.update(repeating: 0, count: co * K) }
                 }
             }
         }

@@ -5,32 +5,19 @@ import Testing
 
 @Suite("GEMM packing")
 struct GEMMPackingTests {
-    private typealias Pack = (UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?) -> Void
-    private typealias PackRows = (UnsafePointer<Float>?, UnsafePointer<Int>?, Int, Int, Int,
-                                  UnsafeMutablePointer<Float>?) -> Void
+    /// (src, ld, row table or nil, count, width, depth, dst).
+    private typealias Pack = (UnsafePointer<Float>?, Int, UnsafePointer<Int>?, Int, Int, Int,
+                              UnsafeMutablePointer<Float>?) -> Void
 
     /// The routines this CPU can run: the portable ones always, the AVX-512 ones when supported.
     private static func routines(transposed: Bool) -> [(String, Pack)] {
         var list: [(String, Pack)] = transposed
-            ? [("portable", { nk_spack_transposed_portable($0, $1, $2, $3, $4, $5) })]
-            : [("portable", { nk_spack_runs_portable($0, $1, $2, $3, $4, $5) })]
+            ? [("portable", { nk_spack_transposed_portable($0, $1, $2, $3, $4, $5, $6) })]
+            : [("portable", { nk_spack_runs_portable($0, $1, $2, $3, $4, $5, $6) })]
         if nk_cpu_level() >= 2 {
             list.append(transposed
-                ? ("avx512", { nk_spack_transposed_avx512($0, $1, $2, $3, $4, $5) })
-                : ("avx512", { nk_spack_runs_avx512($0, $1, $2, $3, $4, $5) }))
-        }
-        return list
-    }
-
-    /// The row-table routines (rows of the source at arbitrary offsets) this CPU can run.
-    private static func rowRoutines(transposed: Bool) -> [(String, PackRows)] {
-        var list: [(String, PackRows)] = transposed
-            ? [("portable", { nk_spack_transposed_rows_portable($0, $1, $2, $3, $4, $5) })]
-            : [("portable", { nk_spack_runs_rows_portable($0, $1, $2, $3, $4, $5) })]
-        if nk_cpu_level() >= 2 {
-            list.append(transposed
-                ? ("avx512", { nk_spack_transposed_rows_avx512($0, $1, $2, $3, $4, $5) })
-                : ("avx512", { nk_spack_runs_rows_avx512($0, $1, $2, $3, $4, $5) }))
+                ? ("avx512", { nk_spack_transposed_avx512($0, $1, $2, $3, $4, $5, $6) })
+                : ("avx512", { nk_spack_runs_avx512($0, $1, $2, $3, $4, $5, $6) }))
         }
         return list
     }
@@ -57,15 +44,14 @@ struct GEMMPackingTests {
             }
         }
         var ok = true
-        let packs: [Pack] = rowTable
-            ? Self.rowRoutines(transposed: transposed).map { _, pack in
-                { s, _, count, width, depth, d in rowOffsets.withUnsafeBufferPointer { pack(s, $0.baseAddress, count, width, depth, d) } }
-            }
-            : Self.routines(transposed: transposed).map(\.1)
-        for pack in packs {
+        for (_, pack) in Self.routines(transposed: transposed) {
             var dst = [Float](repeating: Float(bitPattern: 0xDEAD_BEEF), count: width * depth + 32)
             src.withUnsafeBufferPointer { s in
-                dst.withUnsafeMutableBufferPointer { d in pack(s.baseAddress, ld, count, width, depth, d.baseAddress) }
+                dst.withUnsafeMutableBufferPointer { d in
+                    rowOffsets.withUnsafeBufferPointer { r in
+                        pack(s.baseAddress, rowTable ? 0 : ld, rowTable ? r.baseAddress : nil, count, width, depth, d.baseAddress)
+                    }
+                }
             }
             ok = ok && dst.map(\.bitPattern) == expected
         }

@@ -42,6 +42,15 @@ private func expectCaret(_ error: ModelSpecError?, under token: String, in spec:
     #expect(error.token == token, sourceLocation: sourceLocation)
 }
 
+/// Parses `spec`, expects a `ModelSpecError`, and checks it with `expectCaret`; returns the error.
+@discardableResult
+private func expectParseError(_ spec: String, under token: String, saying fragment: String,
+                              sourceLocation: SourceLocation = #_sourceLocation) -> ModelSpecError? {
+    let e = specError({ _ = try ModelSpec.parse(spec) }, sourceLocation: sourceLocation)
+    expectCaret(e, under: token, in: spec, saying: fragment, sourceLocation: sourceLocation)
+    return e
+}
+
 @Suite("ModelSpec")
 struct ModelSpecTests {
     // MARK: Every token parses, builds and runs
@@ -216,60 +225,42 @@ struct ModelSpecTests {
     // MARK: Errors point at the token
 
     @Test func unknownTokenSuggestsTheNearestName() {
-        let spec = "conv2d(32,3) relu lineer(10)"
-        let e = specError { _ = try ModelSpec.parse(spec) }
-        expectCaret(e, under: "lineer", in: spec, saying: "unknown layer \"lineer\"; did you mean linear?")
+        let e = expectParseError("conv2d(32,3) relu lineer(10)", under: "lineer",
+                                 saying: "unknown layer \"lineer\"; did you mean linear?")
         #expect(e?.hint?.contains("conv1d(c,k)") == true)
 
-        let spec2 = "maxpooling(2)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec2) }, under: "maxpooling", in: spec2, saying: "did you mean maxpool?")
-        let spec3 = "dense(64) relu"
-        expectCaret(specError { _ = try ModelSpec.parse(spec3) }, under: "dense", in: spec3, saying: "did you mean linear?")
-        let spec4 = "linear(4) xyzzyq"
-        let e4 = specError { _ = try ModelSpec.parse(spec4) }
-        expectCaret(e4, under: "xyzzyq", in: spec4, saying: "unknown layer")
+        expectParseError("maxpooling(2)", under: "maxpooling", saying: "did you mean maxpool?")
+        expectParseError("dense(64) relu", under: "dense", saying: "did you mean linear?")
+        let e4 = expectParseError("linear(4) xyzzyq", under: "xyzzyq", saying: "unknown layer")
         #expect(e4?.message.contains("did you mean") == false)
     }
 
-    @Test func badArgumentCountPointsAtTheToken() {
-        let spec = "linear(64,3) relu"
-        expectCaret(specError { _ = try ModelSpec.parse(spec) }, under: "linear(64,3)", in: spec, saying: "linear takes 1 argument, got 2")
-        let spec2 = "relu conv2d(32)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec2) }, under: "conv2d(32)", in: spec2, saying: "missing its kernel argument")
-        let spec3 = "linear(8) relu(2)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec3) }, under: "relu(2)", in: spec3, saying: "relu takes no arguments")
-        let spec4 = "mlp() relu"
-        expectCaret(specError { _ = try ModelSpec.parse(spec4) }, under: "mlp()", in: spec4, saying: "at least one hidden size")
-    }
-
-    @Test func badArgumentValuesPointAtTheArgument() {
-        let spec = "mlp(512,-3)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec) }, under: "-3", in: spec, saying: "negative size")
-        let spec2 = "linear(abc)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec2) }, under: "abc", in: spec2, saying: "must be an integer")
-        let spec3 = "linear(2.5)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec3) }, under: "2.5", in: spec3, saying: "whole number")
-        let spec4 = "linear(8) dropout(1.5)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec4) }, under: "1.5", in: spec4, saying: "must be in [0, 1]")
-        let spec5 = "conv2d(32,3,strde=2)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec5) }, under: "strde=2", in: spec5, saying: "did you mean stride?")
-        let spec6 = "conv2d(32,0)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec6) }, under: "0", in: spec6, saying: "must be positive")
-        let spec7 = "conv1d(16,4)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec7) }, under: "conv1d(16,4)", in: spec7, saying: "odd kernel")
-        let spec8 = "maxpool(2,padding=3)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec8) }, under: "padding=3", in: spec8, saying: "at most half the window")
-        let spec9 = "softplus(0)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec9) }, under: "0", in: spec9, saying: "must be positive")
+    @Test(arguments: [
+        // (spec, token under the carets, message fragment)
+        // wrong argument count: the carets sit under the whole token
+        ("linear(64,3) relu", "linear(64,3)", "linear takes 1 argument, got 2"),
+        ("relu conv2d(32)", "conv2d(32)", "missing its kernel argument"),
+        ("linear(8) relu(2)", "relu(2)", "relu takes no arguments"),
+        ("mlp() relu", "mlp()", "at least one hidden size"),
+        // bad argument values: the carets sit under the argument
+        ("mlp(512,-3)", "-3", "negative size"),
+        ("linear(abc)", "abc", "must be an integer"),
+        ("linear(2.5)", "2.5", "whole number"),
+        ("linear(8) dropout(1.5)", "1.5", "must be in [0, 1]"),
+        ("conv2d(32,3,strde=2)", "strde=2", "did you mean stride?"),
+        ("conv2d(32,0)", "0", "must be positive"),
+        ("conv1d(16,4)", "conv1d(16,4)", "odd kernel"),
+        ("maxpool(2,padding=3)", "padding=3", "at most half the window"),
+        ("softplus(0)", "0", "must be positive"),
+    ])
+    func badArgumentsPointAtTheirToken(_ spec: String, token: String, fragment: String) {
+        expectParseError(spec, under: token, saying: fragment)
     }
 
     @Test func syntaxErrorsPointAtTheCharacter() {
-        let spec = "linear(64), relu"
-        expectCaret(specError { _ = try ModelSpec.parse(spec) }, under: ",", in: spec, saying: "separate layers with spaces")
-        let spec2 = "relu linear(64"
-        expectCaret(specError { _ = try ModelSpec.parse(spec2) }, under: "linear(64", in: spec2, saying: "never closed")
-        let spec3 = "relu (64)"
-        expectCaret(specError { _ = try ModelSpec.parse(spec3) }, under: "(", in: spec3, saying: "expected a layer name")
+        expectParseError("linear(64), relu", under: ",", saying: "separate layers with spaces")
+        expectParseError("relu linear(64", under: "linear(64", saying: "never closed")
+        expectParseError("relu (64)", under: "(", saying: "expected a layer name")
         let e = specError { _ = try ModelSpec.parse("   ") }
         #expect(e?.message == "the model spec is empty" && e?.range == nil)
     }

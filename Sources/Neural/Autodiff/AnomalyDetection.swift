@@ -114,48 +114,32 @@ public enum AnomalyDetection {
         switch t.dtype {
         case .float32:
             return t.withUnsafeScalars(as: Float.self) { b in
-                guard !allFinite(b) else { return nil }
+                guard !allFinite(b, lanes: SIMD16<Float>.self) else { return nil }
                 return b.first { !$0.isFinite }.map(Double.init)
             }
         case .float64:
             return t.withUnsafeScalars(as: Double.self) { b in
-                guard !allFinite(b) else { return nil }
+                guard !allFinite(b, lanes: SIMD8<Double>.self) else { return nil }
                 return b.first { !$0.isFinite }
             }
         }
     }
 
     /// Whether every element is finite: x·0 is 0 for finite x and NaN otherwise, so the sum of
-    /// x·0 over all elements is 0 exactly when all are finite (SIMD, no early exit).
+    /// x·0 over all elements is 0 exactly when all are finite (SIMD vectors of type `V`, no early exit).
     @inline(__always)
-    static func allFinite(_ b: UnsafeBufferPointer<Float>) -> Bool {
+    static func allFinite<V: SIMD>(_ b: UnsafeBufferPointer<V.Scalar>, lanes _: V.Type) -> Bool
+    where V.Scalar: BinaryFloatingPoint {
         guard let base = b.baseAddress else { return true }
-        let n = b.count
-        var acc = SIMD16<Float>(repeating: 0)
+        let n = b.count, width = V().scalarCount
+        var acc = V()
         var i = 0
         let raw = UnsafeRawPointer(base)
-        while i + 16 <= n {
-            acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * 0
-            i += 16
+        while i + width <= n {
+            acc += raw.loadUnaligned(fromByteOffset: i * MemoryLayout<V.Scalar>.stride, as: V.self) * 0
+            i += width
         }
-        var tail: Float = 0
-        while i < n { tail += base[i] * 0; i += 1 }
-        return acc.sum() + tail == 0
-    }
-
-    /// ``allFinite(_:)-(UnsafeBufferPointer<Float>)`` for Float64.
-    @inline(__always)
-    static func allFinite(_ b: UnsafeBufferPointer<Double>) -> Bool {
-        guard let base = b.baseAddress else { return true }
-        let n = b.count
-        var acc = SIMD8<Double>(repeating: 0)
-        var i = 0
-        let raw = UnsafeRawPointer(base)
-        while i + 8 <= n {
-            acc += raw.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self) * 0
-            i += 8
-        }
-        var tail: Double = 0
+        var tail: V.Scalar = 0
         while i < n { tail += base[i] * 0; i += 1 }
         return acc.sum() + tail == 0
     }

@@ -13,36 +13,13 @@
 #define CAT(a, b) CAT_(a, b)
 
 #define W 8
-#define NAME(x) CAT(x, avx512)
+#define ISA avx512
 #define TARGET __attribute__((target("avx512f,avx512dq,fma")))
-#define VF vf_avx512
-#define VI vi_avx512
-#define VD vd_avx512
-#define VL vl_avx512
-typedef float vf_avx512 __attribute__((vector_size(32)));
-typedef int vi_avx512 __attribute__((vector_size(32)));
-typedef double vd_avx512 __attribute__((vector_size(64)));
-typedef long long vl_avx512 __attribute__((vector_size(64)));
 #include "elementwise_template.h"
-#undef W
-#undef NAME
-#undef TARGET
-#undef VF
-#undef VI
-#undef VD
-#undef VL
 
 #define W 4
-#define NAME(x) CAT(x, avx2)
+#define ISA avx2
 #define TARGET __attribute__((target("avx2,fma")))
-#define VF vf_avx2
-#define VI vi_avx2
-#define VD vd_avx2
-#define VL vl_avx2
-typedef float vf_avx2 __attribute__((vector_size(16)));
-typedef int vi_avx2 __attribute__((vector_size(16)));
-typedef double vd_avx2 __attribute__((vector_size(32)));
-typedef long long vl_avx2 __attribute__((vector_size(32)));
 #include "elementwise_template.h"
 
 #define PICK(fn, ...)                                              \

@@ -1,6 +1,16 @@
 // Vector bodies of the float32 transcendental kernels, included once per instruction set by
-// elementwise_kernels.c with W (lanes), VF/VI/VD/VL (float/int32/double/int64 vectors of W lanes),
-// NAME(x) (per-set names) and TARGET (the target attribute) defined.
+// elementwise_kernels.c with W (lanes), ISA (the suffix of the per-set names) and TARGET (the
+// target attribute) defined. Defines NAME(x) (per-set names) and VF/VI/VD/VL (float/int32/
+// double/int64 vectors of W lanes) from them, and undefines all of these at its end.
+#define NAME(x) CAT(x, ISA)
+typedef float NAME(vf) __attribute__((vector_size(W * 4)));
+typedef int NAME(vi) __attribute__((vector_size(W * 4)));
+typedef double NAME(vd) __attribute__((vector_size(W * 8)));
+typedef long long NAME(vl) __attribute__((vector_size(W * 8)));
+#define VF NAME(vf)
+#define VI NAME(vi)
+#define VD NAME(vd)
+#define VL NAME(vl)
 #define FN static inline __attribute__((always_inline)) TARGET
 
 
@@ -12,6 +22,13 @@ FN VD NAME(vmin)(VD a, VD b) { return NAME(sel)(a < b, a, b); }
 FN VD NAME(vabs)(VD a) { return (VD)((VL)a & (VL){0} + 0x7fffffffffffffffLL); }
 FN VD NAME(clamp)(VD x, double lo, double hi) { return NAME(vmin)(NAME(vmax)(x, NAME(splat)(lo)), NAME(splat)(hi)); }  // NaN -> hi
 
+/// c[0]·xⁿ⁻¹ + c[1]·xⁿ⁻² + … + c[n-1] by Horner's rule, one fused multiply-add per coefficient.
+FN VD NAME(horner)(VD x, const double *c, int n) {
+    VD p = NAME(splat)(c[0]);
+    for (int i = 1; i < n; i++) p = NAME(vfma)(p, x, NAME(splat)(c[i]));
+    return p;
+}
+
 /// e^x for x in [-708, 709] (callers clamp); relative error < 1e-13.
 FN VD NAME(exp_d)(VD x) {
     const double shifter = 0x1.8p52;
@@ -20,18 +37,10 @@ FN VD NAME(exp_d)(VD x) {
     VL ni = (VL)t - (VL)NAME(splat)(shifter);
     VD r = NAME(vfma)(n, NAME(splat)(-0x1.62e42fefa39efp-1), x);
     r = NAME(vfma)(n, NAME(splat)(-0x1.abc9e3b39803fp-56), r);
-    VD p = NAME(splat)(1.0 / 39916800);                         // Taylor to r^11, |r| <= ln2/2
-    p = NAME(vfma)(p, r, NAME(splat)(1.0 / 3628800));
-    p = NAME(vfma)(p, r, NAME(splat)(1.0 / 362880));
-    p = NAME(vfma)(p, r, NAME(splat)(1.0 / 40320));
-    p = NAME(vfma)(p, r, NAME(splat)(1.0 / 5040));
-    p = NAME(vfma)(p, r, NAME(splat)(1.0 / 720));
-    p = NAME(vfma)(p, r, NAME(splat)(1.0 / 120));
-    p = NAME(vfma)(p, r, NAME(splat)(1.0 / 24));
-    p = NAME(vfma)(p, r, NAME(splat)(1.0 / 6));
-    p = NAME(vfma)(p, r, NAME(splat)(0.5));
-    p = NAME(vfma)(p, r, NAME(splat)(1.0));
-    p = NAME(vfma)(p, r, NAME(splat)(1.0));
+    static const double taylor[12] = {                          // Taylor to r^11, |r| <= ln2/2
+        1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720,
+        1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0};
+    VD p = NAME(horner)(r, taylor, 12);
     VD scale = (VD)((ni + 1023) << 52);
     return p * scale;
 }
@@ -45,14 +54,8 @@ FN VD NAME(log_d)(VD x) {
     m = NAME(sel)(big, m * 0.5, m);
     e = e - big;                                                           // big is -1 where true
     VD s = (m - 1.0) / (m + 1.0), s2 = s * s;
-    VD p = NAME(splat)(1.0 / 15);                                                // 2·atanh(s) series
-    p = NAME(vfma)(p, s2, NAME(splat)(1.0 / 13));
-    p = NAME(vfma)(p, s2, NAME(splat)(1.0 / 11));
-    p = NAME(vfma)(p, s2, NAME(splat)(1.0 / 9));
-    p = NAME(vfma)(p, s2, NAME(splat)(1.0 / 7));
-    p = NAME(vfma)(p, s2, NAME(splat)(1.0 / 5));
-    p = NAME(vfma)(p, s2, NAME(splat)(1.0 / 3));
-    p = NAME(vfma)(p, s2, NAME(splat)(1.0));
+    static const double atanh2[8] = {1.0 / 15, 1.0 / 13, 1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0};
+    VD p = NAME(horner)(s2, atanh2, 8);                                       // 2·atanh(s) series
     VD ed = __builtin_convertvector(e, VD);
     return NAME(vfma)(ed, NAME(splat)(0x1.62e42fefa39efp-1), NAME(vfma)(2.0 * s, p, ed * 0x1.abc9e3b39803fp-56));
 }
@@ -62,16 +65,10 @@ FN VD NAME(phi_d)(VD x) {
     VD z = NAME(vabs)(x) * 0x1.6a09e667f3bcdp-1;   // |x|/√2
     // Small |x|: Φ = (1 + erf z)/2 with erf's Taylor series (z < 0.5: 11 terms, error < 1e-14).
     VD z2 = z * z;
-    VD q = NAME(splat)(-1.0 / (3628800.0 * 21));
-    q = NAME(vfma)(q, z2, NAME(splat)(1.0 / (362880.0 * 19)));
-    q = NAME(vfma)(q, z2, NAME(splat)(-1.0 / (40320.0 * 17)));
-    q = NAME(vfma)(q, z2, NAME(splat)(1.0 / (5040.0 * 15)));
-    q = NAME(vfma)(q, z2, NAME(splat)(-1.0 / (720.0 * 13)));
-    q = NAME(vfma)(q, z2, NAME(splat)(1.0 / (120.0 * 11)));
-    q = NAME(vfma)(q, z2, NAME(splat)(-1.0 / (24.0 * 9)));
-    q = NAME(vfma)(q, z2, NAME(splat)(1.0 / (6.0 * 7)));
-    q = NAME(vfma)(q, z2, NAME(splat)(-1.0 / (2.0 * 5)));
-    q = NAME(vfma)(q, z2, NAME(splat)(1.0 / 3));
+    static const double erf_taylor[10] = {
+        -1.0 / (3628800.0 * 21), 1.0 / (362880.0 * 19), -1.0 / (40320.0 * 17), 1.0 / (5040.0 * 15),
+        -1.0 / (720.0 * 13), 1.0 / (120.0 * 11), -1.0 / (24.0 * 9), 1.0 / (6.0 * 7), -1.0 / (2.0 * 5), 1.0 / 3};
+    VD q = NAME(horner)(z2, erf_taylor, 10);
     q = NAME(vfma)(q, -z2, NAME(splat)(0.0)) + 1.0;          // 1 - z²/3 + …
     VD erf_small = z * q * 0x1.20dd750429b6dp0;  // 2/√π
     // Large |x|: erfc z = e^{-z²}·erfcx(z), erfcx fitted in u = 1.25·(z−2)/(z+2) − 0.25 (degree 18).
@@ -84,8 +81,7 @@ FN VD NAME(phi_d)(VD x) {
         -0x1.b0cdb3f4f670fp-18, 0x1.4e440c9ab61d0p-16, 0x1.fbe0292145f7bp-15, -0x1.1efea3e159609p-13,
         -0x1.19f68d85f7edap-11, 0x1.bfb4500388a48p-10, 0x1.0b5783225a895p-8, -0x1.33c9658a08131p-5,
         0x1.0082032c33a09p-3, -0x1.1662cf02cf054p-2, 0x1.6e9827d229d88p-3};
-    VD p = NAME(splat)(c[0]);
-    for (int i = 1; i < 19; i++) p = NAME(vfma)(p, u, NAME(splat)(c[i]));
+    VD p = NAME(horner)(u, c, 19);
     // e^{-z²} with z² split exactly into hi + lo so large z keeps its relative accuracy.
     VD hi = zc * zc, lo = NAME(vfma)(zc, zc, -hi);
     VD erfc_large = NAME(exp_d)(-hi) * (1.0 - lo) * p;
@@ -206,3 +202,11 @@ TARGET static void NAME(gelu_grad_v)(const float *z, const float *v, float *y, l
 }
 
 #undef FN
+#undef NAME
+#undef VF
+#undef VI
+#undef VD
+#undef VL
+#undef W
+#undef ISA
+#undef TARGET

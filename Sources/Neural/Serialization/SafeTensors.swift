@@ -70,6 +70,14 @@ public struct SafeTensors: Sendable {
             entries.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
         }
         var body = Data()
+        /// Appends `buf`'s scalars to `body` in little-endian byte order.
+        func appendLittleEndian<T>(_ buf: UnsafeBufferPointer<T>) {
+            #if _endian(big)
+            for x in buf { withUnsafeBytes(of: x) { body.append(contentsOf: $0.reversed()) } }
+            #else
+            body.append(buf)
+            #endif
+        }
         for name in names {
             guard !name.isEmpty, name != "__metadata__" else {
                 throw CheckpointError(.invalidTensor, file: file, field: "tensor '\(name)'",
@@ -87,29 +95,17 @@ public struct SafeTensors: Sendable {
                         throw CheckpointError(.invalidTensor, file: file, field: "tensor '\(name)'",
                                               "value \(v) is not an integer and cannot be stored as I64; reset the count to a whole number")
                     }
-                    ints.append(i.littleEndian)
+                    ints.append(i)
                 }
-                ints.withUnsafeBufferPointer { body.append($0) }
+                ints.withUnsafeBufferPointer { appendLittleEndian($0) }
             } else {
                 switch t.dtype {
                 case .float32:
                     dtype = "F32"
-                    t.withUnsafeScalars(as: Float.self) { buf in
-                        #if _endian(big)
-                        for x in buf { withUnsafeBytes(of: x.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
-                        #else
-                        body.append(buf)
-                        #endif
-                    }
+                    t.withUnsafeScalars(as: Float.self) { appendLittleEndian($0) }
                 case .float64:
                     dtype = "F64"
-                    t.withUnsafeScalars(as: Double.self) { buf in
-                        #if _endian(big)
-                        for x in buf { withUnsafeBytes(of: x.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
-                        #else
-                        body.append(buf)
-                        #endif
-                    }
+                    t.withUnsafeScalars(as: Double.self) { appendLittleEndian($0) }
                 }
             }
             let shape = t.shape.map(String.init).joined(separator: ",")

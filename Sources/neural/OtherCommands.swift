@@ -14,18 +14,22 @@ enum ModelLoading {
         return last?.1
     }
 
+    /// The checkpoint at `path` (given with `--checkpoint`); a missing file is a CLI error naming it.
+    static func checkpoint(at path: String) throws -> Checkpoint {
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--checkpoint \(path): no such file") }
+        return try Checkpoint.load(from: URL(fileURLWithPath: path))
+    }
+
     /// The `seed` of the checkpoint's training configuration (`neural.config`), if it has one.
     static func trainingSeed(checkpoint path: String) throws -> UInt64? {
-        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--checkpoint \(path): no such file") }
-        guard let config = try Checkpoint.load(from: URL(fileURLWithPath: path)).config,
+        guard let config = try checkpoint(at: path).config,
               let object = try? JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any],
               let seed = object["seed"] as? NSNumber else { return nil }
         return UInt64(exactly: seed.doubleValue)
     }
 
     static func load(checkpoint path: String, model: String?, inputShape: [Int]) throws -> (Sequential, Checkpoint, ModelSpec) {
-        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--checkpoint \(path): no such file") }
-        let ck = try Checkpoint.load(from: URL(fileURLWithPath: path))
+        let ck = try checkpoint(at: path)
         guard let text = model ?? ck.modelSpec else {
             throw CLIError("\(path) carries no model spec in its metadata (e.g. written by PyTorch); pass --model SPEC")
         }
@@ -89,10 +93,9 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             if probabilities && labels { throw CLIError("choose one of --probabilities and --labels") }
-            guard FileManager.default.fileExists(atPath: checkpoint) else { throw CLIError("--checkpoint \(checkpoint): no such file") }
             // Inputs go through the training data's encoding and standardisation, outputs back to
             // the target's units (both stored in the checkpoint by `neural train`).
-            let prep = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint)).preprocessing() ?? Preprocessing()
+            let prep = try ModelLoading.checkpoint(at: checkpoint).preprocessing() ?? Preprocessing()
             let x: Tensor
             if input.lowercased().hasSuffix(".csv") {
                 x = try prep.inputs(CSVTable.read(path: input))

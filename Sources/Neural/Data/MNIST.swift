@@ -192,16 +192,25 @@ public enum MNIST {
         Int(UInt32(b[offset]) << 24 | UInt32(b[offset + 1]) << 16 | UInt32(b[offset + 2]) << 8 | UInt32(b[offset + 3]))
     }
 
+    /// Checks the start of an IDX file: the magic number `magic` at offset 0 (an `idx` file of
+    /// unsigned-byte `contents`; a file that starts with `otherMagic` is asked about as
+    /// `otherFile`), and at least `length` bytes for the whole header.
+    static func checkIDXHeader(_ b: [UInt8], magic: Int, idx: String, contents: String, otherMagic: Int, otherFile: String,
+                               length: Int, compressed: Bool, file: String) throws {
+        if b.count >= 4, int32(b, 0) != magic {
+            let found = int32(b, 0)
+            throw DataError(.badMagic, path: file, "bad magic \(found) at offset 0, expected \(magic) (\(idx) unsigned-byte \(contents))"
+                            + (found == otherMagic ? " (is this \(otherFile)?)" : ""))
+        }
+        guard b.count >= length else {
+            throw DataError(.truncated, path: file, "\(b.count) bytes\(compressed ? " after decompression" : ""), too short for the \(length)-byte \(idx) header")
+        }
+    }
+
     /// The checked IDX3 header at the start of `b`: image count, rows, columns and the file's size.
     static func imagesHeader(_ b: [UInt8], compressed: Bool, file: String) throws -> (count: Int, rows: Int, columns: Int, bytes: Int) {
-        if b.count >= 4, int32(b, 0) != 2051 {
-            let magic = int32(b, 0)
-            throw DataError(.badMagic, path: file, "bad magic \(magic) at offset 0, expected 2051 (IDX3 unsigned-byte images)"
-                            + (magic == 2049 ? " (is this a labels file?)" : ""))
-        }
-        guard b.count >= 16 else {
-            throw DataError(.truncated, path: file, "\(b.count) bytes\(compressed ? " after decompression" : ""), too short for the 16-byte IDX3 header")
-        }
+        try checkIDXHeader(b, magic: 2051, idx: "IDX3", contents: "images", otherMagic: 2049, otherFile: "a labels file",
+                           length: 16, compressed: compressed, file: file)
         let n = int32(b, 4), rows = int32(b, 8), columns = int32(b, 12)
         guard rows == 28 && columns == 28 else {
             throw DataError(.badHeader, path: file, "images are \(rows)×\(columns) (offsets 8 and 12), expected 28×28")
@@ -211,14 +220,8 @@ public enum MNIST {
 
     /// The checked IDX1 header at the start of `b`: label count and the file's size.
     static func labelsHeader(_ b: [UInt8], compressed: Bool, file: String) throws -> (count: Int, bytes: Int) {
-        if b.count >= 4, int32(b, 0) != 2049 {
-            let magic = int32(b, 0)
-            throw DataError(.badMagic, path: file, "bad magic \(magic) at offset 0, expected 2049 (IDX1 unsigned-byte labels)"
-                            + (magic == 2051 ? " (is this an images file?)" : ""))
-        }
-        guard b.count >= 8 else {
-            throw DataError(.truncated, path: file, "\(b.count) bytes\(compressed ? " after decompression" : ""), too short for the 8-byte IDX1 header")
-        }
+        try checkIDXHeader(b, magic: 2049, idx: "IDX1", contents: "labels", otherMagic: 2051, otherFile: "an images file",
+                           length: 8, compressed: compressed, file: file)
         let n = int32(b, 4)
         return (n, 8 + n)
     }

@@ -5,6 +5,28 @@ import Testing
 // Sequential for Linear → ReLU: Float64 finite-difference checks of all three gradients, and
 // equality with the unfused chain of matmul, bias add and ReLU.
 
+/// Runs `fused` and `unfused` (the same function of `x`, `w` and `b` written op by op) backward
+/// from the upstream gradient `g`: expects values equal bit for bit and gradients equal to rounding.
+/// Returns the fused op's gradients; the inputs' gradients are cleared again.
+@discardableResult
+private func expectFusedMatchesUnfused(_ x: Tensor, _ w: Tensor, _ b: Tensor, upstream g: Tensor,
+                                       fused: () -> Tensor, unfused: () -> Tensor,
+                                       sourceLocation: SourceLocation = #_sourceLocation) -> (x: Tensor, w: Tensor, b: Tensor) {
+    let y = fused()
+    (y * g).sum().backward()
+    let grads = (x: x.grad!, w: w.grad!, b: b.grad!)
+    x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+    let z = unfused()
+    (z * g).sum().backward()
+    #expect(y.scalars(as: Double.self) == z.scalars(as: Double.self), sourceLocation: sourceLocation)
+    let tol = x.dtype == .float32 ? 1e-4 : 1e-12
+    expectNear(grads.x, x.grad!, "grad x", tolerance: tol, sourceLocation: sourceLocation)
+    expectNear(grads.w, w.grad!, "grad W", tolerance: tol, sourceLocation: sourceLocation)
+    expectNear(grads.b, b.grad!, "grad b", tolerance: tol, sourceLocation: sourceLocation)
+    x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+    return grads
+}
+
 @Suite("Fused linear + bias + activation")
 struct FusedLinearTests {
     @Test("Float64 gradient check of x, W and b", arguments: [FusedActivation.identity, .relu])
@@ -29,20 +51,13 @@ struct FusedLinearTests {
         x.requiresGrad = true; w.requiresGrad = true; b.requiresGrad = true
         let g = seededUniform([rows, outF], seed: 24, dtype: dtype)
         for act in [FusedActivation.identity, .relu] {
-            let fused = x.linear(weight: w, bias: b, activation: act)
-            (fused * g).sum().backward()
-            let (gx, gw, gb) = (x.grad!, w.grad!, b.grad!)
-            x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
-            let z = x.matmul(w.transposed()) + b
-            let chain = act == .relu ? z.relu() : z
-            (chain * g).sum().backward()
-            #expect(fused.scalars(as: Double.self) == chain.scalars(as: Double.self))
-            let tol = dtype == .float32 ? 1e-4 : 1e-12
-            expectNear(gx, x.grad!, "grad x", tolerance: tol)
-            expectNear(gw, w.grad!, "grad W", tolerance: tol)
-            expectNear(gb, b.grad!, "grad b", tolerance: tol)
-            #expect(gw.isContiguous)
-            x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+            let grads = expectFusedMatchesUnfused(x, w, b, upstream: g,
+                                                  fused: { x.linear(weight: w, bias: b, activation: act) },
+                                                  unfused: {
+                                                      let z = x.matmul(w.transposed()) + b
+                                                      return act == .relu ? z.relu() : z
+                                                  })
+            #expect(grads.w.isContiguous)
         }
     }
 
@@ -101,17 +116,9 @@ struct FusedConvolutionTests {
         var b = seededUniform([5], seed: 83, dtype: dtype)
         x.requiresGrad = true; w.requiresGrad = true; b.requiresGrad = true
         let g = seededUniform([3, 5, 7, 9], seed: 84, dtype: dtype)
-        let fused = x.conv2d(w, bias: b, activation: .relu)
-        (fused * g).sum().backward()
-        let (gx, gw, gb) = (x.grad!, w.grad!, b.grad!)
-        x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
-        let plain = x.conv2d(w, bias: b).relu()
-        (plain * g).sum().backward()
-        #expect(fused.scalars(as: Double.self) == plain.scalars(as: Double.self))
-        let tol = dtype == .float32 ? 1e-4 : 1e-12
-        expectNear(gx, x.grad!, "grad x", tolerance: tol)
-        expectNear(gw, w.grad!, "grad W", tolerance: tol)
-        expectNear(gb, b.grad!, "grad b", tolerance: tol)
+        expectFusedMatchesUnfused(x, w, b, upstream: g,
+                                  fused: { x.conv2d(w, bias: b, activation: .relu) },
+                                  unfused: { x.conv2d(w, bias: b).relu() })
     }
 
     @Test("Sequential fuses Conv2D → ReLU without changing outputs")

@@ -33,6 +33,20 @@ struct NumericalFaultTests {
 
     private func bits(_ m: Module) -> [[Float]] { m.parameters.map { $0.value.scalars(as: Float.self) } }
 
+    /// The error that stops one SGD step of `model` with anomaly detection on (nil, recorded as an
+    /// issue, when the step completes).
+    private func anomalyModeStepError(_ model: Sequential, sourceLocation: SourceLocation = #_sourceLocation) -> NonFiniteError? {
+        let trainer = Trainer(model: model, optimizer: SGD(model.parameters, learningRate: 0.1), objective: .crossEntropy)
+        trainer.detectAnomalies = true
+        do {
+            try trainer.step(MemoryBatch(inputs: x, labels: labels, targets: nil))
+            Issue.record("anomaly mode should stop the step", sourceLocation: sourceLocation)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     @Test func nanLossNamesStepAndFirstLayerWithNonFiniteOutput() throws {
         let g = RandomGenerator(seed: 41)
         // Layer 1's log turns the negative outputs of layer 0 into NaN.
@@ -73,30 +87,18 @@ struct NumericalFaultTests {
     @Test func anomalyModeNamesTheOperationAndLayer() throws {
         let g = RandomGenerator(seed: 43)
         let model = Sequential(Linear(3, 4, generator: g), ReLU(), Linear(4, 4, generator: g), FaultyBackward(), Linear(4, 2, generator: g))
-        let trainer = Trainer(model: model, optimizer: SGD(model.parameters, learningRate: 0.1), objective: .crossEntropy)
-        trainer.detectAnomalies = true
-        do {
-            try trainer.step(MemoryBatch(inputs: x, labels: labels, targets: nil))
-            Issue.record("anomaly mode should stop the step")
-        } catch {
-            #expect(error.kind == .anomaly)
-            let a = try #require(error.anomaly)
-            #expect(a.pass == .backward && a.operation == "faulty" && a.module == "3" && a.moduleType == "FaultyBackward", "\(a)")
-            #expect(error.description.contains("the backward of 'faulty' in layer 3 (FaultyBackward) produced NaN"), "\(error)")
-        }
+        let error = try #require(anomalyModeStepError(model))
+        #expect(error.kind == .anomaly)
+        let a = try #require(error.anomaly)
+        #expect(a.pass == .backward && a.operation == "faulty" && a.module == "3" && a.moduleType == "FaultyBackward", "\(a)")
+        #expect(error.description.contains("the backward of 'faulty' in layer 3 (FaultyBackward) produced NaN"), "\(error)")
 
         // Forward: the log of layer 1.
         let model2 = Sequential(Linear(3, 4, generator: g), LogLayer(), Linear(4, 2, generator: g))
-        let trainer2 = Trainer(model: model2, optimizer: SGD(model2.parameters, learningRate: 0.1), objective: .crossEntropy)
-        trainer2.detectAnomalies = true
-        do {
-            try trainer2.step(MemoryBatch(inputs: x, labels: labels, targets: nil))
-            Issue.record("anomaly mode should stop the step")
-        } catch {
-            let a = try #require(error.anomaly)
-            #expect(a.pass == .forward && a.operation == "log" && a.module == "1", "\(a)")
-            print("anomaly mode: \(error)")
-        }
+        let error2 = try #require(anomalyModeStepError(model2))
+        let a2 = try #require(error2.anomaly)
+        #expect(a2.pass == .forward && a2.operation == "log" && a2.module == "1", "\(a2)")
+        print("anomaly mode: \(error2)")
     }
 
     @Test func anomalyModeLeavesHealthyTrainingUnchanged() throws {

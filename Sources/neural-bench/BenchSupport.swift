@@ -214,6 +214,24 @@ struct BenchRandom {
     }
 }
 
+/// The peers' synthetic workloads.
+extension Bench {
+    /// Synthetic classification data as in the peers' scripts: `shape[0]` examples uniform in
+    /// [0, 1) drawn from `generator`, labels uniform in `0..<classes` from `BenchRandom(seed: 0)`.
+    static func syntheticData(_ shape: [Int], classes: Int, generator: RandomGenerator) -> (x: Tensor, labels: [Int]) {
+        let x = Tensor.uniform(shape, generator: generator)
+        var rng = BenchRandom(seed: 0)
+        let labels = (0..<shape[0]).map { _ in Int(rng.next() % UInt64(classes)) }
+        return (x, labels)
+    }
+
+    /// The ReLU MLP `inputs`-`hidden`-`hidden`-`outputs`, initialised from `generator`.
+    static func mlp(_ inputs: Int, hidden: Int, outputs: Int, generator g: RandomGenerator) -> Sequential {
+        Sequential(Linear(inputs, hidden, generator: g), ReLU(), Linear(hidden, hidden, generator: g), ReLU(),
+                   Linear(hidden, outputs, generator: g))
+    }
+}
+
 /// The peers' training-throughput protocol (bench_mlp.py, bench_cnn.py): plain SGD with softmax
 /// cross-entropy on batches of `batch` rows of `x` taken in order, `warm` warm-up steps, then `reps`
 /// timed repeats of `steps` steps; reports samples/s and the effective GFLOP/s.

@@ -26,9 +26,7 @@ struct CNNBench: ParsableCommand {
         let (b, ntr, lr) = (64, 60_000, 0.01)
         let (nSteps, nReps, nWarm) = options.quick ? (5, 3, 2) : (steps, reps, warm)
         let g = RandomGenerator(seed: 0)
-        let x = Tensor.uniform([ntr, 1, 28, 28], generator: g)
-        var rng = BenchRandom(seed: 0)
-        let y = (0..<ntr).map { _ in Int(rng.next() % 10) }
+        let (x, y) = Bench.syntheticData([ntr, 1, 28, 28], classes: 10, generator: g)
         // Forward FLOPs per sample; training ≈ 3 × forward minus conv1's input gradient (as the peer).
         let fc1 = 26 * 26 * 32 * 9 * 2, fc2 = 24 * 24 * 64 * 32 * 9 * 2
         let ffc = 2 * (9216 * 128 + 128 * 10)

@@ -37,10 +37,8 @@ struct DataParallelBench: ParsableCommand {
         let (din, h, dout, n) = (784, 512, 10, 60_000)
         let local = batch / group.size
         let g = RandomGenerator(seed: 0)
-        let x = Tensor.uniform([n, din], generator: g)
-        var rng = BenchRandom(seed: 0)
-        let y = (0..<n).map { _ in Int(rng.next() % UInt64(dout)) }
-        let model = Sequential(Linear(din, h, generator: g), ReLU(), Linear(h, h, generator: g), ReLU(), Linear(h, dout, generator: g))
+        let (x, y) = Bench.syntheticData([n, din], classes: dout, generator: g)
+        let model = Bench.mlp(din, hidden: h, outputs: dout, generator: g)
         let optimizer = SGD(model.parameters, learningRate: 0.1)
         let dp = group.size > 1 ? DataParallel(model: model, group: group, bucketBytes: Int(bucketMb * 1_048_576), overlap: overlap) : nil
         let batches = n / batch

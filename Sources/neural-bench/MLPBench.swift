@@ -26,13 +26,10 @@ struct MLPBench: ParsableCommand {
         let (b, ntr, din, h, dout, lr) = (128, 60_000, 784, 512, 10, 0.1)
         let (nSteps, nReps, nWarm) = options.quick ? (40, 3, 5) : (steps, reps, warm)
         let g = RandomGenerator(seed: 0)
-        let x = Tensor.uniform([ntr, din], generator: g)
-        var rng = BenchRandom(seed: 0)
-        let y = (0..<ntr).map { _ in Int(rng.next() % UInt64(dout)) }
+        let (x, y) = Bench.syntheticData([ntr, din], classes: dout, generator: g)
         let flopPerSample = Double(2 * (din * h + h * h + h * dout) * 2 + 2 * (h * h + h * dout))
 
-        let model = Sequential(Linear(din, h, generator: g), ReLU(), Linear(h, h, generator: g), ReLU(),
-                               Linear(h, dout, generator: g))
+        let model = Bench.mlp(din, hidden: h, outputs: dout, generator: g)
         Bench.trainingThroughput(bench: "mlp_train", case: "784-512-512-10_bs128", threads: options.threads, model: model,
                                  x: x, labels: y, batch: b, learningRate: lr, steps: nSteps, reps: nReps, warm: nWarm,
                                  flopPerSample: flopPerSample, mflopDigits: 2)

@@ -54,8 +54,7 @@ struct RSSBench: ParsableCommand {
         let labels = (0..<n).map { _ in g.nextInt(below: 10) }
         let loader = DataLoader(TensorDataset(inputs: x, labels: labels, classCount: 10), batchSize: batch,
                                 generator: RandomGenerator(seed: 1))
-        let model = Sequential(Linear(features, hidden, generator: g), ReLU(), Linear(hidden, hidden, generator: g), ReLU(),
-                               Linear(hidden, 10, generator: g))
+        let model = Bench.mlp(features, hidden: hidden, outputs: 10, generator: g)
         let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: 1e-3), objective: .crossEntropy)
         trainer.checkGradients = !noGradientCheck
 

@@ -262,42 +262,23 @@ public struct SafeTensors: Sendable {
 
     /// The elements at `offset` as a tensor: Float32 for F32/F16/BF16, Float64 otherwise.
     private static func convert(_ raw: UnsafeRawBufferPointer, from offset: Int, count: Int, dtype: String, shape: [Int]) -> Tensor {
-        func ints<I: FixedWidthInteger>(_: I.Type) -> Tensor {
-            var t = Tensor.zeros(shape, dtype: .float64)
-            t.withUnsafeMutableScalars(as: Double.self) { out in
+        /// The `count` little-endian words of type `W` at `offset`, each made an `S` by `element`.
+        func decode<W: FixedWidthInteger, S: TensorScalar>(_: W.Type, as dt: DType, _ element: (W) -> S) -> Tensor {
+            var t = Tensor.zeros(shape, dtype: dt)
+            t.withUnsafeMutableScalars(as: S.self) { out in
                 for i in 0..<count {
-                    out[i] = Double(I(littleEndian: raw.loadUnaligned(fromByteOffset: offset + i * I.bitWidth / 8, as: I.self)))
+                    out[i] = element(W(littleEndian: raw.loadUnaligned(fromByteOffset: offset + i * W.bitWidth / 8, as: W.self)))
                 }
             }
             return t
         }
+        func ints<I: FixedWidthInteger>(_: I.Type) -> Tensor { decode(I.self, as: .float64) { Double($0) } }
         switch dtype {
-        case "F32":
-            var t = Tensor.zeros(shape, dtype: .float32)
-            t.withUnsafeMutableScalars(as: Float.self) { out in
-                for i in 0..<count {
-                    out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 * i, as: UInt32.self)))
-                }
-            }
-            return t
-        case "F64":
-            var t = Tensor.zeros(shape, dtype: .float64)
-            t.withUnsafeMutableScalars(as: Double.self) { out in
-                for i in 0..<count {
-                    out[i] = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self)))
-                }
-            }
-            return t
+        case "F32": return decode(UInt32.self, as: .float32) { Float(bitPattern: $0) }
+        case "F64": return decode(UInt64.self, as: .float64) { Double(bitPattern: $0) }
         case "F16", "BF16":
-            var t = Tensor.zeros(shape, dtype: .float32)
             let brain = dtype == "BF16"
-            t.withUnsafeMutableScalars(as: Float.self) { out in
-                for i in 0..<count {
-                    let h = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 2 * i, as: UInt16.self))
-                    out[i] = brain ? Float(bitPattern: UInt32(h) << 16) : halfToFloat(h)
-                }
-            }
-            return t
+            return decode(UInt16.self, as: .float32) { h in brain ? Float(bitPattern: UInt32(h) << 16) : halfToFloat(h) }
         case "I64": return ints(Int64.self)
         case "I32": return ints(Int32.self)
         case "I16": return ints(Int16.self)

@@ -17,10 +17,15 @@ enum NeuralTool {
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
     static func run(_ arguments: [String], in directory: URL) throws -> Result {
-        let p = Process()
         struct NotBuilt: Error {}
         guard let tool = executable else { throw NotBuilt() }
-        p.executableURL = tool
+        return try run(program: tool, arguments, in: directory)
+    }
+
+    /// Runs `program` with `arguments` in `directory` and collects its exit status and output.
+    static func run(program: URL, _ arguments: [String], in directory: URL) throws -> Result {
+        let p = Process()
+        p.executableURL = program
         p.arguments = arguments
         p.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()

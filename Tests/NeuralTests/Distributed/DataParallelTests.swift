@@ -214,16 +214,7 @@ enum MPIRun {
     static func run(ranks: Int, _ arguments: [String], in directory: URL) throws -> NeuralTool.Result {
         struct NotFound: Error {}
         guard let mpirun = executable, let tool = NeuralTool.executable else { throw NotFound() }
-        let p = Process()
-        p.executableURL = mpirun
-        p.arguments = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "\(ranks)", tool.path] + arguments
-        p.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return NeuralTool.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return try NeuralTool.run(program: mpirun, ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "\(ranks)", tool.path]
+                                  + arguments, in: directory)
     }
 }

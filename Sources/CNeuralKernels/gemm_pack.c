@@ -27,6 +27,14 @@ void nk_spack_runs_portable(const float *src, long ld, const long *rows, long co
 
 void nk_spack_transposed_portable(const float *src, long ld, const long *rows, long count,
                                       long width, long depth, float *dst) {
+    if (count > width) {
+        for (long j = 0; j * width < count; j++) {
+            long n = count - j * width < width ? count - j * width : width;
+            nk_spack_transposed_portable(rows ? src : src + j * width * ld, ld, rows ? rows + j * width : 0, n, width,
+                    depth, dst + j * width * depth);
+        }
+        return;
+    }
     long count4 = count & ~3L, depth4 = depth & ~3L;
     long i = 0;
     for (; i < count4; i += 4) {
@@ -73,13 +81,24 @@ PACK_TARGET
 void nk_spack_runs_avx512(const float *src, long ld, const long *rows, long count, long width,
                            long depth, float *dst) {
     if (width == 32 && count == 32) {
-        // The common full B micro-panel: two vectors per depth.
+        // The common full B micro-panels: two or three whole vectors per depth.
         for (long p = 0; p < depth; p++) {
             const float *s = pack_row(src, ld, rows, p);
             float *d = dst + p * 32;
             __m512 x0 = _mm512_loadu_ps(s), x1 = _mm512_loadu_ps(s + 16);
             _mm512_storeu_ps(d, x0);
             _mm512_storeu_ps(d + 16, x1);
+        }
+        return;
+    }
+    if (width == 48 && count == 48) {
+        for (long p = 0; p < depth; p++) {
+            const float *s = pack_row(src, ld, rows, p);
+            float *d = dst + p * 48;
+            __m512 x0 = _mm512_loadu_ps(s), x1 = _mm512_loadu_ps(s + 16), x2 = _mm512_loadu_ps(s + 32);
+            _mm512_storeu_ps(d, x0);
+            _mm512_storeu_ps(d + 16, x1);
+            _mm512_storeu_ps(d + 32, x2);
         }
         return;
     }
@@ -127,6 +146,35 @@ static inline void pack_transpose16(__m512 v[16]) {
 PACK_TARGET
 void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, long count,
                                  long width, long depth, float *dst) {
+    if (width == 8 && count > 8 && count <= 16) {
+        // Two 8-wide panels from one 16 x 16 transpose: rows 0..<8 to the first, 8..<count to the next.
+        float *d1 = dst + 8 * depth;
+        for (long p0 = 0; p0 < depth; p0 += 16) {
+            long steps = depth - p0 < 16 ? depth - p0 : 16;
+            __mmask16 loadMask = pack_mask(steps);
+            __m512 v[16];
+#pragma clang loop unroll(full)
+            for (long r = 0; r < 16; r++) {
+                const float *row = pack_row(src, ld, rows, r < count ? r : 0) + p0;
+                if (p0 + 64 < depth) _mm_prefetch((const char *)(row + 64), _MM_HINT_T0);
+                v[r] = r < count ? _mm512_maskz_loadu_ps(loadMask, row) : _mm512_setzero_ps();
+            }
+            pack_transpose16(v);
+            for (long q = 0; q < steps; q++) {
+                _mm512_mask_storeu_ps(dst + (p0 + q) * 8, 0xFF, v[q]);
+                _mm512_mask_storeu_ps(d1 + (p0 + q) * 8, 0xFF, _mm512_shuffle_f32x4(v[q], v[q], 0xEE));
+            }
+        }
+        return;
+    }
+    if (count > width) {
+        for (long j = 0; j * width < count; j++) {
+            long n = count - j * width < width ? count - j * width : width;
+            nk_spack_transposed_avx512(rows ? src : src + j * width * ld, ld, rows ? rows + j * width : 0, n, width,
+                    depth, dst + j * width * depth);
+        }
+        return;
+    }
     for (long i0 = 0; i0 < width; i0 += 16) {
         long live = count - i0;
         if (live > 16) live = 16;

@@ -23,7 +23,8 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func packRuns(level: Int, src: UnsafePointer<Self>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
                          width: Int, depth: Int, dst: UnsafeMutablePointer<Self>)
     /// dst[p * width + i] = row(i)[p] for i < count (0 for count <= i < width), p < depth; rows as
-    /// in ``packRuns(level:src:ld:rows:count:width:depth:dst:)``.
+    /// in ``packRuns(level:src:ld:rows:count:width:depth:dst:)``. For Float, `count` may exceed
+    /// `width`: the rows then fill consecutive panels (see `nk_pack.h`).
     static func packTransposed(level: Int, src: UnsafePointer<Self>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
                                width: Int, depth: Int, dst: UnsafeMutablePointer<Self>)
 }

@@ -17,9 +17,15 @@ extension GEMMDriver {
                 T.packRuns(level: level, src: a + p0 * lda + i0 + start, ld: lda, rows: nil, count: r, width: mr,
                            depth: kc, dst: d)
             } else {
-                // op(A)(i, p) = a[i * lda + p]: each row is a contiguous run of depths.
-                T.packTransposed(level: level, src: a + (i0 + start) * lda + p0, ld: lda, rows: nil, count: r,
+                // op(A)(i, p) = a[i * lda + p]: each row is a contiguous run of depths. 8-row panels
+                // go in pairs (the C routine fills two from one 16 × 16 transpose).
+                let r2 = mr == 8 && T.kernelFamily == 0 ? min(2 * mr, rows - start) : r
+                T.packTransposed(level: level, src: a + (i0 + start) * lda + p0, ld: lda, rows: nil, count: r2,
                                  width: mr, depth: kc, dst: d)
+                if r2 > mr {
+                    d += mr * kc
+                    start += mr
+                }
             }
             d += mr * kc
             start += mr

@@ -92,4 +92,27 @@ struct GEMMPackingTests {
             }
         }
     }
+
+    @Test("Transposed source, more rows than the width: consecutive panels, as one panel per call would give",
+          arguments: [8, 12])
+    func transposedSeveralPanels(width: Int) {
+        for count in (width + 1)...(2 * width + 3) {
+            for depth in [1, 15, 16, 17, 40] {
+                let ld = depth + 5
+                let src = (0..<(count * ld)).map { Float($0) * 0.5 - 3 }
+                let panels = (count + width - 1) / width
+                var expected = [Float](repeating: 0, count: panels * width * depth)
+                for i in 0..<count {
+                    for p in 0..<depth { expected[(i / width) * width * depth + p * width + i % width] = src[i * ld + p] }
+                }
+                for (name, pack) in Self.routines(transposed: true) {
+                    var dst = [Float](repeating: .nan, count: panels * width * depth)
+                    src.withUnsafeBufferPointer { s in
+                        dst.withUnsafeMutableBufferPointer { d in pack(s.baseAddress, ld, nil, count, width, depth, d.baseAddress) }
+                    }
+                    #expect(dst.map(\.bitPattern) == expected.map(\.bitPattern), "\(name) width \(width) count \(count) depth \(depth)")
+                }
+            }
+        }
+    }
 }

@@ -15,6 +15,18 @@ static inline const float *pack_row(const float *src, long ld, const long *rows,
     return rows ? src + rows[p] : src + p * ld;
 }
 
+/// The multi-panel case of the transposed packs (count > width): one `pack` call per panel.
+typedef void (*pack_fn)(const float *, long, const long *, long, long, long, float *);
+static int pack_panels(pack_fn pack, const float *src, long ld, const long *rows, long count, long width,
+                       long depth, float *dst) {
+    if (count <= width) return 0;
+    for (long j = 0; j * width < count; j++) {
+        long n = count - j * width < width ? count - j * width : width;
+        pack(rows ? src : src + j * width * ld, ld, rows ? rows + j * width : 0, n, width, depth, dst + j * width * depth);
+    }
+    return 1;
+}
+
 void nk_spack_runs_portable(const float *src, long ld, const long *rows, long count, long width,
                                 long depth, float *dst) {
     for (long p = 0; p < depth; p++) {
@@ -27,14 +39,7 @@ void nk_spack_runs_portable(const float *src, long ld, const long *rows, long co
 
 void nk_spack_transposed_portable(const float *src, long ld, const long *rows, long count,
                                       long width, long depth, float *dst) {
-    if (count > width) {
-        for (long j = 0; j * width < count; j++) {
-            long n = count - j * width < width ? count - j * width : width;
-            nk_spack_transposed_portable(rows ? src : src + j * width * ld, ld, rows ? rows + j * width : 0, n, width,
-                    depth, dst + j * width * depth);
-        }
-        return;
-    }
+    if (pack_panels(nk_spack_transposed_portable, src, ld, rows, count, width, depth, dst)) return;
     long count4 = count & ~3L, depth4 = depth & ~3L;
     long i = 0;
     for (; i < count4; i += 4) {
@@ -143,6 +148,20 @@ static inline void pack_transpose16(__m512 v[16]) {
     }
 }
 
+/// v[r] = row(i0 + r)[p0 ..< p0 + steps] for r < live, zero rows after (the zero lanes of a panel).
+/// The 16 rows are 16 separate streams: each is prefetched a few cache lines ahead.
+PACK_TARGET
+static inline void pack_load16(__m512 v[16], const float *src, long ld, const long *rows, long i0, long live,
+                               long p0, long steps, long depth) {
+    __mmask16 loadMask = pack_mask(steps);
+#pragma clang loop unroll(full)
+    for (long r = 0; r < 16; r++) {
+        const float *row = pack_row(src, ld, rows, i0 + (r < live ? r : 0)) + p0;
+        if (p0 + 64 < depth) _mm_prefetch((const char *)(row + 64), _MM_HINT_T0);
+        v[r] = r < live ? _mm512_maskz_loadu_ps(loadMask, row) : _mm512_setzero_ps();
+    }
+}
+
 PACK_TARGET
 void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, long count,
                                  long width, long depth, float *dst) {
@@ -151,14 +170,8 @@ void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, lon
         float *d1 = dst + 8 * depth;
         for (long p0 = 0; p0 < depth; p0 += 16) {
             long steps = depth - p0 < 16 ? depth - p0 : 16;
-            __mmask16 loadMask = pack_mask(steps);
             __m512 v[16];
-#pragma clang loop unroll(full)
-            for (long r = 0; r < 16; r++) {
-                const float *row = pack_row(src, ld, rows, r < count ? r : 0) + p0;
-                if (p0 + 64 < depth) _mm_prefetch((const char *)(row + 64), _MM_HINT_T0);
-                v[r] = r < count ? _mm512_maskz_loadu_ps(loadMask, row) : _mm512_setzero_ps();
-            }
+            pack_load16(v, src, ld, rows, 0, count, p0, steps, depth);
             pack_transpose16(v);
             for (long q = 0; q < steps; q++) {
                 _mm512_mask_storeu_ps(dst + (p0 + q) * 8, 0xFF, v[q]);
@@ -167,14 +180,7 @@ void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, lon
         }
         return;
     }
-    if (count > width) {
-        for (long j = 0; j * width < count; j++) {
-            long n = count - j * width < width ? count - j * width : width;
-            nk_spack_transposed_avx512(rows ? src : src + j * width * ld, ld, rows ? rows + j * width : 0, n, width,
-                    depth, dst + j * width * depth);
-        }
-        return;
-    }
+    if (pack_panels(nk_spack_transposed_avx512, src, ld, rows, count, width, depth, dst)) return;
     for (long i0 = 0; i0 < width; i0 += 16) {
         long live = count - i0;
         if (live > 16) live = 16;
@@ -182,16 +188,8 @@ void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, lon
         __mmask16 storeMask = pack_mask(width - i0);
         for (long p0 = 0; p0 < depth; p0 += 16) {
             long steps = depth - p0 < 16 ? depth - p0 : 16;
-            __mmask16 loadMask = pack_mask(steps);
             __m512 v[16];
-            // Rows past the edge are zero, which gives the zero lanes of the panel. The 16 rows
-            // are 16 separate streams: prefetch each a few cache lines ahead.
-#pragma clang loop unroll(full)
-            for (long r = 0; r < 16; r++) {
-                const float *row = pack_row(src, ld, rows, i0 + (r < live ? r : 0)) + p0;
-                if (p0 + 64 < depth) _mm_prefetch((const char *)(row + 64), _MM_HINT_T0);
-                v[r] = r < live ? _mm512_maskz_loadu_ps(loadMask, row) : _mm512_setzero_ps();
-            }
+            pack_load16(v, src, ld, rows, i0, live, p0, steps, depth);
             pack_transpose16(v);
             float *d = dst + p0 * width + i0;
             for (long q = 0; q < steps; q++) _mm512_mask_storeu_ps(d + q * width, storeMask, v[q]);

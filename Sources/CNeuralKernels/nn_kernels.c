@@ -40,19 +40,21 @@ NK_AVX512 static void nk_bias_act_cols_512(float *y, const float *b, long rows, 
     }
 }
 
-NK_AVX512 static void nk_bias_act_rows_512(float *y, const float *b, long rows, long cols, long ldy, int relu) {
-    for (long i = 0; i < rows; i++) {
-        float *r = y + i * ldy;
-        __m512 bv = _mm512_set1_ps(b ? b[i] : 0.0f);
-        for (long j = 0; j < cols; j += 16) {
-            long n = cols - j < 16 ? cols - j : 16;
-            __mmask16 m = (__mmask16)((1u << n) - 1u);
-            __m512 z = _mm512_maskz_loadu_ps(m, r + j);
-            if (b) z = _mm512_add_ps(z, bv);
-            if (relu) z = nk_relu16(z);
-            _mm512_mask_storeu_ps(r + j, m, z);
-        }
+/// d[j] = act(s[j] + bias) for j < n (d may be s): one bias for the whole run.
+NK_AVX512 static inline void nk_bias_act_run_512(float *d, const float *s, long n, float bias, int hasBias, int relu) {
+    __m512 bv = _mm512_set1_ps(bias);
+    for (long j = 0; j < n; j += 16) {
+        long c = n - j < 16 ? n - j : 16;
+        __mmask16 m = (__mmask16)((1u << c) - 1u);
+        __m512 z = _mm512_maskz_loadu_ps(m, s + j);
+        if (hasBias) z = _mm512_add_ps(z, bv);
+        if (relu) z = nk_relu16(z);
+        _mm512_mask_storeu_ps(d + j, m, z);
     }
+}
+
+NK_AVX512 static void nk_bias_act_rows_512(float *y, const float *b, long rows, long cols, long ldy, int relu) {
+    for (long i = 0; i < rows; i++) nk_bias_act_run_512(y + i * ldy, y + i * ldy, cols, b ? b[i] : 0.0f, b != 0, relu);
 }
 
 NK_AVX512 static void nk_relu_grad_512(float *g, const float *v, const float *y, long n) {
@@ -186,21 +188,10 @@ void nk_rowsum_add_f32(float *acc, const float *g, long rows, long cols) {
 #if defined(__x86_64__)
 NK_AVX512 static void nk_conv_gather_512(float *dst, const float *src, const float *b, long channels, long outH,
                                          long outW, long srcRow, long srcPlane, int relu) {
-    for (long o = 0; o < channels; o++) {
-        __m512 bv = _mm512_set1_ps(b ? b[o] : 0.0f);
-        for (long r = 0; r < outH; r++) {
-            const float *s = src + o * srcPlane + r * srcRow;
-            float *d = dst + (o * outH + r) * outW;
-            for (long c = 0; c < outW; c += 16) {
-                long n = outW - c < 16 ? outW - c : 16;
-                __mmask16 m = (__mmask16)((1u << n) - 1u);
-                __m512 z = _mm512_maskz_loadu_ps(m, s + c);
-                if (b) z = _mm512_add_ps(z, bv);
-                if (relu) z = nk_relu16(z);
-                _mm512_mask_storeu_ps(d + c, m, z);
-            }
-        }
-    }
+    for (long o = 0; o < channels; o++)
+        for (long r = 0; r < outH; r++)
+            nk_bias_act_run_512(dst + (o * outH + r) * outW, src + o * srcPlane + r * srcRow, outW, b ? b[o] : 0.0f,
+                                b != 0, relu);
 }
 
 NK_AVX512 static void nk_conv_scatter_512(float *dst, const float *v, const float *y, long channels, long outH,

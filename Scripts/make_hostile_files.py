@@ -43,13 +43,10 @@ put("idx", "huge-dims-images-idx3-ubyte", idx(2051, [1, 0xFFFFFFFF, 0xFFFFFFFF],
 put("idx", "trailing-bytes-images-idx3-ubyte", img1 + b"extra", "badHeader", "announces 1 images")
 put("idx", "huge-count-labels-idx1-ubyte", idx(2049, [0xFFFFFFFF], b"\x01"), "truncated", "announces 4294967295 labels")
 put("idx", "not-a-digit-labels-idx1-ubyte", idx(2049, [2], b"\x01\xc8"), "badValue", "label 200 at offset 9")
-# Gzip: a bomb (16 MiB of zeros behind a one-image header, ~16 KiB compressed) must be cut off at
-# the 801 bytes the header announces; a trailer announcing 4 GiB must not be believed.
-put("idx", "bomb-images-idx3-ubyte.gz", gz(img1 + bytes(16 << 20)), "badHeader", "more than 800 bytes after decompression")
-put("idx", "bomb-labels-idx1-ubyte.gz", gz(idx(2049, [1], b"\x01") + bytes(16 << 20)), "badHeader", "more than 9 bytes")
+# Gzip: a trailer announcing 4 GiB must not be believed. The gzip bombs and the broken-CRC stream
+# are valid gzip members, so HostileFileTests makes them at run time instead of committing them.
 good = gz(img1)
 put("idx", "truncated-images-idx3-ubyte.gz", good[: len(good) // 2], "truncated", "truncated gzip stream")
-put("idx", "bad-crc-images-idx3-ubyte.gz", good[:-8] + bytes(x ^ 0xFF for x in good[-8:-4]) + good[-4:], "corruptCompression", "corrupt gzip data")
 put("idx", "lying-size-images-idx3-ubyte.gz", good[:-4] + struct.pack("<I", 0xFFFFFFFF), "corruptCompression", "corrupt gzip data")
 put("idx", "garbage-deflate-images-idx3-ubyte.gz", good[:10] + bytes(range(256)) * 4, "corruptCompression", "corrupt gzip data")
 put("idx", "not-gzip-images-idx3-ubyte.gz", img1, "corruptCompression", "not gzip data")

@@ -47,20 +47,12 @@ extension Float: GEMMScalar {
     @inline(__always)
     static func packRuns(level: Int, src: UnsafePointer<Float>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
                          width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
-        if level >= 2 {
-            nk_spack_runs_avx512(src, ld, rows, count, width, depth, dst)
-        } else {
-            nk_spack_runs_portable(src, ld, rows, count, width, depth, dst)
-        }
+        (level >= 2 ? nk_spack_runs_avx512 : nk_spack_runs_portable)(src, ld, rows, count, width, depth, dst)
     }
     @inline(__always)
     static func packTransposed(level: Int, src: UnsafePointer<Float>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
                                width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
-        if level >= 2 {
-            nk_spack_transposed_avx512(src, ld, rows, count, width, depth, dst)
-        } else {
-            nk_spack_transposed_portable(src, ld, rows, count, width, depth, dst)
-        }
+        (level >= 2 ? nk_spack_transposed_avx512 : nk_spack_transposed_portable)(src, ld, rows, count, width, depth, dst)
     }
 }
 

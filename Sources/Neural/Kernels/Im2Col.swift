@@ -145,25 +145,25 @@ enum ConvKernels {
         let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial
         let chunks = chunks(batch: n, weightCount: co * K)
         forChunks(batch: n, chunks: chunks) { _, range in
-            let cols: UnsafeMutablePointer<T>? = g.isPointwise ? nil : .allocate(capacity: K * P)
-            defer { cols?.deallocate() }
-            for s in range {
-                let xs = x + s * inSize, os = out + s * co * P
-                let colsS: UnsafePointer<T>
-                if let cols { Im2Col.im2col(xs, cols, g); colsS = UnsafePointer(cols) } else { colsS = xs }
-                BLAS.gemm(T.self, transA: false, transB: false, m: co, n: P, k: K, a: w, lda: K, b: colsS, ldb: P,
-                          beta: 0, c: os, ldc: P)
-                // Epilogue while the sample is in cache: + b[o], then the fused ReLU.
-                if T.self == Float.self {
-                    nk_bias_act_rows_f32(UnsafeMutableRawPointer(os).assumingMemoryBound(to: Float.self),
-                                         b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                         co, P, P, relu ? 1 : 0)
-                } else if b != nil || relu {
-                    for o in 0..<co {
-                        let row = os + o * P, bo: T = b?[o] ?? 0
-                        for p in 0..<P {
-                            let z = b == nil ? row[p] : row[p] + bo
-                            row[p] = relu ? (z > 0 ? z : 0) : z
+            withPatchScratch(T.self, g) { cols in
+                for s in range {
+                    let xs = x + s * inSize, os = out + s * co * P
+                    let colsS: UnsafePointer<T>
+                    if let cols { Im2Col.im2col(xs, cols, g); colsS = UnsafePointer(cols) } else { colsS = xs }
+                    BLAS.gemm(T.self, transA: false, transB: false, m: co, n: P, k: K, a: w, lda: K, b: colsS, ldb: P,
+                              beta: 0, c: os, ldc: P)
+                    // Epilogue while the sample is in cache: + b[o], then the fused ReLU.
+                    if T.self == Float.self {
+                        nk_bias_act_rows_f32(UnsafeMutableRawPointer(os).assumingMemoryBound(to: Float.self),
+                                             b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                             co, P, P, relu ? 1 : 0)
+                    } else if b != nil || relu {
+                        for o in 0..<co {
+                            let row = os + o * P, bo: T = b?[o] ?? 0
+                            for p in 0..<P {
+                                let z = b == nil ? row[p] : row[p] + bo
+                                row[p] = relu ? (z > 0 ? z : 0) : z
+                            }
                         }
                     }
                 }
@@ -182,37 +182,47 @@ enum ConvKernels {
         let chunks = chunks(batch: n, weightCount: co * K)
         PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * K, db: db, dbCount: co) { parts in
             forChunks(batch: n, chunks: chunks) { t, range in
-                let scratch: UnsafeMutablePointer<T>? = g.isPointwise ? nil : .allocate(capacity: K * P)
-                defer { scratch?.deallocate() }
-                let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
-                var first = true
-                for s in range {
-                    let xs = x + s * inSize, vs = v + s * co * P
-                    if let dwT {
-                        let colsS: UnsafePointer<T>
-                        if let scratch { Im2Col.im2col(xs, scratch, g); colsS = UnsafePointer(scratch) } else { colsS = xs }
-                        // dW += v[n] · cols(x[n])ᵀ: [C′, P] · [P, K].
-                        BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: P, a: vs, lda: P, b: colsS, ldb: P,
-                             beta: first ? 0 : 1, c: dwT, ldc: K)
-                    }
-                    if let dx {
-                        let dxs = dx + s * inSize
-                        // dcols = Wᵀ · v[n]: [K, C′] · [C′, P], then scattered back by col2im.
-                        if let scratch {
-                            BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
-                                 beta: 0, c: scratch, ldc: P)
-                            dxs.update(repeating: 0, count: inSize)
-                            Im2Col.col2im(UnsafePointer(scratch), dxs, g)
-                        } else {
-                            BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
-                                 beta: 0, c: dxs, ldc: P)
+                withPatchScratch(T.self, g) { scratch in
+                    let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
+                    var first = true
+                    for s in range {
+                        let xs = x + s * inSize, vs = v + s * co * P
+                        if let dwT {
+                            let colsS: UnsafePointer<T>
+                            if let scratch { Im2Col.im2col(xs, scratch, g); colsS = UnsafePointer(scratch) } else { colsS = xs }
+                            // dW += v[n] · cols(x[n])ᵀ: [C′, P] · [P, K].
+                            BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: P, a: vs, lda: P, b: colsS, ldb: P,
+                                 beta: first ? 0 : 1, c: dwT, ldc: K)
                         }
+                        if let dx {
+                            let dxs = dx + s * inSize
+                            // dcols = Wᵀ · v[n]: [K, C′] · [C′, P], then scattered back by col2im.
+                            if let scratch {
+                                BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
+                                     beta: 0, c: scratch, ldc: P)
+                                dxs.update(repeating: 0, count: inSize)
+                                Im2Col.col2im(UnsafePointer(scratch), dxs, g)
+                            } else {
+                                BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
+                                     beta: 0, c: dxs, ldc: P)
+                            }
+                        }
+                        if let dbT { rowSumAdd(dbT, vs, rows: co, cols: P) }
+                        first = false
                     }
-                    if let dbT { rowSumAdd(dbT, vs, rows: co, cols: P) }
-                    first = false
+                    if range.isEmpty, let dwT { dwT.update(repeating: 0, count: co * K) }
                 }
-                if range.isEmpty, let dwT { dwT.update(repeating: 0, count: co * K) }
             }
+        }
+    }
+
+    /// Runs `body` with room for one sample's `[C·kH·kW, Ho·Wo]` patch matrix from the reused
+    /// scratch pool, or with nil for a pointwise window (the input already is its patch matrix).
+    static func withPatchScratch<T: TensorScalar>(_: T.Type, _ g: WindowGeometry,
+                                                 _ body: (UnsafeMutablePointer<T>?) -> Void) {
+        if g.isPointwise { body(nil); return }
+        GEMMScratch.withBuffer(bytes: g.patch * g.outSpatial * MemoryLayout<T>.stride) { raw in
+            body(raw.bindMemory(to: T.self, capacity: g.patch * g.outSpatial))
         }
     }
 

@@ -58,24 +58,13 @@ struct GEMMPackingTests {
         return ok
     }
 
-    @Test("Contiguous runs: every width, count and depth edge matches the definition bit for bit",
-          arguments: [4, 12, 16, 32])
-    func runs(width: Int) {
+    @Test("One panel, contiguous runs or transposed source: every width, count and depth edge matches the definition bit for bit",
+          arguments: [false, true], [4, 12, 16, 32])
+    func singlePanel(transposed: Bool, width: Int) {
         for count in 1...width {
             for depth in [1, 3, 15, 16, 17, 40] {
-                #expect(check(transposed: false, width: width, count: count, depth: depth),
-                        "width \(width) count \(count) depth \(depth)")
-            }
-        }
-    }
-
-    @Test("Transposed source: every width, count and depth edge matches the definition bit for bit",
-          arguments: [4, 12, 16, 32])
-    func transposed(width: Int) {
-        for count in 1...width {
-            for depth in [1, 3, 15, 16, 17, 40] {
-                #expect(check(transposed: true, width: width, count: count, depth: depth),
-                        "width \(width) count \(count) depth \(depth)")
+                #expect(check(transposed: transposed, width: width, count: count, depth: depth),
+                        "transposed \(transposed) width \(width) count \(count) depth \(depth)")
             }
         }
     }

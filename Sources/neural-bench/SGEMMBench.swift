@@ -11,10 +11,20 @@ struct SGEMMBench: ParsableCommand {
     @Option(help: "Comma-separated sizes N.")
     var sizes: String = "256,512,1024,2048"
 
+    @Option(help: """
+        Comma-separated general shapes MxNxK:XY instead of squares (X, Y: N or T for op(A), op(B)); \
+        e.g. the MLP bench's 128x512x784:NT (forward), 128x512x512:NN (∂x), 512x784x128:TN (∂W).
+        """)
+    var shapes: String?
+
     func run() throws {
         try options.apply()
-        let ns = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         var rng = BenchRandom(seed: 0)
+        if let shapes {
+            for spec in shapes.split(separator: ",") { try runShape(String(spec), &rng) }
+            return
+        }
+        let ns = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         for n in ns {
             let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
             let b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
@@ -28,6 +38,31 @@ struct SGEMMBench: ParsableCommand {
                 BLAS.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1,
                           a: a, lda: n, b: b, ldb: n, beta: 0, c: c, ldc: n)
             }
+        }
+    }
+
+    /// Times one `MxNxK:XY` shape (row-major operands, leading dimensions as stored).
+    private func runShape(_ spec: String, _ rng: inout BenchRandom) throws {
+        let parts = spec.split(separator: ":")
+        let dims = parts[0].split(separator: "x").compactMap { Int($0) }
+        let flags = parts.count > 1 ? Array(parts[1].uppercased()) : ["N", "N"]
+        guard dims.count == 3, dims.allSatisfy({ $0 > 0 }), flags.count == 2,
+              flags.allSatisfy({ $0 == "N" || $0 == "T" }) else {
+            throw ValidationError("--shapes: '\(spec)' is not MxNxK:XY with X, Y in {N, T} (e.g. 128x512x784:NT)")
+        }
+        let (m, n, k) = (dims[0], dims[1], dims[2])
+        let transA = flags[0] == "T", transB = flags[1] == "T"
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<m * k { a[i] = Float(rng.normal()) }
+        for i in 0..<k * n { b[i] = Float(rng.normal()) }
+        c.initialize(repeating: 0, count: m * n)
+        Bench.measure(bench: "sgemm", threads: options.threads, case: spec, reps: options.reps,
+                      work: 2 * Double(m) * Double(n) * Double(k) / 1e9, unit: "GFLOP/s") {
+            BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                      a: a, lda: transA ? m : k, b: b, ldb: transB ? k : n, beta: 0, c: c, ldc: n)
         }
     }
 }

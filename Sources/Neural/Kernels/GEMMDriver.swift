@@ -12,6 +12,8 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static var kcMax: Int { get }
     /// Target rows of one packed A block (L2-resident), before rounding to MR.
     static var mcMax: Int { get }
+    /// The same with several threads, where each chunk of C also covers fewer columns.
+    static var mcMaxParallel: Int { get }
     /// The micro-kernel of `level` (see `nk_gemm.h`); `wide` picks the level's second tile shape
     /// (`nk_gemm_tile_wide`).
     static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
@@ -33,6 +35,7 @@ extension Float: GEMMScalar {
     static var kernelFamily: Int32 { 0 }
     static var kcMax: Int { 512 }
     static var mcMax: Int { 96 }
+    static var mcMaxParallel: Int { 192 }
     @inline(__always)
     static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
@@ -60,6 +63,7 @@ extension Double: GEMMScalar {
     static var kernelFamily: Int32 { 1 }
     static var kcMax: Int { 256 }
     static var mcMax: Int { 48 }
+    static var mcMaxParallel: Int { 96 }
     @inline(__always)
     static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
                             c: UnsafeMutablePointer<Double>, ldc: Int, alpha: Double, beta: Double,
@@ -205,20 +209,25 @@ enum GEMMDriver<T: GEMMScalar> {
         let ncStep = roundUp(ceilDiv(n, ncBlocks), nr)
         let ncPanelsMax = ncStep / nr
 
-        // Chunks of C (row blocks × column ranges), claimed dynamically by the workers, so that a
-        // worker that starts late (thread wake-up) does not hold everyone up. With several threads
-        // aim at >= 4 chunks per thread, but keep at least 2 micro-panels of rows per chunk.
-        let mcTarget = threads == 1 ? T.mcMax : min(T.mcMax, max(2 * mr, ceilDiv(m, 4 * threads)))
+        // Chunks of C (row blocks × column ranges), claimed dynamically. With several threads the
+        // columns split into one range per thread and rows into blocks of at most `mcMaxParallel`,
+        // at least two per range. Worker w works through range w first, so that each worker mostly
+        // packs and reads its own B panels (they stay in its core's L2; panels shared across cores
+        // cost up to 2× on 128-row products), then takes the row blocks left in the others (a
+        // worker that starts late holds no one up).
+        var nChunks = 1, mcTarget = T.mcMax
+        if threads > 1 {
+            nChunks = min(threads, ceilDiv(nPanelsAll, ncBlocks))
+            mcTarget = min(T.mcMaxParallel, max(mr, ceilDiv(m, 2 * ceilDiv(threads, nChunks))))
+        }
         let mChunks0 = ceilDiv(m, mcTarget)
         let mcStep = roundUp(ceilDiv(m, mChunks0), mr)
         let mChunks = ceilDiv(m, mcStep)
-        let nChunks = threads == 1 || mChunks >= 2 * threads
-            ? 1 : min(ceilDiv(4 * threads, mChunks), ceilDiv(nPanelsAll, ncBlocks))
         let workers = min(threads, mChunks * nChunks)
 
         let bBytes = roundUp(groupDepth * ncStep * stride, 64)
         let aBytes = roundUp(kcStep * mcStep * stride, 64)
-        let flagCount = groupBlocks * ncPanelsMax + 1
+        let flagCount = groupBlocks * ncPanelsMax + nChunks
         let flagBytes = roundUp(flagCount * MemoryLayout<Atomic<Int>>.stride, 64)
 
         GEMMScratch.withBuffer(bytes: bBytes + workers * aBytes + flagBytes) { raw in
@@ -234,59 +243,62 @@ enum GEMMDriver<T: GEMMScalar> {
                 while kbGroup < kBlocks {
                     let kbEnd = min(kBlocks, kbGroup + groupBlocks)
                     let pcGroup = kbGroup * kcStep
-                    // Micro-panel states, 0: not packed, 1: being packed, 2: ready. Then the next chunk.
+                    // Micro-panel states, 0: not packed, 1: being packed, 2: ready. Then the next row
+                    // block of each column range.
                     for i in 0..<(kbEnd - kbGroup) * ncPanels { (flags + i).initialize(to: Atomic(0)) }
-                    let nextChunk = flags + (kbEnd - kbGroup) * ncPanels
-                    nextChunk.initialize(to: Atomic(0))
-                    let chunks = mChunks * nChunks
+                    let nextRows = flags + (kbEnd - kbGroup) * ncPanels
+                    for i in 0..<nChunks { (nextRows + i).initialize(to: Atomic(0)) }
 
                     Parallel.forEach(tasks: workers) { w in
                         let aPack = (aBase + w * aBytes).bindMemory(to: T.self, capacity: aBytes / stride)
-                        while true {
-                            let chunk = nextChunk.pointee.add(1, ordering: .relaxed).oldValue
-                            if chunk >= chunks { break }
-                            let mi = chunk / nChunks, ni = chunk % nChunks
-                            let ic = mi * mcStep
-                            let mc = min(mcStep, m - ic)
-                            let mcPanels = ceilDiv(mc, mr)
-                            let panLo = ncPanels * ni / nChunks, panHi = ncPanels * (ni + 1) / nChunks
-                            let panCount = panHi - panLo
-                            if panCount <= 0 { continue }
-                            // Chunks start at different micro-panels, so that concurrent workers
-                            // pack different parts of B first.
-                            let rotate = panCount * (chunk % workers) / workers
-                            for kb in kbGroup..<kbEnd {
-                                let pc = kb * kcStep
-                                let kc = min(kcStep, k - pc)
-                                let betaK: T = kb == 0 ? beta : 1
-                                let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
-                                let kbFlags = flags + (kb - kbGroup) * ncPanels
-                                packA(level: level, transA: transA, a: a, lda: lda, i0: ic, rows: mc, p0: pc,
-                                      kc: kc, mr: mr, dst: aPack)
-                                for q in 0..<panCount {
-                                    var panel = panLo + q + rotate
-                                    if panel >= panHi { panel -= panCount }
-                                    let j0 = panel * nr
-                                    let cols = min(nr, nc - j0)
-                                    let bPanel = bBlock + panel * nr * kc
-                                    let flag = kbFlags + panel
-                                    if flag.pointee.load(ordering: .acquiring) != 2 {
-                                        if flag.pointee.compareExchange(expected: 0, desired: 1,
-                                                                        ordering: .relaxed).exchanged {
-                                            packB(level: level, transB: transB, b: b, ldb: ldb, bRows: bRows, p0: pc, kc: kc,
-                                                  j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
-                                            flag.pointee.store(2, ordering: .releasing)
-                                        } else {
-                                            // Another worker is packing it right now.
-                                            while flag.pointee.load(ordering: .acquiring) != 2 {}
+                        for step in 0..<2 * nChunks {
+                            let ni = (w + step) % nChunks
+                            if (ni % workers == w) != (step < nChunks) { continue }
+                            while true {
+                                let mi = nextRows[ni].add(1, ordering: .relaxed).oldValue
+                                if mi >= mChunks { break }
+                                let ic = mi * mcStep
+                                let mc = min(mcStep, m - ic)
+                                let mcPanels = ceilDiv(mc, mr)
+                                let panLo = ncPanels * ni / nChunks, panHi = ncPanels * (ni + 1) / nChunks
+                                let panCount = panHi - panLo
+                                if panCount <= 0 { continue }
+                                // Chunks start at different micro-panels, so that concurrent workers
+                                // pack different parts of B first.
+                                let rotate = panCount * w / workers
+                                for kb in kbGroup..<kbEnd {
+                                    let pc = kb * kcStep
+                                    let kc = min(kcStep, k - pc)
+                                    let betaK: T = kb == 0 ? beta : 1
+                                    let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
+                                    let kbFlags = flags + (kb - kbGroup) * ncPanels
+                                    packA(level: level, transA: transA, a: a, lda: lda, i0: ic, rows: mc, p0: pc,
+                                          kc: kc, mr: mr, dst: aPack)
+                                    for q in 0..<panCount {
+                                        var panel = panLo + q + rotate
+                                        if panel >= panHi { panel -= panCount }
+                                        let j0 = panel * nr
+                                        let cols = min(nr, nc - j0)
+                                        let bPanel = bBlock + panel * nr * kc
+                                        let flag = kbFlags + panel
+                                        if flag.pointee.load(ordering: .acquiring) != 2 {
+                                            if flag.pointee.compareExchange(expected: 0, desired: 1,
+                                                                            ordering: .relaxed).exchanged {
+                                                packB(level: level, transB: transB, b: b, ldb: ldb, bRows: bRows, p0: pc, kc: kc,
+                                                      j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
+                                                flag.pointee.store(2, ordering: .releasing)
+                                            } else {
+                                                // Another worker is packing it right now.
+                                                while flag.pointee.load(ordering: .acquiring) != 2 {}
+                                            }
                                         }
-                                    }
-                                    let cBlock = c + ic * ldc + jc + j0
-                                    for ip in 0..<mcPanels {
-                                        let i0 = ip * mr
-                                        T.microKernel(level: level, wide: wide, kc: kc, a: aPack + ip * mr * kc, b: bPanel,
-                                                      c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
-                                                      mr: min(mr, mc - i0), nr: cols)
+                                        let cBlock = c + ic * ldc + jc + j0
+                                        for ip in 0..<mcPanels {
+                                            let i0 = ip * mr
+                                            T.microKernel(level: level, wide: wide, kc: kc, a: aPack + ip * mr * kc, b: bPanel,
+                                                          c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
+                                                          mr: min(mr, mc - i0), nr: cols)
+                                        }
                                     }
                                 }
                             }

@@ -96,29 +96,44 @@ NK_AVX512 static void nk_rowsum_add_512(float *acc, const float *g, long rows, l
 #endif
 
 #if defined(__x86_64__)
-NK_AVX512 static void nk_axpb_act_512(const float *x, float *y, long n, float a, float b, int relu) {
+NK_AVX512 static inline __m512 nk_axpb16(__m512 x, __m512 va, __m512 vb, int relu) {
+    __m512 z = _mm512_add_ps(_mm512_mul_ps(va, x), vb);
+    return relu ? nk_relu16(z) : z;
+}
+
+NK_AVX512 static void nk_axpb_act_512(const float *x, float *y, long n, float a, float b, int relu, int stream) {
     const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
     long i = 0;
+    if (stream) {
+        // Non-temporal stores need 64-byte aligned addresses: a masked head up to the boundary.
+        long head = (long)((64 - ((unsigned long)y & 63)) & 63) / 4;
+        if (head > n) head = n;
+        if (head > 0) {
+            __mmask16 m = (__mmask16)((1u << head) - 1u);
+            _mm512_mask_storeu_ps(y, m, nk_axpb16(_mm512_maskz_loadu_ps(m, x), va, vb, relu));
+            i = head;
+        }
+        for (; i + 32 <= n; i += 32) {
+            _mm512_stream_ps(y + i, nk_axpb16(_mm512_loadu_ps(x + i), va, vb, relu));
+            _mm512_stream_ps(y + i + 16, nk_axpb16(_mm512_loadu_ps(x + i + 16), va, vb, relu));
+        }
+        _mm_sfence();
+    }
     for (; i + 32 <= n; i += 32) {
-        __m512 z0 = _mm512_add_ps(_mm512_mul_ps(va, _mm512_loadu_ps(x + i)), vb);
-        __m512 z1 = _mm512_add_ps(_mm512_mul_ps(va, _mm512_loadu_ps(x + i + 16)), vb);
-        if (relu) { z0 = nk_relu16(z0); z1 = nk_relu16(z1); }
-        _mm512_storeu_ps(y + i, z0);
-        _mm512_storeu_ps(y + i + 16, z1);
+        _mm512_storeu_ps(y + i, nk_axpb16(_mm512_loadu_ps(x + i), va, vb, relu));
+        _mm512_storeu_ps(y + i + 16, nk_axpb16(_mm512_loadu_ps(x + i + 16), va, vb, relu));
     }
     for (; i < n; i += 16) {
         long c = n - i < 16 ? n - i : 16;
         __mmask16 m = (__mmask16)((1u << c) - 1u);
-        __m512 z = _mm512_add_ps(_mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, x + i)), vb);
-        if (relu) z = nk_relu16(z);
-        _mm512_mask_storeu_ps(y + i, m, z);
+        _mm512_mask_storeu_ps(y + i, m, nk_axpb16(_mm512_maskz_loadu_ps(m, x + i), va, vb, relu));
     }
 }
 #endif
 
-void nk_axpb_act_f32(const float *x, float *y, long n, float a, float b, int relu) {
+void nk_axpb_act_f32(const float *x, float *y, long n, float a, float b, int relu, int stream) {
 #if defined(__x86_64__)
-    if (nk_has512()) { nk_axpb_act_512(x, y, n, a, b, relu); return; }
+    if (nk_has512()) { nk_axpb_act_512(x, y, n, a, b, relu, stream); return; }
 #endif
     for (long i = 0; i < n; i++) {
         float z = a * x[i] + b;

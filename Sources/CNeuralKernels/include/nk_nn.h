@@ -33,8 +33,10 @@ void nk_conv_scatter_f32(float *dst, const float *v, const float *y, long channe
 void nk_col2im_rows_f32(float *dx, const float *cols, const long *rows, long count, long n);
 
 /// y[i] = act(a * x[i] + b) for i < n (multiply, then add: two roundings, no fused multiply-add);
-/// act = max(., 0) when relu != 0 (NaN -> 0), else identity. y may be x.
-void nk_axpb_act_f32(const float *x, float *y, long n, float a, float b, int relu);
+/// act = max(., 0) when relu != 0 (NaN -> 0), else identity. y may be x. With stream != 0 (and
+/// y != x), y is written with non-temporal stores: no read-for-ownership of y's lines, which do
+/// not stay in the cache (for outputs larger than it); same values.
+void nk_axpb_act_f32(const float *x, float *y, long n, float a, float b, int relu, int stream);
 
 /// g[i] = y[i] > 0 ? v[i] : 0 for i < n (the ReLU mask read from the forward output).
 void nk_relu_grad_f32(float *g, const float *v, const float *y, long n);

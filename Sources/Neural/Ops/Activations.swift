@@ -61,7 +61,11 @@ struct MultiplyAddF: UnaryFunctor {
     }
     var floatKernel: FloatKernel? {
         let (a, b, relu) = (Float(a), Float(b), Int32(relu ? 1 : 0))
-        return { nk_axpb_act_f32($0, $1, $2, a, b, relu) }
+        return { nk_axpb_act_f32($0, $1, $2, a, b, relu, 0) }
+    }
+    var streamingFloatKernel: FloatKernel? {
+        let (a, b, relu) = (Float(a), Float(b), Int32(relu ? 1 : 0))
+        return { nk_axpb_act_f32($0, $1, $2, a, b, relu, 1) }
     }
 }
 /// B[relu(a·x + b), x](v) = a·v ⊙ 1{y > 0}, from the output y.

@@ -1,3 +1,4 @@
+import CNeuralKernels
 import Neural
 import Testing
 
@@ -26,6 +27,36 @@ struct KernelTests {
         let s = a.slice(axis: 1, 1..<300, step: 7)[10..<190]
         let sv = allIndices(s.shape).map { av[($0[0] + 10) * 300 + 1 + 7 * $0[1]] }
         expectValues(s * 2, sv.map { $0 * 2 }, tolerance: 0)
+    }
+
+    @Test func streamingStoresWriteTheSameValuesAtEveryAlignmentAndLength() {
+        // The non-temporal path peels a masked head up to a 64-byte boundary of y, then a masked tail.
+        let n = 300
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: n + 16)
+        let plain = UnsafeMutablePointer<Float>.allocate(capacity: n + 32)
+        let streamed = UnsafeMutablePointer<Float>.allocate(capacity: n + 32)
+        defer { x.deallocate(); plain.deallocate(); streamed.deallocate() }
+        for i in 0..<(n + 16) { x[i] = Float(i % 37) * 0.37 - 5 }
+        x[5] = .nan
+        for yOffset in 0..<16 {
+            for count in [0, 1, 15, 16, 17, 31, 32, 33, 100, 257, n] {
+                for relu: Int32 in [0, 1] {
+                    plain.update(repeating: -1, count: n + 32)
+                    streamed.update(repeating: -1, count: n + 32)
+                    nk_axpb_act_f32(x + 3, plain + yOffset, count, 1.5, -0.25, relu, 0)
+                    nk_axpb_act_f32(x + 3, streamed + yOffset, count, 1.5, -0.25, relu, 1)
+                    let same = (0..<(n + 32)).allSatisfy { plain[$0].bitPattern == streamed[$0].bitPattern }
+                    #expect(same, "y offset \(yOffset), count \(count), relu \(relu)")
+                }
+            }
+        }
+    }
+
+    @Test func multiplyAddAboveTheStreamingSizeEqualsTheUnfusedExpression() {
+        // 8M + 5 floats: the fused op writes its (32 MiB) result with non-temporal stores.
+        let x = Tensor.randn([(32 << 20) / 4 + 5], generator: RandomGenerator(seed: 193))
+        let fused = x.multiplyAdd(1.5, -0.25, activation: .relu), plain = (x * 1.5 - 0.25).relu()
+        #expect(fused.scalars(as: Float.self).map(\.bitPattern) == plain.scalars(as: Float.self).map(\.bitPattern))
     }
 
     @Test func unaryKernelOnLargeViews() {

@@ -13,6 +13,7 @@ int nk_cpu_level(void);
 #include "nk_pack.h"
 #include "nk_pool.h"
 #include "nk_nn.h"
+#include "nk_norm.h"
 #include "nk_elementwise.h"
 
 #endif

@@ -1,3 +1,4 @@
+import CNeuralKernels
 /// Fused normalisation operations: LN-S (eq. 7.40) and its batch and group relatives, each a single
 /// forward pass that keeps μ̂ and 1/σ̂ per slice and a closed-form backward in which μ̂ and σ̂ are
 /// functions of z (footnote 4):
@@ -185,6 +186,17 @@ enum NormKernels {
         return total
     }
 
+    /// Whether a Float32 result of `count` elements is written with non-temporal stores
+    /// (see ``Elementwise/streamingBytes``).
+    private static func streams(_ count: Int) -> Bool {
+        count * 4 >= Elementwise.streamingBytes
+    }
+
+    @inline(__always)
+    private static func float<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
     /// Rows per parallel block for rows of `m` elements (depends on m only).
     private static func rowsPerBlock(_ m: Int) -> Int { Swift.max(1, (1 << 14) / Swift.max(m, 1)) }
 
@@ -197,6 +209,15 @@ enum NormKernels {
         let xs = SendablePointer(x), ys = SendablePointer(y), ms = SendablePointer(mean), rs = SendablePointer(rstd)
         let ws = weight.map { SendablePointer($0) }, bs = bias.map { SendablePointer($0) }
         let per = rowsPerBlock(m), blocks = (rows + per - 1) / per
+        if T.self == Float.self {
+            let stream: Int32 = streams(rows * m) ? 1 : 0
+            Parallel.forEach(tasks: blocks) { blk in
+                nk_layernorm_fwd_f32(float(xs.pointer), float(ys.pointer), float(ms.pointer), float(rs.pointer),
+                                     blk * per, Swift.min(rows, (blk + 1) * per), m, unsafeBitCast(eps, to: Float.self),
+                                     ws.map { float($0.pointer) }, bs.map { float($0.pointer) }, stream)
+            }
+            return
+        }
         Parallel.forEach(tasks: blocks) { blk in
             let w = ws?.pointer, b = bs?.pointer
             for r in (blk * per)..<Swift.min(rows, (blk + 1) * per) {
@@ -242,6 +263,17 @@ enum NormKernels {
         let gs = SendablePointer(g), xs = SendablePointer(x), ms = SendablePointer(mean), rs = SendablePointer(rstd)
         let ws = weight.map { SendablePointer($0) }, dxs = dx.map { SendablePointer($0) }, ps = SendablePointer(partial)
         let wantW = dw != nil, wantB = db != nil
+        if T.self == Float.self {
+            let stream: Int32 = streams(rows * m) ? 1 : 0
+            Parallel.forEach(tasks: blocks) { blk in
+                let pw = ps.pointer + blk * 2 * m, pb = pw + m
+                if needParams { pw.initialize(repeating: 0, count: 2 * m) }
+                nk_layernorm_bwd_f32(float(gs.pointer), float(xs.pointer), float(ms.pointer), float(rs.pointer),
+                                     ws.map { float($0.pointer) }, blk * per, Swift.min(rows, (blk + 1) * per), m,
+                                     dxs.map { float($0.pointer) }, wantW ? float(pw) : nil, wantB ? float(pb) : nil,
+                                     stream)
+            }
+        } else {
         Parallel.forEach(tasks: blocks) { blk in
             let w = ws?.pointer, dxp = dxs?.pointer
             let pw = ps.pointer + blk * 2 * m, pb = pw + m
@@ -293,6 +325,7 @@ enum NormKernels {
                     dr[i] = inv * (gh - a - xh * c); i += 1
                 }
             }
+        }
         }
         guard needParams else { return }
         for (dest, off) in [(dw, 0), (db, m)] {

@@ -51,21 +51,22 @@ public enum BLAS {
 extension BLAS {
     /// GEMM on raw pointers for either scalar type (callers switch on the dtype once, outside),
     /// with alpha = 1: C = op(A) op(B) + beta C. With `bRows`, row r of the stored B starts at
-    /// `b + bRows[r]` and `ldb` is ignored (see ``GEMMDriver/run``).
+    /// `b + bRows[r]` and `ldb` is ignored; likewise `aRows` for an untransposed A (see
+    /// ``GEMMDriver/run``).
     @inline(__always)
     static func gemm<T: TensorScalar>(_: T.Type, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                                      a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-                                      bRows: UnsafePointer<Int>? = nil,
+                                      a: UnsafePointer<T>, lda: Int, aRows: UnsafePointer<Int>? = nil,
+                                      b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>? = nil,
                                       beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
         if T.self == Float.self {
             GEMMDriver<Float>.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
-                                  a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda,
+                                  a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda, aRows: aRows,
                                   b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb, bRows: bRows,
                                   beta: Float(beta), c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
                                   ldc: ldc)
         } else {
             GEMMDriver<Double>.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
-                                   a: UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda: lda,
+                                   a: UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda: lda, aRows: aRows,
                                    b: UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb: ldb, bRows: bRows,
                                    beta: Double(beta),
                                    c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc)

@@ -157,19 +157,22 @@ enum GEMMDriver<T: GEMMScalar> {
     /// C = alpha op(A) op(B) + beta C (see ``BLAS/gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
     /// With `bRows`, the stored B has no fixed row stride: its row r starts at `b + bRows[r]`
     /// (`ldb` is ignored), which lets a convolution read its im2col matrix straight from the image.
+    /// `aRows` does the same for A when it is not transposed (row i of A at `a + aRows[i]`).
     static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
-                    a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>? = nil,
+                    a: UnsafePointer<T>, lda: Int, aRows: UnsafePointer<Int>? = nil,
+                    b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>? = nil,
                     beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
         precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
         precondition(ldc >= max(1, n), "gemm: ldc < n")
-        precondition(lda >= max(1, transA ? m : k), "gemm: lda too small")
+        precondition(aRows == nil || !transA, "gemm: aRows needs an untransposed A")
+        precondition(aRows != nil || lda >= max(1, transA ? m : k), "gemm: lda too small")
         precondition(bRows != nil || ldb >= max(1, transB ? k : n), "gemm: ldb too small")
         if m == 0 || n == 0 { return }
         if k == 0 || alpha == 0 {
             scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
             return
         }
-        if (m == 1 || n == 1) && bRows == nil {
+        if (m == 1 || n == 1) && bRows == nil && aRows == nil {
             gemv(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
@@ -272,7 +275,7 @@ enum GEMMDriver<T: GEMMScalar> {
                                     let betaK: T = kb == 0 ? beta : 1
                                     let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
                                     let kbFlags = flags + (kb - kbGroup) * ncPanels
-                                    packA(level: level, transA: transA, a: a, lda: lda, i0: ic, rows: mc, p0: pc,
+                                    packA(level: level, transA: transA, a: a, lda: lda, aRows: aRows, i0: ic, rows: mc, p0: pc,
                                           kc: kc, mr: mr, dst: aPack)
                                     for q in 0..<panCount {
                                         var panel = panLo + q + rotate

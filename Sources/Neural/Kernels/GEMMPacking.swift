@@ -6,8 +6,8 @@
 extension GEMMDriver {
     /// Packs rows i0..<i0+rows, depths p0..<p0+kc of op(A) into MR-row micro-panels.
     @inline(__always)
-    static func packA(level: Int, transA: Bool, a: UnsafePointer<T>, lda: Int, i0: Int, rows: Int,
-                      p0: Int, kc: Int, mr: Int, dst: UnsafeMutablePointer<T>) {
+    static func packA(level: Int, transA: Bool, a: UnsafePointer<T>, lda: Int, aRows: UnsafePointer<Int>? = nil,
+                      i0: Int, rows: Int, p0: Int, kc: Int, mr: Int, dst: UnsafeMutablePointer<T>) {
         var start = 0
         var d = dst
         while start < rows {
@@ -20,8 +20,13 @@ extension GEMMDriver {
                 // op(A)(i, p) = a[i * lda + p]: each row is a contiguous run of depths. 8-row panels
                 // go in pairs (the C routine fills two from one 16 × 16 transpose).
                 let r2 = mr == 8 && T.kernelFamily == 0 ? min(2 * mr, rows - start) : r
-                T.packTransposed(level: level, src: a + (i0 + start) * lda + p0, ld: lda, rows: nil, count: r2,
-                                 width: mr, depth: kc, dst: d)
+                if let aRows {
+                    T.packTransposed(level: level, src: a + p0, ld: 0, rows: aRows + i0 + start, count: r2,
+                                     width: mr, depth: kc, dst: d)
+                } else {
+                    T.packTransposed(level: level, src: a + (i0 + start) * lda + p0, ld: lda, rows: nil, count: r2,
+                                     width: mr, depth: kc, dst: d)
+                }
                 if r2 > mr {
                     d += mr * kc
                     start += mr

@@ -176,13 +176,19 @@ extension ConvKernels {
         let vBytes = (co * Q * stride + 63) / 64 * 64
         let colBytes = dx == nil ? 0 : (K * Q * stride + 63) / 64 * 64
         let padBytes = grid.isPadded ? (grid.paddedSize * stride + 63) / 64 * 64 : 0
+        // With fewer patch rows than output channels (e.g. one input channel), dWᵀ = cols(x)·vᵀ
+        // ([K, Q]·[Q, C′]) pads the register tiles far less than dW = v·cols(x)ᵀ ([C′, Q]·[Q, K]):
+        // K = 9 fills a 32-wide tile to 28%. Same products, same order over Q: the same bits.
+        let transposedDW = dw != nil && K < co
+        let dwtBytes = transposedDW ? (K * co * stride + 63) / 64 * 64 : 0
         PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * K, db: db, dbCount: co) { parts in
             forChunks(batch: n, chunks: chunks) { t, range in
-                GEMMScratch.withBuffer(bytes: vBytes + colBytes + 2 * padBytes) { raw in
+                GEMMScratch.withBuffer(bytes: vBytes + colBytes + 2 * padBytes + dwtBytes) { raw in
                     let vgrid = raw.bindMemory(to: T.self, capacity: co * Q)
                     let dcols = (raw + vBytes).bindMemory(to: T.self, capacity: K * Q)
                     let xpad = (raw + vBytes + colBytes).bindMemory(to: T.self, capacity: grid.paddedSize)
                     let dxpad = (raw + vBytes + colBytes + padBytes).bindMemory(to: T.self, capacity: grid.paddedSize)
+                    let dwt = (raw + vBytes + colBytes + 2 * padBytes).bindMemory(to: T.self, capacity: K * co)
                     if grid.isPadded { xpad.update(repeating: 0, count: grid.paddedSize) }
                     let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
                     grid.rows.withUnsafeBufferPointer { rows in
@@ -191,10 +197,17 @@ extension ConvKernels {
                             if let dwT {
                                 var xs = x + s * inSize
                                 if grid.isPadded { grid.pad(xs, into: xpad); xs = UnsafePointer(xpad) }
-                                // dW += v[n] · cols(x[n])ᵀ: [C′, Q] · [Q, K], cols read through the row table.
-                                BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: Q, a: vgrid, lda: Q,
-                                          b: xs, ldb: 0, bRows: rows.baseAddress!, beta: index == 0 ? 0 : 1,
-                                          c: dwT, ldc: K)
+                                // dW += v[n] · cols(x[n])ᵀ: [C′, Q] · [Q, K], cols read through the row table
+                                // (or its transpose, into dwt).
+                                if transposedDW {
+                                    BLAS.gemm(T.self, transA: false, transB: true, m: K, n: co, k: Q, a: xs, lda: 0,
+                                              aRows: rows.baseAddress!, b: vgrid, ldb: Q, beta: index == 0 ? 0 : 1,
+                                              c: dwt, ldc: co)
+                                } else {
+                                    BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: Q, a: vgrid, lda: Q,
+                                              b: xs, ldb: 0, bRows: rows.baseAddress!, beta: index == 0 ? 0 : 1,
+                                              c: dwT, ldc: K)
+                                }
                             }
                             if let dx {
                                 // dcols = Wᵀ · v[n]: [K, C′] · [C′, Q], then one contiguous add per patch row.
@@ -209,6 +222,9 @@ extension ConvKernels {
                             if let dbT { rowSumAdd(dbT, vgrid, rows: co, cols: Q) }
                         }
                         if range.isEmpty { dwT?.update(repeating: 0, count: co * K) }
+                        if let dwT, transposedDW, !range.isEmpty {
+                            for o in 0..<co { for kk in 0..<K { dwT[o * K + kk] = dwt[kk * co + o] } }
+                        }
                     }
                 }
             }

@@ -46,6 +46,7 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         .d2(n: 1, c: 1, cout: 2, h: 7, w: 7, k: (2, 3), stride: (2, 3), padding: (1, 2), dilation: (2, 2)),
         .d2(c: 3, cout: 2, h: 3, w: 4, k: (1, 1)),
         .d2(n: 1, c: 2, cout: 2, h: 6, w: 5, k: (3, 3), dilation: (2, 1), bias: false),
+        .d2(c: 1, cout: 11, h: 5, w: 6, k: (3, 3)),
     ]
 
     /// Odd, larger sizes for the direct-loop reference.
@@ -56,6 +57,10 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         .d2(n: 9, c: 4, cout: 6, h: 17, w: 15, k: (5, 3), stride: (2, 3), padding: (2, 1), dilation: (1, 2)),
         .d2(n: 2, c: 7, cout: 3, h: 9, w: 9, k: (1, 1)),
         .d2(n: 11, c: 2, cout: 3, h: 8, w: 10, k: (3, 3), stride: (2, 2), bias: false),
+        // Fewer patch rows than output channels (K < C′): the weight gradient is computed transposed.
+        .d2(n: 3, c: 1, cout: 12, h: 10, w: 9, k: (3, 3)),
+        .d2(n: 2, c: 1, cout: 20, h: 9, w: 11, k: (3, 3), padding: (1, 1), bias: false),
+        .d1(n: 3, c: 2, cout: 9, l: 30, k: 3, padding: 1),
     ]
 }
 

@@ -90,13 +90,13 @@ NK512 static inline float ln_combine(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
         }                                                                               \
     } while (0)
 
-// The next row's 64 floats from p (the hardware prefetchers stop at 4 KiB pages, and a row of
-// 1024 floats is one page).
+// The next row's 64 floats from p, into L2 (the hardware prefetchers stop at 4 KiB pages, and a
+// row of 1024 floats is one page; L1 holds the current rows and the parameter partials).
 static inline void ln_prefetch64(const float *p) {
-    _mm_prefetch((const char *)p, _MM_HINT_T0);
-    _mm_prefetch((const char *)(p + 16), _MM_HINT_T0);
-    _mm_prefetch((const char *)(p + 32), _MM_HINT_T0);
-    _mm_prefetch((const char *)(p + 48), _MM_HINT_T0);
+    _mm_prefetch((const char *)p, _MM_HINT_T1);
+    _mm_prefetch((const char *)(p + 16), _MM_HINT_T1);
+    _mm_prefetch((const char *)(p + 32), _MM_HINT_T1);
+    _mm_prefetch((const char *)(p + 48), _MM_HINT_T1);
 }
 
 NK512 static inline void ln_store(float *p, __mmask16 k, __m512 v, int stream) {
@@ -160,8 +160,29 @@ NK512 static void ln_bwd_row_512(const float *g, const float *x, float mu, float
     const __m512 vmu = _mm512_set1_ps(mu), vinv = _mm512_set1_ps(inv);
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     __m512 t0 = s0, t1 = s0, t2 = s0, t3 = s0;
-    long i, k;
-    for (i = 0, k = 0; i < m; i += 16, k++) {
+    long i = 0, k = 0;
+    if (pw && pb && dx && w) {
+        // The usual case (affine, all gradients wanted), without per-block tests.
+#define LN_BWD_BLOCK(j, sa, ta)                                                                         \
+        do {                                                                                            \
+            const __m512 gv = _mm512_loadu_ps(g + i + 16 * (j));                                        \
+            const __m512 xh = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16 * (j)), vmu), vinv); \
+            _mm512_storeu_ps(pw + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pw + i + 16 * (j)), _mm512_mul_ps(gv, xh))); \
+            _mm512_storeu_ps(pb + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pb + i + 16 * (j)), gv));  \
+            const __m512 gh = _mm512_mul_ps(gv, _mm512_loadu_ps(w + i + 16 * (j)));                     \
+            sa = _mm512_add_ps(sa, gh);                                                                 \
+            ta = _mm512_add_ps(ta, _mm512_mul_ps(gh, xh));                                              \
+        } while (0)
+        for (; i + 64 <= m; i += 64) {
+            if (gNext) { ln_prefetch64(gNext + i); ln_prefetch64(xNext + i); }
+            LN_BWD_BLOCK(0, s0, t0);
+            LN_BWD_BLOCK(1, s1, t1);
+            LN_BWD_BLOCK(2, s2, t2);
+            LN_BWD_BLOCK(3, s3, t3);
+        }
+#undef LN_BWD_BLOCK
+    }
+    for (; i < m; i += 16, k++) {
         if (gNext && (i & 63) == 0) { ln_prefetch64(gNext + i); ln_prefetch64(xNext + i); }
         const __mmask16 mk = ln_mask(m - i);
         const __m512 gv = _mm512_maskz_loadu_ps(mk, g + i);

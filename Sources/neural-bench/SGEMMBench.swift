@@ -21,37 +21,25 @@ struct SGEMMBench: ParsableCommand {
         try options.apply()
         var rng = BenchRandom(seed: 0)
         if let shapes {
-            for spec in shapes.split(separator: ",") { try runShape(String(spec), &rng) }
+            for spec in shapes.split(separator: ",").map(String.init) {
+                let parts = spec.split(separator: ":")
+                let dims = parts[0].split(separator: "x").compactMap { Int($0) }
+                let flags = parts.count > 1 ? Array(parts[1].uppercased()) : ["N", "N"]
+                guard dims.count == 3, dims.allSatisfy({ $0 > 0 }), flags.count == 2,
+                      flags.allSatisfy({ $0 == "N" || $0 == "T" }) else {
+                    throw ValidationError("--shapes: '\(spec)' is not MxNxK:XY with X, Y in {N, T} (e.g. 128x512x784:NT)")
+                }
+                measure(spec, m: dims[0], n: dims[1], k: dims[2], transA: flags[0] == "T", transB: flags[1] == "T", &rng)
+            }
             return
         }
-        let ns = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        for n in ns {
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
-            let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
-            defer { a.deallocate(); b.deallocate(); c.deallocate() }
-            for i in 0..<n * n { a[i] = Float(rng.normal()) }
-            for i in 0..<n * n { b[i] = Float(rng.normal()) }
-            c.initialize(repeating: 0, count: n * n)
-            Bench.measure(bench: "sgemm", threads: options.threads, case: "N=\(n)", reps: options.reps,
-                          work: 2 * Double(n) * Double(n) * Double(n) / 1e9, unit: "GFLOP/s") {
-                BLAS.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1,
-                          a: a, lda: n, b: b, ldb: n, beta: 0, c: c, ldc: n)
-            }
+        for n in sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
+            measure("N=\(n)", m: n, n: n, k: n, transA: false, transB: false, &rng)
         }
     }
 
-    /// Times one `MxNxK:XY` shape (row-major operands, leading dimensions as stored).
-    private func runShape(_ spec: String, _ rng: inout BenchRandom) throws {
-        let parts = spec.split(separator: ":")
-        let dims = parts[0].split(separator: "x").compactMap { Int($0) }
-        let flags = parts.count > 1 ? Array(parts[1].uppercased()) : ["N", "N"]
-        guard dims.count == 3, dims.allSatisfy({ $0 > 0 }), flags.count == 2,
-              flags.allSatisfy({ $0 == "N" || $0 == "T" }) else {
-            throw ValidationError("--shapes: '\(spec)' is not MxNxK:XY with X, Y in {N, T} (e.g. 128x512x784:NT)")
-        }
-        let (m, n, k) = (dims[0], dims[1], dims[2])
-        let transA = flags[0] == "T", transB = flags[1] == "T"
+    /// Times C = op(A)·op(B) of one shape (row-major operands, leading dimensions as stored).
+    private func measure(_ name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool, _ rng: inout BenchRandom) {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
         let b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
@@ -59,7 +47,7 @@ struct SGEMMBench: ParsableCommand {
         for i in 0..<m * k { a[i] = Float(rng.normal()) }
         for i in 0..<k * n { b[i] = Float(rng.normal()) }
         c.initialize(repeating: 0, count: m * n)
-        Bench.measure(bench: "sgemm", threads: options.threads, case: spec, reps: options.reps,
+        Bench.measure(bench: "sgemm", threads: options.threads, case: name, reps: options.reps,
                       work: 2 * Double(m) * Double(n) * Double(k) / 1e9, unit: "GFLOP/s") {
             BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
                       a: a, lda: transA ? m : k, b: b, ldb: transB ? k : n, beta: 0, c: c, ldc: n)

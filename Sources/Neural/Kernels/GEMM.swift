@@ -57,21 +57,19 @@ extension BLAS {
     static func gemm<T: TensorScalar>(_: T.Type, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                                       a: UnsafePointer<T>, lda: Int, aRows: UnsafePointer<Int>? = nil,
                                       b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>? = nil,
-                                      beta: T, c: UnsafeMutablePointer<T>, ldc: Int,
-                                      epilogue: ((_ rows: Range<Int>, _ cols: Range<Int>) -> Void)? = nil) {
+                                      beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
         if T.self == Float.self {
             GEMMDriver<Float>.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
                                   a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda: lda, aRows: aRows,
                                   b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb, bRows: bRows,
                                   beta: Float(beta), c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
-                                  ldc: ldc, epilogue: epilogue)
+                                  ldc: ldc)
         } else {
             GEMMDriver<Double>.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
                                    a: UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda: lda, aRows: aRows,
                                    b: UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb: ldb, bRows: bRows,
                                    beta: Double(beta),
-                                   c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc,
-                                   epilogue: epilogue)
+                                   c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc)
         }
     }
 }

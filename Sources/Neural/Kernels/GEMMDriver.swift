@@ -158,13 +158,10 @@ enum GEMMDriver<T: GEMMScalar> {
     /// With `bRows`, the stored B has no fixed row stride: its row r starts at `b + bRows[r]`
     /// (`ldb` is ignored), which lets a convolution read its im2col matrix straight from the image.
     /// `aRows` does the same for A when it is not transposed (row i of A at `a + aRows[i]`).
-    /// `epilogue(rows, cols)` runs once on every block of C as soon as the block is final, on the
-    /// thread that computed it (while it is still in that core's cache); the blocks tile C.
     static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
                     a: UnsafePointer<T>, lda: Int, aRows: UnsafePointer<Int>? = nil,
                     b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>? = nil,
-                    beta: T, c: UnsafeMutablePointer<T>, ldc: Int,
-                    epilogue: ((_ rows: Range<Int>, _ cols: Range<Int>) -> Void)? = nil) {
+                    beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
         precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
         precondition(ldc >= max(1, n), "gemm: ldc < n")
         precondition(aRows == nil || !transA, "gemm: aRows needs an untransposed A")
@@ -173,13 +170,11 @@ enum GEMMDriver<T: GEMMScalar> {
         if m == 0 || n == 0 { return }
         if k == 0 || alpha == 0 {
             scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
-            epilogue?(0..<m, 0..<n)
             return
         }
         if (m == 1 || n == 1) && bRows == nil && aRows == nil {
             gemv(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-            epilogue?(0..<m, 0..<n)
             return
         }
 
@@ -308,9 +303,6 @@ enum GEMMDriver<T: GEMMScalar> {
                                                           mr: min(mr, mc - i0), nr: cols)
                                         }
                                     }
-                                }
-                                if kbEnd == kBlocks, let epilogue {
-                                    epilogue(ic..<(ic + mc), (jc + panLo * nr)..<(jc + min(nc, panHi * nr)))
                                 }
                             }
                         }

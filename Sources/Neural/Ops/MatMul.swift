@@ -166,28 +166,29 @@ enum LinearKernels {
                                          y: UnsafeMutablePointer<T>, rows: Int, inFeatures inF: Int, outFeatures outF: Int,
                                          relu: Bool) {
         if rows == 0 { return }
-        guard b != nil || relu else {
-            BLAS.gemm(T.self, transA: false, transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: w, ldb: inF,
-                      beta: 0, c: y, ldc: outF)
-            return
-        }
-        // The epilogue z + b, then max(·, 0) (the same two roundings as the unfused ops), on each
-        // block of y as the GEMM finishes it, by the thread that computed it.
         BLAS.gemm(T.self, transA: false, transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: w, ldb: inF,
-                  beta: 0, c: y, ldc: outF) { r, cols in
-            let block = y + r.lowerBound * outF + cols.lowerBound, bias = b.map { $0 + cols.lowerBound }
+                  beta: 0, c: y, ldc: outF)
+        if b == nil && !relu { return }
+        // The epilogue: z + b, then max(·, 0) — the same two roundings as the unfused ops.
+        let yp = SendablePointer(y), bp = b.map { SendablePointer($0) }
+        Parallel.forRanges(count: rows, grain: Swift.max(1, (1 << 15) / Swift.max(outF, 1))) { r in
             if T.self == Float.self {
-                nk_bias_act_cols_f32(UnsafeMutableRawPointer(block).assumingMemoryBound(to: Float.self),
-                                     bias.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                     r.count, cols.count, outF, relu ? 1 : 0)
+                nk_bias_act_cols_f32(UnsafeMutableRawPointer(yp.pointer + r.lowerBound * outF).assumingMemoryBound(to: Float.self),
+                                     bp.map { UnsafeRawPointer($0.pointer).assumingMemoryBound(to: Float.self) },
+                                     r.count, outF, outF, relu ? 1 : 0)
                 return
             }
-            for i in 0..<r.count {
-                let row = block + i * outF
-                for j in 0..<cols.count {
-                    var z = row[j]
-                    if let bias { z += bias[j] }
-                    row[j] = relu ? (z > 0 ? z : 0) : z
+            for i in r {
+                let row = yp.pointer + i * outF
+                if let bp {
+                    let bb = bp.pointer
+                    if relu {
+                        for j in 0..<outF { let z = row[j] + bb[j]; row[j] = z > 0 ? z : 0 }
+                    } else {
+                        for j in 0..<outF { row[j] += bb[j] }
+                    }
+                } else {
+                    for j in 0..<outF { let z = row[j]; row[j] = z > 0 ? z : 0 }
                 }
             }
         }

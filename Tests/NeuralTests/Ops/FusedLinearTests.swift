@@ -61,6 +61,23 @@ struct FusedLinearTests {
         }
     }
 
+    @Test("fused bias + ReLU equals the unfused chain bit for bit over every GEMM block structure, 1 and 2 threads",
+          arguments: [(130, 300, 600), (2, 5000, 600), (40, 256, 20_000), (1, 70, 33), (129, 1, 64)])
+    func fusedForwardEqualsUnfusedOverBlockStructures(rows: Int, outF: Int, inF: Int) {
+        // Several row blocks and column ranges; two column blocks of packed B (5000 × 600); several
+        // groups of K blocks (K = 20000); the matrix-vector paths (one row, one output).
+        let x = seededUniform([rows, inF], seed: 25, dtype: .float32)
+        let w = seededUniform([outF, inF], seed: 26, dtype: .float32)
+        let b = seededUniform([outF], seed: 27, dtype: .float32)
+        for threads in [1, 2] {
+            Runtime.withThreads(threads) {
+                let fused = x.linear(weight: w, bias: b, activation: .relu)
+                let plain = (x.matmul(w.transposed()) + b).relu()
+                expectBitIdentical(fused, plain)
+            }
+        }
+    }
+
     @Test("Sequential fuses Linear → ReLU without changing outputs or gradients")
     func sequentialFusionMatchesLayerByLayer() {
         let model = Sequential(Linear(6, 8, generator: RandomGenerator(seed: 31)), ReLU(),

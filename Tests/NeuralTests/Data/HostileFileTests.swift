@@ -64,7 +64,7 @@ private func idx(_ magic: UInt32, _ dims: [UInt32], _ payload: [UInt8] = []) -> 
 struct HostileFileTests {
     @Test func theCorpusCoversEveryParserAndListsEveryFile() throws {
         let listed = Set(hostileFiles().map(\.path))
-        #expect(listed.count >= 72, "only \(listed.count) hostile files listed")
+        #expect(listed.count + Self.gzipCases.count >= 77, "only \(listed.count) hostile files listed")
         let parsers = Set(hostileFiles().map(\.parser))
         #expect(parsers.isSuperset(of: ["idx", "csv", "npy", "safetensors"]))
         // Every file on disk is replayed (a fuzz finding copied in without a manifest row would not be).
@@ -81,28 +81,47 @@ struct HostileFileTests {
         expectTypedError(file, at: file.url)
     }
 
-    /// Gzip cases that are valid gzip members, made at run time rather than committed (in git they
-    /// would look like datasets): a bomb of 16 MiB of zeros behind a one-image (or one-label) header,
-    /// which must be cut off at the size the header announces, and a good stream with a broken CRC.
+    /// The gzip cases, made at run time rather than committed (in git, files that start like gzip
+    /// members look like datasets): bombs of 16 MiB of zeros behind a one-image (or one-label)
+    /// header, which must be cut off at the size the header announces; a good stream with a broken
+    /// CRC, cut in half or after 12 bytes, with a trailer announcing 4 GiB, or with garbage after its
+    /// header; a plain IDX file named .gz; and valid streams around bad IDX headers.
     static let gzipCases: [(name: String, kind: String, fragment: String)] = [
         ("bomb-images-idx3-ubyte.gz", "badHeader", "more than 800 bytes after decompression"),
         ("bomb-labels-idx1-ubyte.gz", "badHeader", "more than 9 bytes"),
         ("bad-crc-images-idx3-ubyte.gz", "corruptCompression", "corrupt gzip data"),
+        ("truncated-images-idx3-ubyte.gz", "truncated", "truncated gzip stream"),
+        ("lying-size-images-idx3-ubyte.gz", "corruptCompression", "corrupt gzip data"),
+        ("garbage-deflate-images-idx3-ubyte.gz", "corruptCompression", "corrupt gzip data"),
+        ("not-gzip-images-idx3-ubyte.gz", "corruptCompression", "not gzip data"),
+        ("short-gzip-labels-idx1-ubyte.gz", "truncated", "truncated gzip stream"),
+        ("huge-count-images-idx3-ubyte.gz", "truncated", "announces 4294967295 images"),
+        ("gzip-header-only-labels-idx1-ubyte.gz", "truncated", "too short for the 8-byte IDX1 header"),
     ]
 
     @Test(arguments: gzipCases.map(\.name))
     func hostileGzipThrowsATypedErrorNamingTheFile(_ name: String) throws {
         let (_, kind, fragment) = Self.gzipCases.first { $0.name == name }!
         let image = idx(2051, [1, 28, 28], [UInt8](repeating: 0, count: 784))
+        let good = Gzip.compress(image)
         let bytes: [UInt8]
         switch name {
         case "bomb-images-idx3-ubyte.gz": bytes = Gzip.compress(image + [UInt8](repeating: 0, count: 16 << 20))
         case "bomb-labels-idx1-ubyte.gz": bytes = Gzip.compress(idx(2049, [1], [1]) + [UInt8](repeating: 0, count: 16 << 20))
-        default:
+        case "bad-crc-images-idx3-ubyte.gz":
             // The CRC-32 is the trailer's first 4 bytes (then the length): flip its bits.
-            var good = Gzip.compress(image)
-            for i in (good.count - 8)..<(good.count - 4) { good[i] ^= 0xFF }
-            bytes = good
+            var broken = good
+            for i in (good.count - 8)..<(good.count - 4) { broken[i] ^= 0xFF }
+            bytes = broken
+        case "truncated-images-idx3-ubyte.gz": bytes = Array(good[..<(good.count / 2)])
+        case "lying-size-images-idx3-ubyte.gz": bytes = good.dropLast(4) + [0xFF, 0xFF, 0xFF, 0xFF]
+        case "garbage-deflate-images-idx3-ubyte.gz":
+            bytes = Array(good[..<10]) + (0..<4).flatMap { _ in (0...255).map { UInt8($0) } }
+        case "not-gzip-images-idx3-ubyte.gz": bytes = image
+        case "short-gzip-labels-idx1-ubyte.gz": bytes = Array(good[..<12])
+        case "huge-count-images-idx3-ubyte.gz":
+            bytes = Gzip.compress(idx(2051, [0xFFFF_FFFF, 28, 28], [UInt8](repeating: 0, count: 784)))
+        default: bytes = Gzip.compress([0, 0, 8])  // gzip-header-only-labels: 3 bytes of an IDX1 header
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-gzip-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -42,6 +42,10 @@ enum Elementwise {
     /// from 1.1 to 0.75 ms; `sysconf` reports the host's whole L3 inside VMs, so it is not used).
     static let streamingBytes = 16 << 20
 
+    /// Whether a result of `bytes` bytes is written with non-temporal stores.
+    @inline(__always)
+    static func streams(bytes: Int) -> Bool { bytes >= streamingBytes }
+
     /// `f(x)` elementwise, into a new contiguous tensor of `x`'s shape.
     static func unary<F: UnaryFunctor>(_ x: Tensor, _ f: F) -> Tensor {
         let x = x.contiguous()
@@ -74,7 +78,7 @@ enum Elementwise {
     private static func run<F: UnaryFunctor>(_ x: Tensor, into out: Tensor, _ f: F) {
         switch x.dtype {
         case .float32:
-            let streaming = x.count * 4 >= streamingBytes && x.storage !== out.storage
+            let streaming = streams(bytes: x.count * 4) && x.storage !== out.storage
             if let kernel = (streaming ? f.streamingFloatKernel : nil) ?? f.floatKernel {
                 let xs = SendablePointer(x.pointer(Float.self)), ys = SendablePointer(out.pointer(Float.self))
                 Parallel.forRanges(count: x.count, grain: F.grain) { r in

@@ -20,13 +20,9 @@ extension GEMMDriver {
                 // op(A)(i, p) = a[i * lda + p]: each row is a contiguous run of depths. 8-row panels
                 // go in pairs (the C routine fills two from one 16 × 16 transpose).
                 let r2 = mr == 8 && T.kernelFamily == 0 ? min(2 * mr, rows - start) : r
-                if let aRows {
-                    T.packTransposed(level: level, src: a + p0, ld: 0, rows: aRows + i0 + start, count: r2,
-                                     width: mr, depth: kc, dst: d)
-                } else {
-                    T.packTransposed(level: level, src: a + (i0 + start) * lda + p0, ld: lda, rows: nil, count: r2,
-                                     width: mr, depth: kc, dst: d)
-                }
+                // With a row table, row i starts at a + aRows[i] (lda is ignored).
+                T.packTransposed(level: level, src: aRows == nil ? a + (i0 + start) * lda + p0 : a + p0, ld: lda,
+                                 rows: aRows.map { $0 + i0 + start }, count: r2, width: mr, depth: kc, dst: d)
                 if r2 > mr {
                     d += mr * kc
                     start += mr

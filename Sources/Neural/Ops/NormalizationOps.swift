@@ -186,12 +186,6 @@ enum NormKernels {
         return total
     }
 
-    /// Whether a Float32 result of `count` elements is written with non-temporal stores
-    /// (see ``Elementwise/streamingBytes``).
-    private static func streams(_ count: Int) -> Bool {
-        count * 4 >= Elementwise.streamingBytes
-    }
-
     @inline(__always)
     private static func float<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
@@ -210,7 +204,7 @@ enum NormKernels {
         let ws = weight.map { SendablePointer($0) }, bs = bias.map { SendablePointer($0) }
         let per = rowsPerBlock(m), blocks = (rows + per - 1) / per
         if T.self == Float.self {
-            let stream: Int32 = streams(rows * m) ? 1 : 0
+            let stream: Int32 = Elementwise.streams(bytes: rows * m * 4) ? 1 : 0
             Parallel.forEach(tasks: blocks) { blk in
                 nk_layernorm_fwd_f32(float(xs.pointer), float(ys.pointer), float(ms.pointer), float(rs.pointer),
                                      blk * per, Swift.min(rows, (blk + 1) * per), m, unsafeBitCast(eps, to: Float.self),
@@ -263,21 +257,17 @@ enum NormKernels {
         let gs = SendablePointer(g), xs = SendablePointer(x), ms = SendablePointer(mean), rs = SendablePointer(rstd)
         let ws = weight.map { SendablePointer($0) }, dxs = dx.map { SendablePointer($0) }, ps = SendablePointer(partial)
         let wantW = dw != nil, wantB = db != nil
-        if T.self == Float.self {
-            let stream: Int32 = streams(rows * m) ? 1 : 0
-            Parallel.forEach(tasks: blocks) { blk in
-                let pw = ps.pointer + blk * 2 * m, pb = pw + m
-                if needParams { pw.initialize(repeating: 0, count: 2 * m) }
-                nk_layernorm_bwd_f32(float(gs.pointer), float(xs.pointer), float(ms.pointer), float(rs.pointer),
-                                     ws.map { float($0.pointer) }, blk * per, Swift.min(rows, (blk + 1) * per), m,
-                                     dxs.map { float($0.pointer) }, wantW ? float(pw) : nil, wantB ? float(pb) : nil,
-                                     stream)
-            }
-        } else {
+        let stream: Int32 = Elementwise.streams(bytes: rows * m * MemoryLayout<T>.stride) ? 1 : 0
         Parallel.forEach(tasks: blocks) { blk in
             let w = ws?.pointer, dxp = dxs?.pointer
             let pw = ps.pointer + blk * 2 * m, pb = pw + m
             if needParams { pw.initialize(repeating: 0, count: 2 * m) }
+            if T.self == Float.self {
+                nk_layernorm_bwd_f32(float(gs.pointer), float(xs.pointer), float(ms.pointer), float(rs.pointer),
+                                     ws.map { float($0.pointer) }, blk * per, Swift.min(rows, (blk + 1) * per), m,
+                                     dxp.map { float($0) }, wantW ? float(pw) : nil, wantB ? float(pb) : nil, stream)
+                return
+            }
             for r in (blk * per)..<Swift.min(rows, (blk + 1) * per) {
                 let gr = UnsafePointer(gs.pointer + r * m), xr = UnsafePointer(xs.pointer + r * m)
                 let mu = ms.pointer[r], inv = rs.pointer[r]
@@ -325,7 +315,6 @@ enum NormKernels {
                     dr[i] = inv * (gh - a - xh * c); i += 1
                 }
             }
-        }
         }
         guard needParams else { return }
         for (dest, off) in [(dw, 0), (db, m)] {

@@ -68,6 +68,23 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
 #define UKR_MR S512W_MR
 #define UKR_NV S512W_NV
 #include "gemm_ukr_template.h"
+#undef UKR_NAME
+#undef UKR_MR
+#undef UKR_NV
+// A read in place (no packing) for both tiles.
+#define UKR_DIRECT_A
+#define UKR_NAME nk_sgemm_ukr_avx512_direct
+#define UKR_MR S512_MR
+#define UKR_NV S512_NV
+#include "gemm_ukr_template.h"
+#undef UKR_NAME
+#undef UKR_MR
+#undef UKR_NV
+#define UKR_NAME nk_sgemm_ukr_avx512_wide_direct
+#define UKR_MR S512W_MR
+#define UKR_NV S512W_NV
+#include "gemm_ukr_template.h"
+#undef UKR_DIRECT_A
 #undef UKR_V
 #undef UKR_VL
 #undef UKR_SET1
@@ -173,6 +190,16 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
 #undef UKR_PREFETCH_AB
 
 #else  // not x86-64: the SIMD entry points exist but are never selected (nk_cpu_level() == 0).
+
+void nk_sgemm_ukr_avx512_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
+                                float alpha, float beta, long mr, long nr) {
+    (void)kc; (void)ar; (void)b; (void)c; (void)ldc; (void)alpha; (void)beta; (void)mr; (void)nr;
+    __builtin_trap();  // unreachable: selected only when nk_cpu_level() >= 2
+}
+void nk_sgemm_ukr_avx512_wide_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
+                                     float alpha, float beta, long mr, long nr) {
+    nk_sgemm_ukr_avx512_direct(kc, ar, b, c, ldc, alpha, beta, mr, nr);
+}
 
 void nk_sgemm_ukr_avx512_wide(long kc, const float *a, const float *b, float *c, long ldc,
                               float alpha, float beta, long mr, long nr) {

@@ -10,8 +10,11 @@
 //   UKR_MR       rows of the tile (packed A micro-panel width)
 //   UKR_NV       vectors per row (NR = UKR_NV * UKR_VL)
 //   UKR_SET1, UKR_ZERO, UKR_LOAD (aligned), UKR_LOADU, UKR_STOREU, UKR_FMADD(a,b,c)=a*b+c, UKR_MUL
+//   UKR_DIRECT_A (optional) A is read in place: `ar` holds the MR row starts instead of a packed panel
 //
-// Contract: a = packed A micro-panel, kc steps of UKR_MR elements (k-major);
+// Contract: a = packed A micro-panel, kc steps of UKR_MR elements (k-major) -- or, with
+//           UKR_DIRECT_A, ar[i] = start of row i of A (kc contiguous elements; rows i >= mr may
+//           repeat a valid row, their results are dropped);
 //           b = packed B micro-panel, kc steps of NR elements, 64-byte aligned;
 //           C tile (mr x nr, row stride ldc) = alpha * (a * b) + beta * C.
 //           beta == 0 never reads C. mr < MR or nr < NR goes through a local tile whose
@@ -19,9 +22,26 @@
 
 #define UKR_NR (UKR_NV * UKR_VL)
 
+#ifdef UKR_DIRECT_A
+// Element i of step p + u of A, read in place from its row; the rows advance with p.
+#define UKR_A_AT(i, u) ra[i][p + (u)]
+#define UKR_A_ADVANCE(steps) ((void)0)
+#else
+#define UKR_A_AT(i, u) a[(u) * UKR_MR + (i)]
+#define UKR_A_ADVANCE(steps) (a += (steps) * UKR_MR)
+#endif
+
 UKR_TARGET
+#ifdef UKR_DIRECT_A
+void UKR_NAME(long kc, const UKR_T *const *restrict ar, const UKR_T *restrict b, UKR_T *restrict c, long ldc,
+              UKR_T alpha, UKR_T beta, long mr, long nr) {
+    const UKR_T *ra[UKR_MR];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < UKR_MR; i++) ra[i] = ar[i];
+#else
 void UKR_NAME(long kc, const UKR_T *restrict a, const UKR_T *restrict b, UKR_T *restrict c, long ldc,
               UKR_T alpha, UKR_T beta, long mr, long nr) {
+#endif
     UKR_V acc[UKR_MR][UKR_NV];
 #pragma clang loop unroll(full)
     for (int i = 0; i < UKR_MR; i++) {
@@ -45,13 +65,13 @@ void UKR_NAME(long kc, const UKR_T *restrict a, const UKR_T *restrict b, UKR_T *
             for (int v = 0; v < UKR_NV; v++) bv[v] = UKR_LOAD(b + v * UKR_VL);
 #pragma clang loop unroll(full)
             for (int i = 0; i < UKR_MR; i++) {
-                UKR_V av = UKR_SET1(a[i]);
+                UKR_V av = UKR_SET1(UKR_A_AT(i, u));
 #pragma clang loop unroll(full)
                 for (int v = 0; v < UKR_NV; v++) acc[i][v] = UKR_FMADD(av, bv[v], acc[i][v]);
             }
-            a += UKR_MR;
             b += UKR_NR;
         }
+        UKR_A_ADVANCE(4);
     }
     for (; p < kc; p++) {
         UKR_V bv[UKR_NV];
@@ -59,11 +79,11 @@ void UKR_NAME(long kc, const UKR_T *restrict a, const UKR_T *restrict b, UKR_T *
         for (int v = 0; v < UKR_NV; v++) bv[v] = UKR_LOAD(b + v * UKR_VL);
 #pragma clang loop unroll(full)
         for (int i = 0; i < UKR_MR; i++) {
-            UKR_V av = UKR_SET1(a[i]);
+            UKR_V av = UKR_SET1(UKR_A_AT(i, 0));
 #pragma clang loop unroll(full)
             for (int v = 0; v < UKR_NV; v++) acc[i][v] = UKR_FMADD(av, bv[v], acc[i][v]);
         }
-        a += UKR_MR;
+        UKR_A_ADVANCE(1);
         b += UKR_NR;
     }
 
@@ -104,3 +124,5 @@ void UKR_NAME(long kc, const UKR_T *restrict a, const UKR_T *restrict b, UKR_T *
 }
 
 #undef UKR_NR
+#undef UKR_A_AT
+#undef UKR_A_ADVANCE

@@ -14,6 +14,14 @@ struct BenchOptions: ParsableArguments {
     @Flag(help: "Fewer repeats (3 instead of 7), for a smoke test.")
     var quick = false
 
+    @Option(help: "GEMM A operands read in place by the micro-kernel: auto, on or off (packed), for A/B runs.")
+    var aInPlace = "auto"
+
+    @Flag(help: """
+        Training benches: instead of the protocol, alternate --a-in-place off and the chosen mode every         tenth of --steps in one process and print the median speedup over adjacent pairs (an A/B test         that the machine's slow phases affect both sides of).
+        """)
+    var abAInPlace = false
+
     /// Timed repeats per measurement.
     var reps: Int { quick ? 3 : 7 }
 
@@ -22,6 +30,12 @@ struct BenchOptions: ParsableArguments {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         Bench.pin(cpus: threads)
         Runtime.threads = threads
+        switch aInPlace {
+        case "auto": BLAS._readsAInPlace = nil
+        case "on": BLAS._readsAInPlace = true
+        case "off": BLAS._readsAInPlace = false
+        default: throw ValidationError("--a-in-place must be auto, on or off, got '\(aInPlace)'")
+        }
     }
 }
 
@@ -238,7 +252,8 @@ extension Bench {
 extension Bench {
     static func trainingThroughput(bench: String, case name: String, threads: Int, model: Sequential,
                                    x: Tensor, labels: [Int], batch b: Int, learningRate: Double,
-                                   steps: Int, reps: Int, warm: Int, flopPerSample: Double, mflopDigits: Int) {
+                                   steps: Int, reps: Int, warm: Int, flopPerSample: Double, mflopDigits: Int,
+                                   abAInPlace: Bool = false) {
         let nb = x.shape[0] / b
         let optimizer = SGD(model.parameters, learningRate: learningRate)
         var counter = 0
@@ -256,6 +271,28 @@ extension Bench {
         }
         train(warm)
         waitIdle()
+        if abAInPlace {
+            // Adjacent blocks of packed and in-place A (order alternating pair to pair): one ratio per pair.
+            let chosen = BLAS._readsAInPlace
+            let block = Swift.max(1, steps / 10)
+            var packed: [Double] = [], inPlace: [Double] = [], ratios: [Double] = []
+            for pair in 0..<(reps * 10) {
+                for on in pair % 2 == 0 ? [false, true] : [true, false] {
+                    BLAS._readsAInPlace = on ? chosen : false
+                    let t0 = now()
+                    train(block)
+                    let t = now() - t0
+                    if on { inPlace.append(t) } else { packed.append(t) }
+                }
+                ratios.append(packed.last! / inPlace.last!)
+            }
+            BLAS._readsAInPlace = chosen
+            let rate = { (t: [Double]) in String(format: "%.4g", Double(block * b) / median(t)) }
+            print("# A/B \(bench) \(name) threads=\(threads): A in place (\(chosen.map { $0 ? "on" : "off" } ?? "auto")) "
+                  + "\(String(format: "%.3f", median(ratios)))x packed (median of \(ratios.count) pairs of \(block) steps; "
+                  + "packed \(rate(packed)), in place \(rate(inPlace)) samples/s)")
+            return
+        }
         let (times, meter) = timeRepeats(reps: reps, warmup: 0) { train(steps) }
         let work = Double(steps * b)
         report(bench: bench, threads: threads, case: name, times: times, meter: meter, work: work, unit: "samples/s",

@@ -24,6 +24,15 @@ void nk_sgemm_ukr_avx512_wide(long kc, const float *a, const float *b, float *c,
                               float alpha, float beta, long mr, long nr);
 void nk_sgemm_ukr_avx512(long kc, const float *a, const float *b, float *c, long ldc,
                          float alpha, float beta, long mr, long nr);
+/// The AVX-512F tiles with A read in place instead of from a packed panel: ar[i] is the start
+/// of row i of the tile's A block (kc contiguous floats); rows i >= mr must point at readable
+/// memory (e.g. repeat row 0) and their results are dropped. The same fused multiply-add chain
+/// per element as the packed kernels, so the same bits. For A blocks that are row-major already
+/// (untransposed A, or rows through a row table): no transposed packing of A.
+void nk_sgemm_ukr_avx512_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
+                                float alpha, float beta, long mr, long nr);
+void nk_sgemm_ukr_avx512_wide_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
+                                     float alpha, float beta, long mr, long nr);
 void nk_sgemm_ukr_avx2(long kc, const float *a, const float *b, float *c, long ldc,
                        float alpha, float beta, long mr, long nr);
 void nk_sgemm_ukr_portable(long kc, const float *a, const float *b, float *c, long ldc,

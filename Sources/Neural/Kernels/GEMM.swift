@@ -46,9 +46,23 @@ public enum BLAS {
         get { let v = GEMMConfig.levelCap.load(ordering: .relaxed); return v < 0 ? nil : v }
         set { GEMMConfig.levelCap.store(newValue ?? -1, ordering: .relaxed) }
     }
+
+    /// Whether untransposed A operands are read in place by the micro-kernel instead of packed
+    /// (`nil`: where it pays, the default; `false`: always packed; `true`: whenever the kernel
+    /// level can). The results are the same bits; for tests and A/B benchmarks.
+    public static var _readsAInPlace: Bool? {
+        get { let v = GEMMConfig.directA.load(ordering: .relaxed); return v < 0 ? nil : v == 1 }
+        set { GEMMConfig.directA.store(newValue.map { $0 ? 1 : 0 } ?? -1, ordering: .relaxed) }
+    }
 }
 
 extension BLAS {
+    /// Whether an A operand given through a row table (`aRows`) is read in place by the kernel
+    /// rather than packed: then an implicit im2col matrix costs nothing to read as A.
+    static func readsRowTableAInPlace<T: TensorScalar>(_: T.Type) -> Bool {
+        T.self == Float.self ? GEMMDriver<Float>.readsRowTableAInPlace : GEMMDriver<Double>.readsRowTableAInPlace
+    }
+
     /// GEMM on raw pointers for either scalar type (callers switch on the dtype once, outside),
     /// with alpha = 1: C = op(A) op(B) + beta C. With `bRows`, row r of the stored B starts at
     /// `b + bRows[r]` and `ldb` is ignored; likewise `aRows` for an untransposed A (see

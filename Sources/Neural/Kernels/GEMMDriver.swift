@@ -19,6 +19,15 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
                             c: UnsafeMutablePointer<Self>, ldc: Int, alpha: Self, beta: Self,
                             mr: Int, nr: Int)
+    /// Whether `level` has micro-kernels that read an untransposed A in place
+    /// (``microKernelDirect(level:wide:kc:rows:b:c:ldc:alpha:beta:mr:nr:)``).
+    static func hasDirectA(level: Int) -> Bool
+    /// The micro-kernel of `level` with A read in place: `rows[i]` is the start of row i of the
+    /// tile's A block (`kc` contiguous elements; rows i ≥ mr repeat a valid row). Same bits as
+    /// ``microKernel(level:wide:kc:a:b:c:ldc:alpha:beta:mr:nr:)`` on the packed rows.
+    static func microKernelDirect(level: Int, wide: Bool, kc: Int, rows: UnsafePointer<UnsafePointer<Self>?>,
+                                  b: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>, ldc: Int, alpha: Self,
+                                  beta: Self, mr: Int, nr: Int)
     /// dst[p * width + i] = row(p)[i] for i < count (0 for count <= i < width), p < depth, with the
     /// packing routine of kernel `level`; row r starts at `src + r * ld`, or at `src + rows[r]`
     /// when a row table is given.
@@ -47,6 +56,14 @@ extension Float: GEMMScalar {
         default: nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr)
         }
     }
+    static func hasDirectA(level: Int) -> Bool { level >= 2 }
+    @inline(__always)
+    static func microKernelDirect(level: Int, wide: Bool, kc: Int, rows: UnsafePointer<UnsafePointer<Float>?>,
+                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float,
+                                  beta: Float, mr: Int, nr: Int) {
+        precondition(level >= 2, "gemm: no direct-A kernel below AVX-512")
+        (wide ? nk_sgemm_ukr_avx512_wide_direct : nk_sgemm_ukr_avx512_direct)(kc, rows, b, c, ldc, alpha, beta, mr, nr)
+    }
     @inline(__always)
     static func packRuns(level: Int, src: UnsafePointer<Float>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
                          width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
@@ -73,6 +90,12 @@ extension Double: GEMMScalar {
         case 1: nk_dgemm_ukr_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr)
         default: nk_dgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr)
         }
+    }
+    static func hasDirectA(level: Int) -> Bool { false }
+    static func microKernelDirect(level: Int, wide: Bool, kc: Int, rows: UnsafePointer<UnsafePointer<Double>?>,
+                                  b: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>, ldc: Int, alpha: Double,
+                                  beta: Double, mr: Int, nr: Int) {
+        preconditionFailure("gemm: Float64 has no direct-A kernel (hasDirectA is false)")
     }
     @inline(__always)
     static func packRuns(level: Int, src: UnsafePointer<Double>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
@@ -104,6 +127,24 @@ enum GEMMConfig {
 
     /// Most bytes of packed B held at once (all K blocks of one column block).
     static let packedBBytes = 8 << 20
+
+    /// Whether an untransposed A is read in place by the micro-kernel instead of being packed:
+    /// -1 where it pays (the default, see ``readsAInPlace(lda:aRows:)``), 0 never, 1 whenever the
+    /// kernel level has such kernels. Results are the same bits either way (tests and benchmarks
+    /// compare the two).
+    static let directA = Atomic<Int>(-1)
+
+    /// Reading A in place saves its transposed packing (a 16 × 16 transpose per 256 elements) but
+    /// reads MR rows `lda` apart: when `lda` is a multiple of 1 KiB all MR rows fall into a few
+    /// L1 sets and evict each other, so those A blocks are still packed. Rows through a row table
+    /// (`rowTable`) are read in place.
+    static func readsAInPlace(lda: Int, elementSize: Int, rowTable: Bool) -> Bool {
+        switch directA.load(ordering: .relaxed) {
+        case 0: return false
+        case 1: return true
+        default: return rowTable || (lda * elementSize) % 1024 != 0
+        }
+    }
 }
 
 /// 64-byte aligned scratch memory, reused across calls (first touch of fresh pages is costly).
@@ -154,6 +195,12 @@ struct GEMMScratch: @unchecked Sendable {
 @inline(__always) private func ceilDiv(_ x: Int, _ y: Int) -> Int { (x + y - 1) / y }
 
 enum GEMMDriver<T: GEMMScalar> {
+    /// Whether an A given through a row table (`aRows`) is read in place rather than packed.
+    static var readsRowTableAInPlace: Bool {
+        T.hasDirectA(level: GEMMConfig.level)
+            && GEMMConfig.readsAInPlace(lda: 0, elementSize: MemoryLayout<T>.stride, rowTable: true)
+    }
+
     /// C = alpha op(A) op(B) + beta C (see ``BLAS/gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
     /// With `bRows`, the stored B has no fixed row stride: its row r starts at `b + bRows[r]`
     /// (`ldb` is ignored), which lets a convolution read its im2col matrix straight from the image.
@@ -190,6 +237,9 @@ enum GEMMDriver<T: GEMMScalar> {
             (mrL, nrL) = (mrW, nrW)
         }
         let mr = mrL, nr = nrL
+        // A read in place by the kernel (no A packing) where the level has such kernels.
+        let directA = !transA && T.hasDirectA(level: level)
+            && GEMMConfig.readsAInPlace(lda: lda, elementSize: MemoryLayout<T>.stride, rowTable: aRows != nil)
 
         // K blocks: equal depths, a function of k only (this fixes the rounding of every element).
         let kBlocks = ceilDiv(k, T.kcMax)
@@ -229,7 +279,8 @@ enum GEMMDriver<T: GEMMScalar> {
         let workers = min(threads, mChunks * nChunks)
 
         let bBytes = roundUp(groupDepth * ncStep * stride, 64)
-        let aBytes = roundUp(kcStep * mcStep * stride, 64)
+        // A packed block, or the row starts of an A read in place.
+        let aBytes = roundUp(directA ? mcStep * MemoryLayout<UnsafePointer<T>?>.stride : kcStep * mcStep * stride, 64)
         let flagCount = groupBlocks * ncPanelsMax + nChunks
         let flagBytes = roundUp(flagCount * MemoryLayout<Atomic<Int>>.stride, 64)
 
@@ -253,7 +304,9 @@ enum GEMMDriver<T: GEMMScalar> {
                     for i in 0..<nChunks { (nextRows + i).initialize(to: Atomic(0)) }
 
                     Parallel.forEach(tasks: workers) { w in
-                        let aPack = (aBase + w * aBytes).bindMemory(to: T.self, capacity: aBytes / stride)
+                        let aPack = directA ? nil : (aBase + w * aBytes).bindMemory(to: T.self, capacity: aBytes / stride)
+                        let aStarts = directA
+                            ? (aBase + w * aBytes).bindMemory(to: UnsafePointer<T>?.self, capacity: mcStep) : nil
                         for step in 0..<2 * nChunks {
                             let ni = (w + step) % nChunks
                             if (ni % workers == w) != (step < nChunks) { continue }
@@ -275,8 +328,17 @@ enum GEMMDriver<T: GEMMScalar> {
                                     let betaK: T = kb == 0 ? beta : 1
                                     let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
                                     let kbFlags = flags + (kb - kbGroup) * ncPanels
-                                    packA(level: level, transA: transA, a: a, lda: lda, aRows: aRows, i0: ic, rows: mc, p0: pc,
-                                          kc: kc, mr: mr, dst: aPack)
+                                    if let aStarts {
+                                        // Row i of the block, at depth pc; tile rows past the edge repeat
+                                        // the block's last row (read, never stored).
+                                        for i in 0..<mcPanels * mr {
+                                            let r = ic + Swift.min(i, mc - 1)
+                                            aStarts[i] = (aRows.map { a + $0[r] } ?? a + r * lda) + pc
+                                        }
+                                    } else {
+                                        packA(level: level, transA: transA, a: a, lda: lda, aRows: aRows, i0: ic, rows: mc,
+                                              p0: pc, kc: kc, mr: mr, dst: aPack!)
+                                    }
                                     for q in 0..<panCount {
                                         var panel = panLo + q + rotate
                                         if panel >= panHi { panel -= panCount }
@@ -298,9 +360,15 @@ enum GEMMDriver<T: GEMMScalar> {
                                         let cBlock = c + ic * ldc + jc + j0
                                         for ip in 0..<mcPanels {
                                             let i0 = ip * mr
-                                            T.microKernel(level: level, wide: wide, kc: kc, a: aPack + ip * mr * kc, b: bPanel,
-                                                          c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
-                                                          mr: min(mr, mc - i0), nr: cols)
+                                            if let aStarts {
+                                                T.microKernelDirect(level: level, wide: wide, kc: kc, rows: aStarts + i0, b: bPanel,
+                                                                    c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
+                                                                    mr: min(mr, mc - i0), nr: cols)
+                                            } else {
+                                                T.microKernel(level: level, wide: wide, kc: kc, a: aPack! + ip * mr * kc, b: bPanel,
+                                                              c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
+                                                              mr: min(mr, mc - i0), nr: cols)
+                                            }
                                         }
                                     }
                                 }

@@ -176,10 +176,12 @@ extension ConvKernels {
         let vBytes = (co * Q * stride + 63) / 64 * 64
         let colBytes = dx == nil ? 0 : (K * Q * stride + 63) / 64 * 64
         let padBytes = grid.isPadded ? (grid.paddedSize * stride + 63) / 64 * 64 : 0
-        // With fewer patch rows than output channels (e.g. one input channel), dWᵀ = cols(x)·vᵀ
-        // ([K, Q]·[Q, C′]) pads the register tiles far less than dW = v·cols(x)ᵀ ([C′, Q]·[Q, K]):
-        // K = 9 fills a 32-wide tile to 28%. Same products, same order over Q: the same bits.
-        let transposedDW = dw != nil && K < co
+        // dWᵀ = cols(x)·vᵀ ([K, Q]·[Q, C′]) instead of dW = v·cols(x)ᵀ ([C′, Q]·[Q, K]) when there are
+        // fewer patch rows than output channels (e.g. one input channel: K = 9 fills a 32-wide tile
+        // to 28% in dW's layout), or when the kernel reads the patch rows in place as A: then only
+        // v is packed (C′·Q elements, transposed) instead of the patches (K·Q). Same products, same
+        // order over Q: the same bits.
+        let transposedDW = dw != nil && (K < co || BLAS.readsRowTableAInPlace(T.self))
         let dwtBytes = transposedDW ? (K * co * stride + 63) / 64 * 64 : 0
         PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * K, db: db, dbCount: co) { parts in
             forChunks(batch: n, chunks: chunks) { t, range in

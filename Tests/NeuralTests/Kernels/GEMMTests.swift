@@ -276,6 +276,34 @@ struct GEMMDeterminismTests {
                           results(Double.self, threads: 2, run: run)))
     }
 
+    @Test("A read in place by the micro-kernel gives the bits of packed A (1 and 2 threads, every tile edge, lda a multiple of 1 KiB)")
+    func aInPlaceMatchesPackedA() {
+        let run: (inout Problem<Float>) -> Void = { runGEMM(&$0, alpha: 0.5, beta: 2) }
+        let saved = BLAS._readsAInPlace
+        defer { BLAS._readsAInPlace = saved }
+        func with(_ mode: Bool?, threads: Int) -> [[Float]] {
+            BLAS._readsAInPlace = mode
+            return results(Float.self, threads: threads, run: run)
+        }
+        let packed = with(false, threads: 1)
+        #expect(bitsEqual(packed, with(true, threads: 1)))
+        #expect(bitsEqual(packed, with(true, threads: 2)))
+        #expect(bitsEqual(packed, with(nil, threads: 2)))
+        // Rows 1 KiB apart (lda = 256), where the default packs A: forced in place, still the same bits.
+        for (m, n, k) in [(37, 70, 256), (12, 32, 200), (100, 48, 256)] {
+            let a = (0..<(m * 256)).map { Float(($0 * 37) % 101) / 50 - 1 }
+            let b = (0..<(k * n)).map { Float(($0 * 53) % 97) / 48 - 1 }
+            func product(inPlace: Bool) -> [UInt32] {
+                BLAS._readsAInPlace = inPlace
+                var c = [Float](repeating: 0, count: m * n)
+                BLAS.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: 256, b: b, ldb: n,
+                          beta: 0, c: &c, ldc: n)
+                return c.map(\.bitPattern)
+            }
+            #expect(product(inPlace: false) == product(inPlace: true), "m \(m) n \(n) k \(k)")
+        }
+    }
+
     @Test("AVX2 and AVX-512 kernels agree bit for bit; portable kernel is correct")
     func kernelLevels() {
         let run: (inout Problem<Float>) -> Void = { runGEMM(&$0, alpha: 0.5, beta: 2) }

@@ -226,6 +226,33 @@ struct ConvolutionTests {
         for (a, b) in zip(run(1), run(2)) { expectBitIdentical(a, b) }
     }
 
+    @Test("Float32 gradients: patches read in place (dWᵀ = cols(x)·vᵀ) and packed (dW = v·cols(x)ᵀ) agree bit for bit and match direct loops",
+          .serialized, arguments: ConvCase.referenceCases)
+    func float32GradientsAgreeAcrossPatchLayouts(_ k: ConvCase) {
+        func grads(inPlace: Bool?) -> [Tensor] {
+            let saved = BLAS._readsAInPlace
+            BLAS._readsAInPlace = inPlace
+            defer { BLAS._readsAInPlace = saved }
+            var x = seededUniform(k.inShape, seed: 61, dtype: .float32), w = seededUniform(k.weightShape, seed: 62, dtype: .float32)
+            var b = k.bias ? seededUniform([k.cout], seed: 63, dtype: .float32) : nil
+            x.requiresGrad = true; w.requiresGrad = true; b?.requiresGrad = true
+            let out = k.apply(x, w, b)
+            (out * seededUniform(out.shape, seed: 64, dtype: .float32)).sum().backward()
+            return [out.detached(), x.grad!, w.grad!] + (b.map { [$0.grad!] } ?? [])
+        }
+        let packed = grads(inPlace: false), inPlace = grads(inPlace: true)
+        for (p, q) in zip(packed, inPlace) { expectBitIdentical(p, q) }
+        // And both are the Float64 gradients to Float32 accuracy.
+        var x = seededUniform(k.inShape, seed: 61, dtype: .float32).to(.float64)
+        var w = seededUniform(k.weightShape, seed: 62, dtype: .float32).to(.float64)
+        x.requiresGrad = true; w.requiresGrad = true
+        let b = k.bias ? seededUniform([k.cout], seed: 63, dtype: .float32).to(.float64) : nil
+        let out = k.apply(x, w, b)
+        (out * seededUniform(out.shape, seed: 64, dtype: .float32).to(.float64)).sum().backward()
+        #expect(maxAbsDifference(inPlace[1].to(.float64), x.grad!) <= 1e-4)
+        #expect(maxAbsDifference(inPlace[2].to(.float64), w.grad!) <= 2e-3)
+    }
+
     @Test("a non-contiguous input (transposed view) gives the same result as its copy")
     func nonContiguousInput() {
         let base = seededUniform([2, 3, 7, 5], seed: 61)

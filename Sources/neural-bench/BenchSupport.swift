@@ -18,7 +18,9 @@ struct BenchOptions: ParsableArguments {
     var aInPlace = "auto"
 
     @Flag(help: """
-        Training benches: instead of the protocol, alternate --a-in-place off and the chosen mode every         tenth of --steps in one process and print the median speedup over adjacent pairs (an A/B test         that the machine's slow phases affect both sides of).
+        Instead of the protocol (sgemm, mlp, cnn): alternate --a-in-place off and the chosen mode in \
+        adjacent runs in one process and print the median speedup over the pairs (an A/B test that the \
+        machine's slow phases affect on both sides).
         """)
     var abAInPlace = false
 
@@ -165,6 +167,30 @@ enum Bench {
     /// The standard protocol: calibrate to ~0.25 s per repeat, wait for an idle machine,
     /// 1 warm-up, `reps` timed repeats, then print the RESULT line. `work` is the amount of work
     /// of one call of `body` (value = work / time); nil reports milliseconds per call.
+    /// A/B test of packed against in-place GEMM A operands in one process: `pairs` adjacent pairs
+    /// of runs of `body` (order alternating from pair to pair), one time ratio per pair, so that
+    /// the machine's slow phases fall on both sides. Prints the median speedup of the in-place
+    /// setting chosen by `--a-in-place` (auto or on) over packed, and each side's median rate.
+    static func compareAInPlace(_ label: String, pairs: Int, work: Double, unit: String, _ body: () -> Void) {
+        let chosen = BLAS._readsAInPlace
+        defer { BLAS._readsAInPlace = chosen }
+        var packed: [Double] = [], inPlace: [Double] = [], ratios: [Double] = []
+        for pair in 0..<pairs {
+            for on in pair % 2 == 0 ? [false, true] : [true, false] {
+                BLAS._readsAInPlace = on ? chosen : false
+                let t0 = now()
+                body()
+                let t = now() - t0
+                if on { inPlace.append(t) } else { packed.append(t) }
+            }
+            ratios.append(packed.last! / inPlace.last!)
+        }
+        let rate = { (t: [Double]) in String(format: "%.4g", work / median(t)) }
+        print("# A/B \(label): A in place (\(chosen.map { $0 ? "on" : "off" } ?? "auto")) "
+              + "\(String(format: "%.3f", median(ratios)))x packed (median of \(pairs) pairs; "
+              + "packed \(rate(packed)), in place \(rate(inPlace)) \(unit))")
+    }
+
     static func measure(bench: String, threads: Int, case name: String, reps: Int,
                         work: Double?, unit: String, _ body: () -> Void) {
         let inner = calibrate(body)
@@ -272,25 +298,9 @@ extension Bench {
         train(warm)
         waitIdle()
         if abAInPlace {
-            // Adjacent blocks of packed and in-place A (order alternating pair to pair): one ratio per pair.
-            let chosen = BLAS._readsAInPlace
             let block = Swift.max(1, steps / 10)
-            var packed: [Double] = [], inPlace: [Double] = [], ratios: [Double] = []
-            for pair in 0..<(reps * 10) {
-                for on in pair % 2 == 0 ? [false, true] : [true, false] {
-                    BLAS._readsAInPlace = on ? chosen : false
-                    let t0 = now()
-                    train(block)
-                    let t = now() - t0
-                    if on { inPlace.append(t) } else { packed.append(t) }
-                }
-                ratios.append(packed.last! / inPlace.last!)
-            }
-            BLAS._readsAInPlace = chosen
-            let rate = { (t: [Double]) in String(format: "%.4g", Double(block * b) / median(t)) }
-            print("# A/B \(bench) \(name) threads=\(threads): A in place (\(chosen.map { $0 ? "on" : "off" } ?? "auto")) "
-                  + "\(String(format: "%.3f", median(ratios)))x packed (median of \(ratios.count) pairs of \(block) steps; "
-                  + "packed \(rate(packed)), in place \(rate(inPlace)) samples/s)")
+            compareAInPlace("\(bench) \(name) threads=\(threads)", pairs: reps * 10, work: Double(block * b),
+                            unit: "samples/s") { train(block) }
             return
         }
         let (times, meter) = timeRepeats(reps: reps, warmup: 0) { train(steps) }

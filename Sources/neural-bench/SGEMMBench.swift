@@ -47,10 +47,19 @@ struct SGEMMBench: ParsableCommand {
         for i in 0..<m * k { a[i] = Float(rng.normal()) }
         for i in 0..<k * n { b[i] = Float(rng.normal()) }
         c.initialize(repeating: 0, count: m * n)
-        Bench.measure(bench: "sgemm", threads: options.threads, case: name, reps: options.reps,
-                      work: 2 * Double(m) * Double(n) * Double(k) / 1e9, unit: "GFLOP/s") {
+        let product = {
             BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
                       a: a, lda: transA ? m : k, b: b, ldb: transB ? k : n, beta: 0, c: c, ldc: n)
         }
+        if options.abAInPlace {
+            let inner = Bench.calibrate(target: 0.02, product)
+            Bench.compareAInPlace("sgemm \(name) threads=\(options.threads)", pairs: 40,
+                                  work: 2 * Double(m) * Double(n) * Double(k) * Double(inner) / 1e9, unit: "GFLOP/s") {
+                for _ in 0..<inner { product() }
+            }
+            return
+        }
+        Bench.measure(bench: "sgemm", threads: options.threads, case: name, reps: options.reps,
+                      work: 2 * Double(m) * Double(n) * Double(k) / 1e9, unit: "GFLOP/s", product)
     }
 }

@@ -48,8 +48,8 @@ public enum BLAS {
     }
 
     /// Whether untransposed A operands are read in place by the micro-kernel instead of packed
-    /// (`nil`: where it pays, the default; `false`: always packed; `true`: whenever the kernel
-    /// level can). The results are the same bits; for tests and A/B benchmarks.
+    /// (`nil`: the default, in place whenever the kernel level can; `false`: always packed;
+    /// `true`: as the default). The results are the same bits; for tests and A/B benchmarks.
     public static var _readsAInPlace: Bool? {
         get { let v = GEMMConfig.directA.load(ordering: .relaxed); return v < 0 ? nil : v == 1 }
         set { GEMMConfig.directA.store(newValue.map { $0 ? 1 : 0 } ?? -1, ordering: .relaxed) }

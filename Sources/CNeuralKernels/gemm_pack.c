@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "transpose16.h"
 #endif
 
 // ---------------------------------------------------------------------------------------
@@ -118,36 +119,6 @@ void nk_spack_runs_avx512(const float *src, long ld, const long *rows, long coun
     }
 }
 
-/// Transposes the 16 x 16 block v[0..<16] in place (v[r][c] -> v[c][r]).
-PACK_TARGET
-static inline void pack_transpose16(__m512 v[16]) {
-    __m512 t[16];
-    for (int k = 0; k < 8; k++) {
-        t[2 * k] = _mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]);
-        t[2 * k + 1] = _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]);
-    }
-    // Within each 128-bit lane: t[2k] = (r0 c0, r1 c0, r0 c1, r1 c1), t[2k+1] = (... c2, c3).
-    for (int k = 0; k < 4; k++) {
-        __m512 a0 = t[4 * k], a1 = t[4 * k + 1], b0 = t[4 * k + 2], b1 = t[4 * k + 3];
-        v[4 * k] = _mm512_shuffle_ps(a0, b0, _MM_SHUFFLE(1, 0, 1, 0));
-        v[4 * k + 1] = _mm512_shuffle_ps(a0, b0, _MM_SHUFFLE(3, 2, 3, 2));
-        v[4 * k + 2] = _mm512_shuffle_ps(a1, b1, _MM_SHUFFLE(1, 0, 1, 0));
-        v[4 * k + 3] = _mm512_shuffle_ps(a1, b1, _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    // Now v[4k + c] lane L holds rows 4k..4k+3 of column 4L + c. Gather the 128-bit lanes.
-    for (int k = 0; k < 2; k++) {
-        for (int c = 0; c < 4; c++) {
-            __m512 a = v[8 * k + c], b = v[8 * k + 4 + c];
-            t[8 * k + c] = _mm512_shuffle_f32x4(a, b, 0x88);      // lanes 0, 2 of a, then of b
-            t[8 * k + 4 + c] = _mm512_shuffle_f32x4(a, b, 0xDD);  // lanes 1, 3 of a, then of b
-        }
-    }
-    for (int c = 0; c < 8; c++) {
-        v[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
-        v[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);
-    }
-}
-
 /// v[r] = row(i0 + r)[p0 ..< p0 + steps] for r < live, zero rows after (the zero lanes of a panel).
 /// The 16 rows are 16 separate streams: each is prefetched a few cache lines ahead.
 PACK_TARGET
@@ -172,7 +143,7 @@ void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, lon
             long steps = depth - p0 < 16 ? depth - p0 : 16;
             __m512 v[16];
             pack_load16(v, src, ld, rows, 0, count, p0, steps, depth);
-            pack_transpose16(v);
+            nk_transpose16(v);
             for (long q = 0; q < steps; q++) {
                 _mm512_mask_storeu_ps(dst + (p0 + q) * 8, 0xFF, v[q]);
                 _mm512_mask_storeu_ps(d1 + (p0 + q) * 8, 0xFF, _mm512_shuffle_f32x4(v[q], v[q], 0xEE));
@@ -190,7 +161,7 @@ void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, lon
             long steps = depth - p0 < 16 ? depth - p0 : 16;
             __m512 v[16];
             pack_load16(v, src, ld, rows, i0, live, p0, steps, depth);
-            pack_transpose16(v);
+            nk_transpose16(v);
             float *d = dst + p0 * width + i0;
             for (long q = 0; q < steps; q++) _mm512_mask_storeu_ps(d + q * width, storeMask, v[q]);
         }

@@ -9,6 +9,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "transpose16.h"
 #define NK_AVX512 __attribute__((target("avx512f")))
 static inline int nk_has512(void) { return nk_cpu_level() >= 2; }
 #else
@@ -55,6 +56,28 @@ NK_AVX512 static inline void nk_bias_act_run_512(float *d, const float *s, long 
 
 NK_AVX512 static void nk_bias_act_rows_512(float *y, const float *b, long rows, long cols, long ldy, int relu) {
     for (long i = 0; i < rows; i++) nk_bias_act_run_512(y + i * ldy, y + i * ldy, cols, b ? b[i] : 0.0f, b != 0, relu);
+}
+
+/// y[i, j] = act(t[j, i] + b[j]): 16 x 16 blocks of t transposed in registers.
+NK_AVX512 static void nk_bias_act_transpose_512(float *y, long ldy, const float *t, long ldt, const float *b,
+                                                long rows, long cols, int relu) {
+    for (long i0 = 0; i0 < rows; i0 += 16) {
+        long ni = rows - i0 < 16 ? rows - i0 : 16;
+        __mmask16 mi = (__mmask16)((1u << ni) - 1u);
+        for (long j0 = 0; j0 < cols; j0 += 16) {
+            long nj = cols - j0 < 16 ? cols - j0 : 16;
+            __mmask16 mj = (__mmask16)((1u << nj) - 1u);
+            __m512 v[16];
+            for (long r = 0; r < 16; r++) v[r] = r < nj ? _mm512_maskz_loadu_ps(mi, t + (j0 + r) * ldt + i0) : _mm512_setzero_ps();
+            nk_transpose16(v);
+            __m512 bv = b ? _mm512_maskz_loadu_ps(mj, b + j0) : _mm512_setzero_ps();
+            for (long q = 0; q < ni; q++) {
+                __m512 z = b ? _mm512_add_ps(v[q], bv) : v[q];
+                if (relu) z = nk_relu16(z);
+                _mm512_mask_storeu_ps(y + (i0 + q) * ldy + j0, mj, z);
+            }
+        }
+    }
 }
 
 NK_AVX512 static void nk_relu_grad_512(float *g, const float *v, const float *y, long n) {
@@ -151,6 +174,19 @@ void nk_bias_act_cols_f32(float *y, const float *b, long rows, long cols, long l
         for (long j = 0; j < cols; j++) {
             float z = b ? r[j] + b[j] : r[j];
             r[j] = relu ? nk_relu1(z) : z;
+        }
+    }
+}
+
+void nk_bias_act_transpose_f32(float *y, long ldy, const float *t, long ldt, const float *b, long rows, long cols,
+                               int relu) {
+#if defined(__x86_64__)
+    if (nk_has512()) { nk_bias_act_transpose_512(y, ldy, t, ldt, b, rows, cols, relu); return; }
+#endif
+    for (long i = 0; i < rows; i++) {
+        for (long j = 0; j < cols; j++) {
+            float z = b ? t[j * ldt + i] + b[j] : t[j * ldt + i];
+            y[i * ldy + j] = relu ? nk_relu1(z) : z;
         }
     }
 }

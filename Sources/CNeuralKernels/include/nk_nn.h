@@ -10,6 +10,13 @@
 /// act = max(., 0) when relu != 0 (NaN -> 0), else identity.
 void nk_bias_act_cols_f32(float *y, const float *b, long rows, long cols, long ldy, int relu);
 
+/// y[i, j] = act(t[j, i] + b[j]) for i < rows, j < cols: the transpose of t (`[cols, rows]`,
+/// row stride ldt) into y (`[rows, cols]`, row stride ldy) with the epilogue of
+/// nk_bias_act_cols_f32 (the same roundings); b may be NULL. A linear layer computed as
+/// yᵀ = W xᵀ (W read in place, no packed copy of W) ends with it.
+void nk_bias_act_transpose_f32(float *y, long ldy, const float *t, long ldt, const float *b, long rows, long cols,
+                               int relu);
+
 /// y[i, j] = act(y[i, j] + b[i]) for a [rows, cols] matrix (row stride ldy): one bias per row
 /// (a convolution's output channel); b may be NULL.
 void nk_bias_act_rows_f32(float *y, const float *b, long rows, long cols, long ldy, int relu);

@@ -57,10 +57,11 @@ public enum BLAS {
 }
 
 extension BLAS {
-    /// Whether an A operand given through a row table (`aRows`) is read in place by the kernel
-    /// rather than packed: then an implicit im2col matrix costs nothing to read as A.
-    static func readsRowTableAInPlace<T: TensorScalar>(_: T.Type) -> Bool {
-        T.self == Float.self ? GEMMDriver<Float>.readsRowTableAInPlace : GEMMDriver<Double>.readsRowTableAInPlace
+    /// Whether an untransposed A operand (row-major, or rows through a row table `aRows`) is read
+    /// in place by the kernel rather than packed: then it costs nothing to read as A, and a
+    /// product can be arranged so that its larger operand is A.
+    static func readsAInPlace<T: TensorScalar>(_: T.Type) -> Bool {
+        T.self == Float.self ? GEMMDriver<Float>.readsAInPlace : GEMMDriver<Double>.readsAInPlace
     }
 
     /// GEMM on raw pointers for either scalar type (callers switch on the dtype once, outside),

@@ -191,11 +191,9 @@ struct GEMMScratch: @unchecked Sendable {
 @inline(__always) private func ceilDiv(_ x: Int, _ y: Int) -> Int { (x + y - 1) / y }
 
 enum GEMMDriver<T: GEMMScalar> {
-    /// Whether an A given through a row table (`aRows`) is read in place rather than packed.
-    static var readsRowTableAInPlace: Bool {
-        T.hasDirectA(level: GEMMConfig.level)
-            && GEMMConfig.readsAInPlace
-    }
+    /// Whether an untransposed A (row-major, or rows through a row table) is read in place by the
+    /// micro-kernel rather than packed.
+    static var readsAInPlace: Bool { T.hasDirectA(level: GEMMConfig.level) && GEMMConfig.readsAInPlace }
 
     /// C = alpha op(A) op(B) + beta C (see ``BLAS/gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
     /// With `bRows`, the stored B has no fixed row stride: its row r starts at `b + bRows[r]`
@@ -263,9 +261,11 @@ enum GEMMDriver<T: GEMMScalar> {
         // packs and reads its own B panels (they stay in its core's L2; panels shared across cores
         // cost up to 2× on 128-row products), then takes the row blocks left in the others (a
         // worker that starts late holds no one up).
+        // When A is the larger operand (m ≥ 2n, e.g. yᵀ = W xᵀ of a linear layer) only rows split:
+        // the workers share the small B panels and each reads its own rows of A.
         var nChunks = 1, mcTarget = T.mcMax
         if threads > 1 {
-            nChunks = min(threads, ceilDiv(nPanelsAll, ncBlocks))
+            nChunks = m >= 2 * n ? 1 : min(threads, ceilDiv(nPanelsAll, ncBlocks))
             mcTarget = min(T.mcMaxParallel, max(mr, ceilDiv(m, 2 * ceilDiv(threads, nChunks))))
         }
         let mChunks0 = ceilDiv(m, mcTarget)

@@ -166,6 +166,10 @@ enum LinearKernels {
                                          y: UnsafeMutablePointer<T>, rows: Int, inFeatures inF: Int, outFeatures outF: Int,
                                          relu: Bool) {
         if rows == 0 { return }
+        if T.self == Float.self && rows >= 16 && 2 * rows <= outF && BLAS.readsAInPlace(T.self) {
+            forwardTransposed(x: x, w: w, b: b, y: y, rows: rows, inFeatures: inF, outFeatures: outF, relu: relu)
+            return
+        }
         BLAS.gemm(T.self, transA: false, transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: w, ldb: inF,
                   beta: 0, c: y, ldc: outF)
         if b == nil && !relu { return }
@@ -190,6 +194,29 @@ enum LinearKernels {
                 } else {
                     for j in 0..<outF { let z = row[j]; row[j] = z > 0 ? z : 0 }
                 }
+            }
+        }
+    }
+
+    /// ``forward(_:x:w:b:y:rows:inFeatures:outFeatures:relu:)`` for a batch smaller than the layer
+    /// (2·rows ≤ outFeatures), as yᵀ = W xᵀ: the kernel reads W `[outFeatures, inFeatures]` in place
+    /// and only xᵀ is packed (rows·inFeatures elements instead of W's outFeatures·inFeatures), then
+    /// the bias and activation are applied while yᵀ is transposed into y. Every element is the same
+    /// multiply-add chain over the inputs, then the same two roundings: the same bits as the GEMM
+    /// y = x Wᵀ followed by the epilogue.
+    private static func forwardTransposed<T: TensorScalar>(x: UnsafePointer<T>, w: UnsafePointer<T>, b: UnsafePointer<T>?,
+                                                           y: UnsafeMutablePointer<T>, rows: Int, inFeatures inF: Int,
+                                                           outFeatures outF: Int, relu: Bool) {
+        GEMMScratch.withBuffer(bytes: rows * outF * MemoryLayout<T>.stride) { raw in
+            let t = raw.bindMemory(to: T.self, capacity: rows * outF)
+            BLAS.gemm(T.self, transA: false, transB: true, m: outF, n: rows, k: inF, a: w, lda: inF, b: x, ldb: inF,
+                      beta: 0, c: t, ldc: rows)
+            let yp = SendablePointer(y), tp = SendablePointer(UnsafePointer(t)), bp = b.map { SendablePointer($0) }
+            Parallel.forRanges(count: rows, grain: Swift.max(16, (1 << 15) / Swift.max(outF, 1))) { r in
+                nk_bias_act_transpose_f32(UnsafeMutableRawPointer(yp.pointer + r.lowerBound * outF).assumingMemoryBound(to: Float.self),
+                                          outF, UnsafeRawPointer(tp.pointer + r.lowerBound).assumingMemoryBound(to: Float.self),
+                                          rows, bp.map { UnsafeRawPointer($0.pointer).assumingMemoryBound(to: Float.self) },
+                                          r.count, outF, relu ? 1 : 0)
             }
         }
     }

@@ -44,7 +44,6 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
 
 #define UKR_PREFETCH_C(p) do { _mm_prefetch((const char *)(p), _MM_HINT_T0); \
                                _mm_prefetch((const char *)((p) + UKR_NR - 1), _MM_HINT_T0); } while (0)
-#define UKR_PREFETCH_AB(a, b) ((void)0)
 
 #define UKR_TARGET __attribute__((target("avx512f,fma")))
 #define UKR_V __m512
@@ -84,7 +83,39 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
 #define UKR_MR S512W_MR
 #define UKR_NV S512W_NV
 #include "gemm_ukr_template.h"
+#undef UKR_NAME
+#undef UKR_MR
+#undef UKR_NV
+// A and B read in place.
+#define UKR_DIRECT_B
+#define UKR_NAME nk_sgemm_ukr_avx512_direct_ab
+#define UKR_MR S512_MR
+#define UKR_NV S512_NV
+#include "gemm_ukr_template.h"
+#undef UKR_NAME
+#undef UKR_MR
+#undef UKR_NV
+#define UKR_NAME nk_sgemm_ukr_avx512_wide_direct_ab
+#define UKR_MR S512W_MR
+#define UKR_NV S512W_NV
+#include "gemm_ukr_template.h"
+#undef UKR_NAME
+#undef UKR_MR
+#undef UKR_NV
 #undef UKR_DIRECT_A
+// Packed A, B read in place.
+#define UKR_NAME nk_sgemm_ukr_avx512_direct_b
+#define UKR_MR S512_MR
+#define UKR_NV S512_NV
+#include "gemm_ukr_template.h"
+#undef UKR_NAME
+#undef UKR_MR
+#undef UKR_NV
+#define UKR_NAME nk_sgemm_ukr_avx512_wide_direct_b
+#define UKR_MR S512W_MR
+#define UKR_NV S512W_NV
+#include "gemm_ukr_template.h"
+#undef UKR_DIRECT_B
 #undef UKR_V
 #undef UKR_VL
 #undef UKR_SET1
@@ -187,7 +218,6 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
 #undef UKR_NV
 
 #undef UKR_PREFETCH_C
-#undef UKR_PREFETCH_AB
 
 #else  // not x86-64: the SIMD entry points exist but are never selected (nk_cpu_level() == 0).
 
@@ -199,6 +229,24 @@ void nk_sgemm_ukr_avx512_direct(long kc, const float *const *ar, const float *b,
 void nk_sgemm_ukr_avx512_wide_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
                                      float alpha, float beta, long mr, long nr) {
     nk_sgemm_ukr_avx512_direct(kc, ar, b, c, ldc, alpha, beta, mr, nr);
+}
+void nk_sgemm_ukr_avx512_direct_ab(long kc, const float *const *ar, const float *bb, const long *bo, float *c,
+                                   long ldc, float alpha, float beta, long mr, long nr) {
+    (void)kc; (void)ar; (void)bb; (void)bo; (void)c; (void)ldc; (void)alpha; (void)beta; (void)mr; (void)nr;
+    __builtin_trap();  // unreachable: selected only when nk_cpu_level() >= 2
+}
+void nk_sgemm_ukr_avx512_wide_direct_ab(long kc, const float *const *ar, const float *bb, const long *bo, float *c,
+                                        long ldc, float alpha, float beta, long mr, long nr) {
+    nk_sgemm_ukr_avx512_direct_ab(kc, ar, bb, bo, c, ldc, alpha, beta, mr, nr);
+}
+void nk_sgemm_ukr_avx512_direct_b(long kc, const float *a, const float *bb, const long *bo, float *c, long ldc,
+                                  float alpha, float beta, long mr, long nr) {
+    (void)kc; (void)a; (void)bb; (void)bo; (void)c; (void)ldc; (void)alpha; (void)beta; (void)mr; (void)nr;
+    __builtin_trap();  // unreachable: selected only when nk_cpu_level() >= 2
+}
+void nk_sgemm_ukr_avx512_wide_direct_b(long kc, const float *a, const float *bb, const long *bo, float *c, long ldc,
+                                       float alpha, float beta, long mr, long nr) {
+    nk_sgemm_ukr_avx512_direct_b(kc, a, bb, bo, c, ldc, alpha, beta, mr, nr);
 }
 
 void nk_sgemm_ukr_avx512_wide(long kc, const float *a, const float *b, float *c, long ldc,
@@ -247,7 +295,6 @@ static inline nk_v2d nk_v2d_fmadd(nk_v2d a, nk_v2d b, nk_v2d c) { return a * b +
 static inline nk_v2d nk_v2d_mul(nk_v2d a, nk_v2d b) { return a * b; }
 
 #define UKR_PREFETCH_C(p) ((void)0)
-#define UKR_PREFETCH_AB(a, b) ((void)0)
 #define UKR_TARGET
 
 #define UKR_V nk_v4f

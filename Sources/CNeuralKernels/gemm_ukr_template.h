@@ -11,6 +11,7 @@
 //   UKR_NV       vectors per row (NR = UKR_NV * UKR_VL)
 //   UKR_SET1, UKR_ZERO, UKR_LOAD (aligned), UKR_LOADU, UKR_STOREU, UKR_FMADD(a,b,c)=a*b+c, UKR_MUL
 //   UKR_DIRECT_A (optional) A is read in place: `ar` holds the MR row starts instead of a packed panel
+//   UKR_DIRECT_B (optional) B is read in place: step p's NR elements at bb + bo[p] (unaligned)
 //
 // Contract: a = packed A micro-panel, kc steps of UKR_MR elements (k-major) -- or, with
 //           UKR_DIRECT_A, ar[i] = start of row i of A (kc contiguous elements; rows i >= mr may
@@ -31,16 +32,31 @@
 #define UKR_A_ADVANCE(steps) (a += (steps) * UKR_MR)
 #endif
 
-UKR_TARGET
 #ifdef UKR_DIRECT_A
-void UKR_NAME(long kc, const UKR_T *const *restrict ar, const UKR_T *restrict b, UKR_T *restrict c, long ldc,
-              UKR_T alpha, UKR_T beta, long mr, long nr) {
+#define UKR_A_PARAM const UKR_T *const *restrict ar
+#else
+#define UKR_A_PARAM const UKR_T *restrict a
+#endif
+#ifdef UKR_DIRECT_B
+// Step p + u of B, read in place from its row: bo[p] is the row's offset from bb.
+#define UKR_B_PARAM const UKR_T *restrict bb, const long *restrict bo
+#define UKR_B_ROW(u) (bb + bo[p + (u)])
+#define UKR_B_LOAD UKR_LOADU
+#define UKR_B_ADVANCE(steps) ((void)0)
+#else
+#define UKR_B_PARAM const UKR_T *restrict b
+#define UKR_B_ROW(u) (b + (u) * UKR_NR)
+#define UKR_B_LOAD UKR_LOAD
+#define UKR_B_ADVANCE(steps) (b += (steps) * UKR_NR)
+#endif
+
+UKR_TARGET
+void UKR_NAME(long kc, UKR_A_PARAM, UKR_B_PARAM, UKR_T *restrict c, long ldc, UKR_T alpha, UKR_T beta, long mr,
+              long nr) {
+#ifdef UKR_DIRECT_A
     const UKR_T *ra[UKR_MR];
 #pragma clang loop unroll(full)
     for (int i = 0; i < UKR_MR; i++) ra[i] = ar[i];
-#else
-void UKR_NAME(long kc, const UKR_T *restrict a, const UKR_T *restrict b, UKR_T *restrict c, long ldc,
-              UKR_T alpha, UKR_T beta, long mr, long nr) {
 #endif
     UKR_V acc[UKR_MR][UKR_NV];
 #pragma clang loop unroll(full)
@@ -59,24 +75,25 @@ void UKR_NAME(long kc, const UKR_T *restrict a, const UKR_T *restrict b, UKR_T *
     for (; p + 4 <= kc; p += 4) {
 #pragma clang loop unroll(full)
         for (int u = 0; u < 4; u++) {
-            UKR_PREFETCH_AB(a, b);
             UKR_V bv[UKR_NV];
+            const UKR_T *brow = UKR_B_ROW(u);
 #pragma clang loop unroll(full)
-            for (int v = 0; v < UKR_NV; v++) bv[v] = UKR_LOAD(b + v * UKR_VL);
+            for (int v = 0; v < UKR_NV; v++) bv[v] = UKR_B_LOAD(brow + v * UKR_VL);
 #pragma clang loop unroll(full)
             for (int i = 0; i < UKR_MR; i++) {
                 UKR_V av = UKR_SET1(UKR_A_AT(i, u));
 #pragma clang loop unroll(full)
                 for (int v = 0; v < UKR_NV; v++) acc[i][v] = UKR_FMADD(av, bv[v], acc[i][v]);
             }
-            b += UKR_NR;
         }
         UKR_A_ADVANCE(4);
+        UKR_B_ADVANCE(4);
     }
     for (; p < kc; p++) {
         UKR_V bv[UKR_NV];
+        const UKR_T *brow = UKR_B_ROW(0);
 #pragma clang loop unroll(full)
-        for (int v = 0; v < UKR_NV; v++) bv[v] = UKR_LOAD(b + v * UKR_VL);
+        for (int v = 0; v < UKR_NV; v++) bv[v] = UKR_B_LOAD(brow + v * UKR_VL);
 #pragma clang loop unroll(full)
         for (int i = 0; i < UKR_MR; i++) {
             UKR_V av = UKR_SET1(UKR_A_AT(i, 0));
@@ -84,7 +101,7 @@ void UKR_NAME(long kc, const UKR_T *restrict a, const UKR_T *restrict b, UKR_T *
             for (int v = 0; v < UKR_NV; v++) acc[i][v] = UKR_FMADD(av, bv[v], acc[i][v]);
         }
         UKR_A_ADVANCE(1);
-        b += UKR_NR;
+        UKR_B_ADVANCE(1);
     }
 
     UKR_T tile[UKR_MR * UKR_NR] __attribute__((aligned(64)));
@@ -126,3 +143,8 @@ void UKR_NAME(long kc, const UKR_T *restrict a, const UKR_T *restrict b, UKR_T *
 #undef UKR_NR
 #undef UKR_A_AT
 #undef UKR_A_ADVANCE
+#undef UKR_A_PARAM
+#undef UKR_B_PARAM
+#undef UKR_B_ROW
+#undef UKR_B_LOAD
+#undef UKR_B_ADVANCE

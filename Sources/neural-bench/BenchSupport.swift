@@ -17,12 +17,15 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "GEMM A operands read in place by the micro-kernel: auto, on or off (packed), for A/B runs.")
     var aInPlace = "auto"
 
+    @Option(help: "GEMM B operands read in place by the micro-kernel: auto, on or off (packed), for A/B runs.")
+    var bInPlace = "auto"
+
     @Flag(help: """
-        Instead of the protocol (sgemm, mlp, cnn): alternate --a-in-place off and the chosen mode in \
-        adjacent runs in one process and print the median speedup over the pairs (an A/B test that the \
-        machine's slow phases affect on both sides).
+        Instead of the protocol (sgemm, mlp, cnn): alternate all-packed GEMM operands with the chosen \
+        --a-in-place/--b-in-place settings in adjacent runs in one process and print the median speedup \
+        over the pairs (an A/B test that the machine's slow phases affect on both sides).
         """)
-    var abAInPlace = false
+    var abInPlace = false
 
     /// Timed repeats per measurement.
     var reps: Int { quick ? 3 : 7 }
@@ -32,11 +35,16 @@ struct BenchOptions: ParsableArguments {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         Bench.pin(cpus: threads)
         Runtime.threads = threads
-        switch aInPlace {
-        case "auto": BLAS._readsAInPlace = nil
-        case "on": BLAS._readsAInPlace = true
-        case "off": BLAS._readsAInPlace = false
-        default: throw ValidationError("--a-in-place must be auto, on or off, got '\(aInPlace)'")
+        BLAS._readsAInPlace = try Self.inPlace(aInPlace, option: "--a-in-place")
+        BLAS._readsBInPlace = try Self.inPlace(bInPlace, option: "--b-in-place")
+    }
+
+    private static func inPlace(_ value: String, option: String) throws -> Bool? {
+        switch value {
+        case "auto": return nil
+        case "on": return true
+        case "off": return false
+        default: throw ValidationError("\(option) must be auto, on or off, got '\(value)'")
         }
     }
 }
@@ -167,17 +175,17 @@ enum Bench {
     /// The standard protocol: calibrate to ~0.25 s per repeat, wait for an idle machine,
     /// 1 warm-up, `reps` timed repeats, then print the RESULT line. `work` is the amount of work
     /// of one call of `body` (value = work / time); nil reports milliseconds per call.
-    /// A/B test of packed against in-place GEMM A operands in one process: `pairs` adjacent pairs
-    /// of runs of `body` (order alternating from pair to pair), one time ratio per pair, so that
-    /// the machine's slow phases fall on both sides. Prints the median speedup of the in-place
-    /// setting chosen by `--a-in-place` (auto or on) over packed, and each side's median rate.
-    static func compareAInPlace(_ label: String, pairs: Int, work: Double, unit: String, _ body: () -> Void) {
-        let chosen = BLAS._readsAInPlace
-        defer { BLAS._readsAInPlace = chosen }
+    /// A/B test of packed against in-place GEMM operands in one process: `pairs` adjacent pairs of
+    /// runs of `body` (order alternating from pair to pair), one time ratio per pair, so that the
+    /// machine's slow phases fall on both sides. Prints the median speedup of the settings chosen by
+    /// `--a-in-place` and `--b-in-place` over all packed, and each side's median rate.
+    static func compareInPlace(_ label: String, pairs: Int, work: Double, unit: String, _ body: () -> Void) {
+        let chosen = (BLAS._readsAInPlace, BLAS._readsBInPlace)
+        defer { (BLAS._readsAInPlace, BLAS._readsBInPlace) = chosen }
         var packed: [Double] = [], inPlace: [Double] = [], ratios: [Double] = []
         for pair in 0..<pairs {
             for on in pair % 2 == 0 ? [false, true] : [true, false] {
-                BLAS._readsAInPlace = on ? chosen : false
+                (BLAS._readsAInPlace, BLAS._readsBInPlace) = on ? chosen : (false, false)
                 let t0 = now()
                 body()
                 let t = now() - t0
@@ -186,8 +194,9 @@ enum Bench {
             ratios.append(packed.last! / inPlace.last!)
         }
         let rate = { (t: [Double]) in String(format: "%.4g", work / median(t)) }
-        print("# A/B \(label): A in place (\(chosen.map { $0 ? "on" : "off" } ?? "auto")) "
-              + "\(String(format: "%.3f", median(ratios)))x packed (median of \(pairs) pairs; "
+        let mode = { (m: Bool?) in m.map { $0 ? "on" : "off" } ?? "auto" }
+        print("# A/B \(label): in place (A \(mode(chosen.0)), B \(mode(chosen.1))) "
+              + "\(String(format: "%.3f", median(ratios)))x all packed (median of \(pairs) pairs; "
               + "packed \(rate(packed)), in place \(rate(inPlace)) \(unit))")
     }
 
@@ -279,7 +288,7 @@ extension Bench {
     static func trainingThroughput(bench: String, case name: String, threads: Int, model: Sequential,
                                    x: Tensor, labels: [Int], batch b: Int, learningRate: Double,
                                    steps: Int, reps: Int, warm: Int, flopPerSample: Double, mflopDigits: Int,
-                                   abAInPlace: Bool = false) {
+                                   abInPlace: Bool = false) {
         let nb = x.shape[0] / b
         let optimizer = SGD(model.parameters, learningRate: learningRate)
         var counter = 0
@@ -297,9 +306,9 @@ extension Bench {
         }
         train(warm)
         waitIdle()
-        if abAInPlace {
+        if abInPlace {
             let block = Swift.max(1, steps / 10)
-            compareAInPlace("\(bench) \(name) threads=\(threads)", pairs: reps * 10, work: Double(block * b),
+            compareInPlace("\(bench) \(name) threads=\(threads)", pairs: reps * 10, work: Double(block * b),
                             unit: "samples/s") { train(block) }
             return
         }

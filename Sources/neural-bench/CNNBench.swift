@@ -38,6 +38,6 @@ struct CNNBench: ParsableCommand {
                                Linear(9216, 128, generator: g), ReLU(), Linear(128, 10, generator: g))
         Bench.trainingThroughput(bench: "cnn_train", case: "c32-c64-pool-fc128-fc10_bs64", threads: options.threads, model: model,
                                  x: x, labels: y, batch: b, learningRate: lr, steps: nSteps, reps: nReps, warm: nWarm,
-                                 flopPerSample: flopPerSample, mflopDigits: 1, abAInPlace: options.abAInPlace)
+                                 flopPerSample: flopPerSample, mflopDigits: 1, abInPlace: options.abInPlace)
     }
 }

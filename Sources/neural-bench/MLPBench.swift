@@ -32,6 +32,6 @@ struct MLPBench: ParsableCommand {
         let model = Bench.mlp(din, hidden: h, outputs: dout, generator: g)
         Bench.trainingThroughput(bench: "mlp_train", case: "784-512-512-10_bs128", threads: options.threads, model: model,
                                  x: x, labels: y, batch: b, learningRate: lr, steps: nSteps, reps: nReps, warm: nWarm,
-                                 flopPerSample: flopPerSample, mflopDigits: 2, abAInPlace: options.abAInPlace)
+                                 flopPerSample: flopPerSample, mflopDigits: 2, abInPlace: options.abInPlace)
     }
 }

@@ -51,9 +51,9 @@ struct SGEMMBench: ParsableCommand {
             BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
                       a: a, lda: transA ? m : k, b: b, ldb: transB ? k : n, beta: 0, c: c, ldc: n)
         }
-        if options.abAInPlace {
+        if options.abInPlace {
             let inner = Bench.calibrate(target: 0.02, product)
-            Bench.compareAInPlace("sgemm \(name) threads=\(options.threads)", pairs: 40,
+            Bench.compareInPlace("sgemm \(name) threads=\(options.threads)", pairs: 40,
                                   work: 2 * Double(m) * Double(n) * Double(k) * Double(inner) / 1e9, unit: "GFLOP/s") {
                 for _ in 0..<inner { product() }
             }

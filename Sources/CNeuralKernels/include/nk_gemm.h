@@ -33,6 +33,17 @@ void nk_sgemm_ukr_avx512_direct(long kc, const float *const *ar, const float *b,
                                 float alpha, float beta, long mr, long nr);
 void nk_sgemm_ukr_avx512_wide_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
                                      float alpha, float beta, long mr, long nr);
+/// The same with B read in place too (`_ab`), or only B (`_b`, A packed): step p of the tile's
+/// B block is the NR floats at bb + bo[p] (unaligned; a full NR columns are always read, so only
+/// whole panels may be read in place). The same bits as the packed kernels.
+void nk_sgemm_ukr_avx512_direct_ab(long kc, const float *const *ar, const float *bb, const long *bo, float *c,
+                                   long ldc, float alpha, float beta, long mr, long nr);
+void nk_sgemm_ukr_avx512_wide_direct_ab(long kc, const float *const *ar, const float *bb, const long *bo, float *c,
+                                        long ldc, float alpha, float beta, long mr, long nr);
+void nk_sgemm_ukr_avx512_direct_b(long kc, const float *a, const float *bb, const long *bo, float *c, long ldc,
+                                  float alpha, float beta, long mr, long nr);
+void nk_sgemm_ukr_avx512_wide_direct_b(long kc, const float *a, const float *bb, const long *bo, float *c, long ldc,
+                                       float alpha, float beta, long mr, long nr);
 void nk_sgemm_ukr_avx2(long kc, const float *a, const float *b, float *c, long ldc,
                        float alpha, float beta, long mr, long nr);
 void nk_sgemm_ukr_portable(long kc, const float *a, const float *b, float *c, long ldc,

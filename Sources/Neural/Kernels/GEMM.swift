@@ -54,6 +54,12 @@ public enum BLAS {
         get { let v = GEMMConfig.directA.load(ordering: .relaxed); return v < 0 ? nil : v == 1 }
         set { GEMMConfig.directA.store(newValue.map { $0 ? 1 : 0 } ?? -1, ordering: .relaxed) }
     }
+
+    /// The same for whole panels of untransposed B operands (`nil`: the default, in place).
+    public static var _readsBInPlace: Bool? {
+        get { let v = GEMMConfig.directB.load(ordering: .relaxed); return v < 0 ? nil : v == 1 }
+        set { GEMMConfig.directB.store(newValue.map { $0 ? 1 : 0 } ?? -1, ordering: .relaxed) }
+    }
 }
 
 extension BLAS {

@@ -19,15 +19,18 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
                             c: UnsafeMutablePointer<Self>, ldc: Int, alpha: Self, beta: Self,
                             mr: Int, nr: Int)
-    /// Whether `level` has micro-kernels that read an untransposed A in place
-    /// (``microKernelDirect(level:wide:kc:rows:b:c:ldc:alpha:beta:mr:nr:)``).
-    static func hasDirectA(level: Int) -> Bool
-    /// The micro-kernel of `level` with A read in place: `rows[i]` is the start of row i of the
-    /// tile's A block (`kc` contiguous elements; rows i ≥ mr repeat a valid row). Same bits as
-    /// ``microKernel(level:wide:kc:a:b:c:ldc:alpha:beta:mr:nr:)`` on the packed rows.
-    static func microKernelDirect(level: Int, wide: Bool, kc: Int, rows: UnsafePointer<UnsafePointer<Self>?>,
-                                  b: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>, ldc: Int, alpha: Self,
-                                  beta: Self, mr: Int, nr: Int)
+    /// Whether `level` has micro-kernels that read an untransposed A or B in place
+    /// (``microKernelInPlace(level:wide:kc:a:aRows:b:bOffsets:c:ldc:alpha:beta:mr:nr:)``).
+    static func hasInPlaceKernels(level: Int) -> Bool
+    /// The micro-kernel of `level` with A and/or B read in place. A: from `aRows` when given
+    /// (`aRows[i]` is the start of row i of the tile's A block, `kc` contiguous elements; rows
+    /// i ≥ mr repeat a valid row), else the packed panel `a`. B: step p is the NR elements at
+    /// `b + bOffsets[p]` when `bOffsets` is given, else `b` is the packed panel. The same bits as
+    /// ``microKernel(level:wide:kc:a:b:c:ldc:alpha:beta:mr:nr:)`` on the packed operands.
+    static func microKernelInPlace(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Self>?,
+                                   aRows: UnsafePointer<UnsafePointer<Self>?>?, b: UnsafePointer<Self>,
+                                   bOffsets: UnsafePointer<Int>?, c: UnsafeMutablePointer<Self>, ldc: Int,
+                                   alpha: Self, beta: Self, mr: Int, nr: Int)
     /// dst[p * width + i] = row(p)[i] for i < count (0 for count <= i < width), p < depth, with the
     /// packing routine of kernel `level`; row r starts at `src + r * ld`, or at `src + rows[r]`
     /// when a row table is given.
@@ -56,13 +59,26 @@ extension Float: GEMMScalar {
         default: nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr)
         }
     }
-    static func hasDirectA(level: Int) -> Bool { level >= 2 }
+    static func hasInPlaceKernels(level: Int) -> Bool { level >= 2 }
     @inline(__always)
-    static func microKernelDirect(level: Int, wide: Bool, kc: Int, rows: UnsafePointer<UnsafePointer<Float>?>,
-                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float,
-                                  beta: Float, mr: Int, nr: Int) {
-        precondition(level >= 2, "gemm: no direct-A kernel below AVX-512")
-        (wide ? nk_sgemm_ukr_avx512_wide_direct : nk_sgemm_ukr_avx512_direct)(kc, rows, b, c, ldc, alpha, beta, mr, nr)
+    static func microKernelInPlace(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Float>?,
+                                   aRows: UnsafePointer<UnsafePointer<Float>?>?, b: UnsafePointer<Float>,
+                                   bOffsets: UnsafePointer<Int>?, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                   alpha: Float, beta: Float, mr: Int, nr: Int) {
+        precondition(level >= 2 || (aRows == nil && bOffsets == nil), "gemm: no in-place kernels below AVX-512")
+        switch (aRows, bOffsets) {
+        case let (rows?, offsets?):
+            (wide ? nk_sgemm_ukr_avx512_wide_direct_ab : nk_sgemm_ukr_avx512_direct_ab)(kc, rows, b, offsets, c, ldc,
+                                                                                      alpha, beta, mr, nr)
+        case let (rows?, nil):
+            (wide ? nk_sgemm_ukr_avx512_wide_direct : nk_sgemm_ukr_avx512_direct)(kc, rows, b, c, ldc, alpha, beta, mr, nr)
+        case let (nil, offsets?):
+            (wide ? nk_sgemm_ukr_avx512_wide_direct_b : nk_sgemm_ukr_avx512_direct_b)(kc, a!, b, offsets, c, ldc,
+                                                                                    alpha, beta, mr, nr)
+        case (nil, nil):
+            microKernel(level: level, wide: wide, kc: kc, a: a!, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta,
+                        mr: mr, nr: nr)
+        }
     }
     @inline(__always)
     static func packRuns(level: Int, src: UnsafePointer<Float>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
@@ -91,11 +107,14 @@ extension Double: GEMMScalar {
         default: nk_dgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr)
         }
     }
-    static func hasDirectA(level: Int) -> Bool { false }
-    static func microKernelDirect(level: Int, wide: Bool, kc: Int, rows: UnsafePointer<UnsafePointer<Double>?>,
-                                  b: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>, ldc: Int, alpha: Double,
-                                  beta: Double, mr: Int, nr: Int) {
-        preconditionFailure("gemm: Float64 has no direct-A kernel (hasDirectA is false)")
+    static func hasInPlaceKernels(level: Int) -> Bool { false }
+    @inline(__always)
+    static func microKernelInPlace(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Double>?,
+                                   aRows: UnsafePointer<UnsafePointer<Double>?>?, b: UnsafePointer<Double>,
+                                   bOffsets: UnsafePointer<Int>?, c: UnsafeMutablePointer<Double>, ldc: Int,
+                                   alpha: Double, beta: Double, mr: Int, nr: Int) {
+        precondition(aRows == nil && bOffsets == nil, "gemm: Float64 has no in-place kernels (hasInPlaceKernels is false)")
+        microKernel(level: level, wide: wide, kc: kc, a: a!, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta, mr: mr, nr: nr)
     }
     @inline(__always)
     static func packRuns(level: Int, src: UnsafePointer<Double>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
@@ -141,6 +160,14 @@ enum GEMMConfig {
 
     /// See ``directA``.
     static var readsAInPlace: Bool { directA.load(ordering: .relaxed) != 0 }
+
+    /// The same for whole panels of an untransposed B (a row-major B or rows through a row table):
+    /// -1 (the default) and 1 in place, 0 packed. Saves the B pack (a copy of kc × NR elements
+    /// per panel) at the price of unaligned loads from rows `ldb` apart.
+    static let directB = Atomic<Int>(-1)
+
+    /// See ``directB``.
+    static var readsBInPlace: Bool { directB.load(ordering: .relaxed) != 0 }
 }
 
 /// 64-byte aligned scratch memory, reused across calls (first touch of fresh pages is costly).
@@ -193,7 +220,7 @@ struct GEMMScratch: @unchecked Sendable {
 enum GEMMDriver<T: GEMMScalar> {
     /// Whether an untransposed A (row-major, or rows through a row table) is read in place by the
     /// micro-kernel rather than packed.
-    static var readsAInPlace: Bool { T.hasDirectA(level: GEMMConfig.level) && GEMMConfig.readsAInPlace }
+    static var readsAInPlace: Bool { T.hasInPlaceKernels(level: GEMMConfig.level) && GEMMConfig.readsAInPlace }
 
     /// C = alpha op(A) op(B) + beta C (see ``BLAS/gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
     /// With `bRows`, the stored B has no fixed row stride: its row r starts at `b + bRows[r]`
@@ -232,7 +259,9 @@ enum GEMMDriver<T: GEMMScalar> {
         }
         let mr = mrL, nr = nrL
         // A read in place by the kernel (no A packing) where the level has such kernels.
-        let directA = !transA && T.hasDirectA(level: level) && GEMMConfig.readsAInPlace
+        let directA = !transA && T.hasInPlaceKernels(level: level) && GEMMConfig.readsAInPlace
+        // B read in place (whole NR-column panels of an untransposed B; edge panels are packed).
+        var directB = !transB && T.hasInPlaceKernels(level: level) && GEMMConfig.readsBInPlace
 
         // K blocks: equal depths, a function of k only (this fixes the rounding of every element).
         let kBlocks = ceilDiv(k, T.kcMax)
@@ -271,6 +300,9 @@ enum GEMMDriver<T: GEMMScalar> {
         let mChunks0 = ceilDiv(m, mcTarget)
         let mcStep = roundUp(ceilDiv(m, mChunks0), mr)
         let mChunks = ceilDiv(m, mcStep)
+        // B in place only where each panel is read by one row block (read once instead of packed
+        // once and read once); panels read by several row blocks are packed.
+        if mChunks > 1 { directB = false }
         let workers = min(threads, mChunks * nChunks)
 
         let bBytes = roundUp(groupDepth * ncStep * stride, 64)
@@ -278,11 +310,23 @@ enum GEMMDriver<T: GEMMScalar> {
         let aBytes = roundUp(directA ? mcStep * MemoryLayout<UnsafePointer<T>?>.stride : kcStep * mcStep * stride, 64)
         let flagCount = groupBlocks * ncPanelsMax + nChunks
         let flagBytes = roundUp(flagCount * MemoryLayout<Atomic<Int>>.stride, 64)
+        // B read in place: the offset of each of its rows (the row table itself, or p · ldb).
+        let offsetBytes = directB && bRows == nil ? roundUp(k * MemoryLayout<Int>.stride, 64) : 0
 
-        GEMMScratch.withBuffer(bytes: bBytes + workers * aBytes + flagBytes) { raw in
+        GEMMScratch.withBuffer(bytes: bBytes + workers * aBytes + flagBytes + offsetBytes) { raw in
             let bPack = raw.bindMemory(to: T.self, capacity: bBytes / stride)
             let aBase = raw + bBytes
             let flags = (raw + bBytes + workers * aBytes).bindMemory(to: Atomic<Int>.self, capacity: flagCount)
+            var bOffsets: UnsafePointer<Int>? = nil
+            if directB {
+                if let bRows {
+                    bOffsets = bRows
+                } else {
+                    let offsets = (raw + bBytes + workers * aBytes + flagBytes).bindMemory(to: Int.self, capacity: k)
+                    for p in 0..<k { offsets[p] = p * ldb }
+                    bOffsets = UnsafePointer(offsets)
+                }
+            }
 
             var jc = 0
             while jc < n {
@@ -339,9 +383,11 @@ enum GEMMDriver<T: GEMMScalar> {
                                         if panel >= panHi { panel -= panCount }
                                         let j0 = panel * nr
                                         let cols = min(nr, nc - j0)
+                                        // A whole panel of B read in place needs no packing.
+                                        let bInPlace = cols == nr ? bOffsets.map { $0 + pc } : nil
                                         let bPanel = bBlock + panel * nr * kc
                                         let flag = kbFlags + panel
-                                        if flag.pointee.load(ordering: .acquiring) != 2 {
+                                        if bInPlace == nil && flag.pointee.load(ordering: .acquiring) != 2 {
                                             if flag.pointee.compareExchange(expected: 0, desired: 1,
                                                                             ordering: .relaxed).exchanged {
                                                 packB(level: level, transB: transB, b: b, ldb: ldb, bRows: bRows, p0: pc, kc: kc,
@@ -353,16 +399,18 @@ enum GEMMDriver<T: GEMMScalar> {
                                             }
                                         }
                                         let cBlock = c + ic * ldc + jc + j0
+                                        let bKernel = bInPlace == nil ? UnsafePointer(bPanel) : b + jc + j0
                                         for ip in 0..<mcPanels {
                                             let i0 = ip * mr
-                                            if let aStarts {
-                                                T.microKernelDirect(level: level, wide: wide, kc: kc, rows: aStarts + i0, b: bPanel,
-                                                                    c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
-                                                                    mr: min(mr, mc - i0), nr: cols)
-                                            } else {
-                                                T.microKernel(level: level, wide: wide, kc: kc, a: aPack! + ip * mr * kc, b: bPanel,
+                                            if aStarts == nil && bInPlace == nil {
+                                                T.microKernel(level: level, wide: wide, kc: kc, a: aPack! + ip * mr * kc, b: bKernel,
                                                               c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
                                                               mr: min(mr, mc - i0), nr: cols)
+                                            } else {
+                                                T.microKernelInPlace(level: level, wide: wide, kc: kc, a: aPack.map { UnsafePointer($0 + ip * mr * kc) },
+                                                                     aRows: aStarts.map { UnsafePointer($0 + i0) }, b: bKernel,
+                                                                     bOffsets: bInPlace, c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha,
+                                                                     beta: betaK, mr: min(mr, mc - i0), nr: cols)
                                             }
                                         }
                                     }

@@ -276,27 +276,29 @@ struct GEMMDeterminismTests {
                           results(Double.self, threads: 2, run: run)))
     }
 
-    @Test("A read in place by the micro-kernel gives the bits of packed A (1 and 2 threads, every tile edge, rows 1 KiB apart)")
-    func aInPlaceMatchesPackedA() {
+    @Test("A and B read in place by the micro-kernel give the bits of packed operands (1 and 2 threads, every tile edge, rows 1 KiB apart)")
+    func inPlaceOperandsMatchPacked() {
         let run: (inout Problem<Float>) -> Void = { runGEMM(&$0, alpha: 0.5, beta: 2) }
-        let saved = BLAS._readsAInPlace
-        defer { BLAS._readsAInPlace = saved }
-        func with(_ mode: Bool?, threads: Int) -> [[Float]] {
-            BLAS._readsAInPlace = mode
+        let saved = (BLAS._readsAInPlace, BLAS._readsBInPlace)
+        defer { (BLAS._readsAInPlace, BLAS._readsBInPlace) = saved }
+        func with(a: Bool?, b: Bool?, threads: Int) -> [[Float]] {
+            (BLAS._readsAInPlace, BLAS._readsBInPlace) = (a, b)
             return results(Float.self, threads: threads, run: run)
         }
-        let packed = with(false, threads: 1)
-        #expect(bitsEqual(packed, with(true, threads: 1)))
-        #expect(bitsEqual(packed, with(true, threads: 2)))
-        #expect(bitsEqual(packed, with(nil, threads: 2)))
-        // Rows 1 KiB apart (lda = 256), all in a few L1 sets: the same bits.
-        for (m, n, k) in [(37, 70, 256), (12, 32, 200), (100, 48, 256)] {
+        let packed = with(a: false, b: false, threads: 1)
+        #expect(bitsEqual(packed, with(a: true, b: false, threads: 1)))
+        #expect(bitsEqual(packed, with(a: false, b: true, threads: 1)))
+        #expect(bitsEqual(packed, with(a: true, b: true, threads: 1)))
+        #expect(bitsEqual(packed, with(a: true, b: true, threads: 2)))
+        #expect(bitsEqual(packed, with(a: nil, b: nil, threads: 2)))
+        // Rows 1 KiB apart (lda = ldb = 256), all in a few L1 sets: the same bits.
+        for (m, n, k) in [(37, 70, 256), (12, 32, 200), (100, 48, 256), (64, 256, 100)] {
             let a = (0..<(m * 256)).map { Float(($0 * 37) % 101) / 50 - 1 }
-            let b = (0..<(k * n)).map { Float(($0 * 53) % 97) / 48 - 1 }
+            let b = (0..<(k * 256)).map { Float(($0 * 53) % 97) / 48 - 1 }
             func product(inPlace: Bool) -> [UInt32] {
-                BLAS._readsAInPlace = inPlace
+                (BLAS._readsAInPlace, BLAS._readsBInPlace) = (inPlace, inPlace)
                 var c = [Float](repeating: 0, count: m * n)
-                BLAS.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: 256, b: b, ldb: n,
+                BLAS.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: 256, b: b, ldb: 256,
                           beta: 0, c: &c, ldc: n)
                 return c.map(\.bitPattern)
             }

@@ -226,13 +226,13 @@ struct ConvolutionTests {
         for (a, b) in zip(run(1), run(2)) { expectBitIdentical(a, b) }
     }
 
-    @Test("Float32 gradients: patches read in place (dWᵀ = cols(x)·vᵀ) and packed (dW = v·cols(x)ᵀ) agree bit for bit and match direct loops",
+    @Test("Float32 outputs and gradients: patches read in place (dWᵀ = cols(x)·vᵀ) and packed (dW = v·cols(x)ᵀ) agree bit for bit and match direct loops",
           .serialized, arguments: ConvCase.referenceCases)
     func float32GradientsAgreeAcrossPatchLayouts(_ k: ConvCase) {
         func grads(inPlace: Bool?) -> [Tensor] {
-            let saved = BLAS._readsAInPlace
-            BLAS._readsAInPlace = inPlace
-            defer { BLAS._readsAInPlace = saved }
+            let saved = (BLAS._readsAInPlace, BLAS._readsBInPlace)
+            (BLAS._readsAInPlace, BLAS._readsBInPlace) = (inPlace, inPlace)
+            defer { (BLAS._readsAInPlace, BLAS._readsBInPlace) = saved }
             var x = seededUniform(k.inShape, seed: 61, dtype: .float32), w = seededUniform(k.weightShape, seed: 62, dtype: .float32)
             var b = k.bias ? seededUniform([k.cout], seed: 63, dtype: .float32) : nil
             x.requiresGrad = true; w.requiresGrad = true; b?.requiresGrad = true

@@ -293,15 +293,28 @@ extension Bench {
         let optimizer = SGD(model.parameters, learningRate: learningRate)
         var counter = 0
         var lastLoss = Double.nan
+        // Seconds in the forward pass, the loss, the backward pass and the update, and the step count.
+        var phase = [Double](repeating: 0, count: 5)
+        defer {
+            let ms = phase.prefix(4).map { String(format: "%.3f", $0 / Swift.max(phase[4], 1) * 1e3) }
+            print("#   per step (ms): forward \(ms[0]), loss \(ms[1]), backward \(ms[2]), optimizer \(ms[3])")
+        }
         func train(_ n: Int) {
             for _ in 0..<n {
                 let i = counter % nb
                 counter += 1
+                let t0 = now()
                 optimizer.zeroGrad()
-                let loss = crossEntropyLoss(logits: model(x[i * b..<(i + 1) * b]), labels: Array(labels[i * b..<(i + 1) * b]))
+                let logits = model(x[i * b..<(i + 1) * b])
+                let t1 = now()
+                let loss = crossEntropyLoss(logits: logits, labels: Array(labels[i * b..<(i + 1) * b]))
+                let t2 = now()
                 loss.backward()
+                let t3 = now()
                 optimizer.step()
+                let t4 = now()
                 lastLoss = loss.item()
+                phase[0] += t1 - t0; phase[1] += t2 - t1; phase[2] += t3 - t2; phase[3] += t4 - t3; phase[4] += 1
             }
         }
         train(warm)

@@ -4,7 +4,7 @@ import Testing
 
 // Replays the committed corpus of hostile files (Tests/NeuralTests/HostileFiles/, made by
 // Scripts/make_hostile_files.py, plus inputs the fuzzers of Scripts/fuzz.sh found under
-// fuzz-findings/): each must make its loader throw a typed error of the expected kind whose
+// fuzz-findings/) and the gzip, .npy and checkpoint cases made here at run time: each must make its loader throw a typed error of the expected kind whose
 // one-line message names the file — never a crash, a hang or an allocation beyond the file's size.
 
 /// Tests/NeuralTests/HostileFiles/.
@@ -61,11 +61,25 @@ private func idx(_ magic: UInt32, _ dims: [UInt32], _ payload: [UInt8] = []) -> 
     ([magic] + dims).flatMap { withUnsafeBytes(of: $0.bigEndian, Array.init) } + payload
 }
 
+/// A `.npy` file: magic, version, header length (2 bytes little-endian in version 1, else 4; `length`
+/// overrides the true one), the header and `body`.
+private func npy(_ header: [UInt8], _ body: [UInt8] = [], version: UInt8 = 1, length: Int? = nil) -> [UInt8] {
+    let n = length ?? header.count
+    let size = version == 1 ? withUnsafeBytes(of: UInt16(n).littleEndian, Array.init)
+                            : withUnsafeBytes(of: UInt32(n).littleEndian, Array.init)
+    return [0x93] + Array("NUMPY".utf8) + [version, 0] + size + header + body
+}
+
+/// A `.npy` header dictionary.
+private func npyHeader(descr: String = "<f4", shape: String = "(2,)", fortran: String = "False") -> [UInt8] {
+    Array("{'descr': '\(descr)', 'fortran_order': \(fortran), 'shape': \(shape), }\n".utf8)
+}
+
 struct HostileFileTests {
     @Test func theCorpusCoversEveryParserAndListsEveryFile() throws {
         let listed = Set(hostileFiles().map(\.path))
-        #expect(listed.count + Self.gzipCases.count >= 77, "only \(listed.count) hostile files listed")
-        let parsers = Set(hostileFiles().map(\.parser))
+        #expect(listed.count + Self.gzipCases.count + Self.npyCases.count >= 77, "only \(listed.count) hostile files listed")
+        let parsers = Set(hostileFiles().map(\.parser)).union(Self.npyCases.isEmpty ? [] : ["npy"])
         #expect(parsers.isSuperset(of: ["idx", "csv", "npy", "safetensors"]))
         // Every file on disk is replayed (a fuzz finding copied in without a manifest row would not be).
         let enumerator = FileManager.default.enumerator(at: hostileRoot, includingPropertiesForKeys: [.isRegularFileKey])!
@@ -123,12 +137,57 @@ struct HostileFileTests {
             bytes = Gzip.compress(idx(2051, [0xFFFF_FFFF, 28, 28], [UInt8](repeating: 0, count: 784)))
         default: bytes = Gzip.compress([0, 0, 8])  // gzip-header-only-labels: 3 bytes of an IDX1 header
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-gzip-\(UUID().uuidString)")
+        try expectTypedError(HostileFile(path: "idx/\(name)", kind: kind, fragment: fragment), bytes: bytes)
+    }
+
+    /// The `.npy` cases, made at run time rather than committed (in git, `.npy` files look like
+    /// datasets): a bad or short signature, headers longer than the file (versions 1 and 2), an
+    /// unknown version, shapes too large or not tuples of naturals, missing keys, too few or too
+    /// many data bytes, and unsupported layouts and dtypes.
+    static let npyCases: [(name: String, kind: String, fragment: String, bytes: [UInt8])] = [
+        ("bad-magic.npy", "badMagic", "missing the \\x93NUMPY signature",
+         [0x93] + Array("NUMPX".utf8) + [1, 0] + [UInt8](repeating: 0, count: 16)),
+        ("short.npy", "badMagic", "not a NumPy .npy file", [0x93] + Array("NUMPY".utf8) + [1]),
+        ("header-past-end.npy", "truncated", "ends inside the 60000-byte header", npy(npyHeader(), length: 60000)),
+        ("v2-header-past-end.npy", "truncated", "ends inside the 4294967295-byte header",
+         npy(npyHeader(), version: 2, length: 0xFFFF_FFFF)),
+        ("unknown-version.npy", "unsupported", "version 9.0", npy(npyHeader(), version: 9)),
+        ("huge-dims.npy", "badHeader", "too large for any file",
+         npy(npyHeader(shape: "(1099511627776, 1099511627776)"), [UInt8](repeating: 0, count: 8))),
+        ("huge-dims-no-elements.npy", "badHeader", "too large for any file",
+         npy(npyHeader(shape: "(0, 1099511627776, 1099511627776)"))),
+        ("dims-beyond-int64.npy", "badHeader", "'shape' is not a tuple", npy(npyHeader(shape: "(99999999999999999999,)"))),
+        ("negative-dim.npy", "badHeader", "'shape' is not a tuple", npy(npyHeader(shape: "(-1,)"))),
+        ("no-shape.npy", "badHeader", "'shape'", npy(Array("{'descr': '<f4', 'fortran_order': False}\n".utf8))),
+        ("no-descr.npy", "badHeader", "no 'descr'",
+         npy(Array("{'fortran_order': False, 'shape': (1,)}\n".utf8), [UInt8](repeating: 0, count: 4))),
+        ("data-too-short.npy", "truncated", "needs 24 data bytes",
+         npy(npyHeader(shape: "(2, 3)"), [UInt8](repeating: 0, count: 20))),
+        ("data-too-long.npy", "badHeader", "needs 8 data bytes", npy(npyHeader(), [UInt8](repeating: 0, count: 12))),
+        ("fortran-order.npy", "unsupported", "fortran_order is True",
+         npy(npyHeader(fortran: "True"), [UInt8](repeating: 0, count: 8))),
+        ("object-dtype.npy", "unsupported", "dtype '|O'", npy(npyHeader(descr: "|O"), [UInt8](repeating: 0, count: 16))),
+        ("big-endian.npy", "unsupported", "dtype '>f4'", npy(npyHeader(descr: ">f4"), [UInt8](repeating: 0, count: 8))),
+        ("non-utf8-header.npy", "unsupported", "is not supported",
+         npy(Array("{'descr': '".utf8) + [0xFF, 0xFE] + Array("', 'fortran_order': False, 'shape': (2,), }\n".utf8),
+             [UInt8](repeating: 0, count: 8))),
+    ]
+
+    @Test(arguments: npyCases.map(\.name))
+    func hostileNPYThrowsATypedErrorNamingTheFile(_ name: String) throws {
+        let (_, kind, fragment, bytes) = Self.npyCases.first { $0.name == name }!
+        try expectTypedError(HostileFile(path: "npy/\(name)", kind: kind, fragment: fragment), bytes: bytes)
+    }
+
+    /// Writes `bytes` under `file`'s name into a fresh temporary folder and expects its loader to
+    /// throw as ``expectTypedError(_:at:)`` says.
+    private func expectTypedError(_ file: HostileFile, bytes: [UInt8]) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(file.parser)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let url = dir.appendingPathComponent(name)
+        let url = dir.appendingPathComponent(file.url.lastPathComponent)
         try Data(bytes).write(to: url)
-        expectTypedError(HostileFile(path: "idx/\(name)", kind: kind, fragment: fragment), at: url)
+        expectTypedError(file, at: url)
     }
 
     /// Loading `url` (the bytes of `file`) throws a typed error of the expected kind naming the file.

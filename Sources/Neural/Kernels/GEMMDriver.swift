@@ -147,12 +147,12 @@ enum GEMMConfig {
     /// Most bytes of packed B held at once (all K blocks of one column block).
     static let packedBBytes = 8 << 20
 
-    /// Whether an untransposed A is read in place by the micro-kernel instead of being packed:
-    /// -1 wherever the kernel level has such kernels (the default), 0 never, 1 likewise always.
-    /// Results are the same bits either way (tests and benchmarks compare the two).
+    /// Whether an untransposed A is read in place by the micro-kernel instead of being packed
+    /// (where the kernel level has such kernels): 0 packed; -1 (the default, `BLAS._readsAInPlace
+    /// = nil`) or 1 in place. Results are the same bits either way (tests and benchmarks compare).
     ///
     /// In place saves A's transposed packing (a 16 × 16 transpose per 256 elements, ~10 GB/s per
-    /// core). Measured with `neural-bench sgemm --ab-a-in-place` (1 thread, adjacent pairs):
+    /// core). Measured with `neural-bench sgemm --ab-in-place --b-in-place off` (1 thread, adjacent pairs):
     /// 1.13× on 512x128x512, 1.10× on 128x128x9216, 1.05× on 256x256x1024, 1.02–1.04× on the MLP's
     /// 128-row products; 0.99× (noise) on 1024². Rows a multiple of 4 KiB apart cost nothing
     /// measurable, so no leading dimension is excluded.
@@ -161,8 +161,8 @@ enum GEMMConfig {
     /// See ``directA``.
     static var readsAInPlace: Bool { directA.load(ordering: .relaxed) != 0 }
 
-    /// The same for whole panels of an untransposed B (a row-major B or rows through a row table):
-    /// -1 (the default) and 1 in place, 0 packed. Saves the B pack (a copy of kc × NR elements
+    /// The same for whole panels of an untransposed B (a row-major B or rows through a row table),
+    /// when one row block reads them: 0 packed, -1 (the default) or 1 in place. Saves the B pack (a copy of kc × NR elements
     /// per panel) at the price of unaligned loads from rows `ldb` apart.
     static let directB = Atomic<Int>(-1)
 
@@ -220,7 +220,11 @@ struct GEMMScratch: @unchecked Sendable {
 enum GEMMDriver<T: GEMMScalar> {
     /// Whether an untransposed A (row-major, or rows through a row table) is read in place by the
     /// micro-kernel rather than packed.
-    static var readsAInPlace: Bool { T.hasInPlaceKernels(level: GEMMConfig.level) && GEMMConfig.readsAInPlace }
+    static var readsAInPlace: Bool { readsAInPlace(level: GEMMConfig.level) }
+
+    /// The same for kernel `level` (one product reads the level once: a concurrent change of
+    /// `BLAS._kernelLevelCap` cannot pair an in-place decision with a level without such kernels).
+    static func readsAInPlace(level: Int) -> Bool { T.hasInPlaceKernels(level: level) && GEMMConfig.readsAInPlace }
 
     /// C = alpha op(A) op(B) + beta C (see ``BLAS/gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
     /// With `bRows`, the stored B has no fixed row stride: its row r starts at `b + bRows[r]`
@@ -259,7 +263,7 @@ enum GEMMDriver<T: GEMMScalar> {
         }
         let mr = mrL, nr = nrL
         // A read in place by the kernel (no A packing) where the level has such kernels.
-        let directA = !transA && T.hasInPlaceKernels(level: level) && GEMMConfig.readsAInPlace
+        let directA = !transA && readsAInPlace(level: level)
         // B read in place (whole NR-column panels of an untransposed B; edge panels are packed).
         var directB = !transB && T.hasInPlaceKernels(level: level) && GEMMConfig.readsBInPlace
 
@@ -406,16 +410,10 @@ enum GEMMDriver<T: GEMMScalar> {
                                         let bKernel = bInPlace == nil ? UnsafePointer(bPanel) : b + jc + j0
                                         for ip in 0..<mcPanels {
                                             let i0 = ip * mr
-                                            if aStarts == nil && bInPlace == nil {
-                                                T.microKernel(level: level, wide: wide, kc: kc, a: aPack! + ip * mr * kc, b: bKernel,
-                                                              c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha, beta: betaK,
-                                                              mr: min(mr, mc - i0), nr: cols)
-                                            } else {
-                                                T.microKernelInPlace(level: level, wide: wide, kc: kc, a: aPack.map { UnsafePointer($0 + ip * mr * kc) },
-                                                                     aRows: aStarts.map { UnsafePointer($0 + i0) }, b: bKernel,
-                                                                     bOffsets: bInPlace, c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha,
-                                                                     beta: betaK, mr: min(mr, mc - i0), nr: cols)
-                                            }
+                                            T.microKernelInPlace(level: level, wide: wide, kc: kc, a: aPack.map { UnsafePointer($0 + ip * mr * kc) },
+                                                                 aRows: aStarts.map { UnsafePointer($0 + i0) }, b: bKernel,
+                                                                 bOffsets: bInPlace, c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha,
+                                                                 beta: betaK, mr: min(mr, mc - i0), nr: cols)
                                         }
                                     }
                                 }

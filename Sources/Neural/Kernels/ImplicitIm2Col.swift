@@ -76,7 +76,7 @@ struct ImplicitIm2Col {
                                  bias b: UnsafePointer<T>?, relu: Bool) {
         let (outH, outW) = (geometry.outH, geometry.outW)
         if T.self == Float.self {
-            nk_conv_gather_f32(Self.float(out), Self.float(grid), b.map { Self.float($0) }, channels, outH, outW,
+            nk_conv_gather_f32(floatPointer(out), floatPointer(grid), b.map { floatPointer($0) }, channels, outH, outW,
                                paddedW, count, relu ? 1 : 0)
             return
         }
@@ -99,7 +99,7 @@ struct ImplicitIm2Col {
                                   into grid: UnsafeMutablePointer<T>, channels: Int) {
         let (outH, outW) = (geometry.outH, geometry.outW)
         if T.self == Float.self {
-            nk_conv_scatter_f32(Self.float(grid), Self.float(v), y.map { Self.float($0) }, channels, outH, outW,
+            nk_conv_scatter_f32(floatPointer(grid), floatPointer(v), y.map { floatPointer($0) }, channels, outH, outW,
                                 paddedW, count)
             return
         }
@@ -117,7 +117,7 @@ struct ImplicitIm2Col {
     func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, into dx: UnsafeMutablePointer<T>) {
         rows.withUnsafeBufferPointer { r in
             if T.self == Float.self {
-                nk_col2im_rows_f32(Self.float(dx), Self.float(cols), r.baseAddress!, r.count, count)
+                nk_col2im_rows_f32(floatPointer(dx), floatPointer(cols), r.baseAddress!, r.count, count)
                 return
             }
             for k in 0..<r.count {
@@ -125,13 +125,6 @@ struct ImplicitIm2Col {
                 for q in 0..<count { d[q] += s[q] }
             }
         }
-    }
-
-    @inline(__always) static func float<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
-        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-    }
-    @inline(__always) static func float<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 }
 

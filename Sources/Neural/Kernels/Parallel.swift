@@ -47,6 +47,17 @@ struct SendablePointer<T>: @unchecked Sendable {
     @inlinable init(_ pointer: UnsafePointer<T>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
 }
 
+/// A pointer to a `TensorScalar` known to be `Float` (after a `T.self == Float.self` test), as the
+/// C kernels take it.
+@inline(__always) func floatPointer<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+/// The mutable form of ``floatPointer(_:)-(UnsafePointer<T>)``.
+@inline(__always) func floatPointer<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
 /// Splitting work across cores, on a persistent pool of worker threads (`nk_pool_run`): workers
 /// spin briefly after each job, then park; the calling thread takes part. A call made while the pool
 /// is busy — from another thread, or nested inside a task — runs its tasks inline, so concurrent

@@ -167,7 +167,8 @@ enum LinearKernels {
                                          relu: Bool) {
         if rows == 0 { return }
         if T.self == Float.self && rows >= 16 && 2 * rows <= outF && BLAS.readsAInPlace(T.self) {
-            forwardTransposed(x: x, w: w, b: b, y: y, rows: rows, inFeatures: inF, outFeatures: outF, relu: relu)
+            forwardTransposed(x: floatPointer(x), w: floatPointer(w), b: b.map { floatPointer($0) },
+                              y: floatPointer(y), rows: rows, inFeatures: inF, outFeatures: outF, relu: relu)
             return
         }
         BLAS.gemm(T.self, transA: false, transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: w, ldb: inF,
@@ -177,8 +178,8 @@ enum LinearKernels {
         let yp = SendablePointer(y), bp = b.map { SendablePointer($0) }
         Parallel.forRanges(count: rows, grain: Swift.max(1, (1 << 15) / Swift.max(outF, 1))) { r in
             if T.self == Float.self {
-                nk_bias_act_cols_f32(UnsafeMutableRawPointer(yp.pointer + r.lowerBound * outF).assumingMemoryBound(to: Float.self),
-                                     bp.map { UnsafeRawPointer($0.pointer).assumingMemoryBound(to: Float.self) },
+                nk_bias_act_cols_f32(floatPointer(yp.pointer + r.lowerBound * outF),
+                                     bp.map { floatPointer(UnsafePointer($0.pointer)) },
                                      r.count, outF, outF, relu ? 1 : 0)
                 return
             }
@@ -204,19 +205,17 @@ enum LinearKernels {
     /// the bias and activation are applied while yᵀ is transposed into y. Every element is the same
     /// multiply-add chain over the inputs, then the same two roundings: the same bits as the GEMM
     /// y = x Wᵀ followed by the epilogue.
-    private static func forwardTransposed<T: TensorScalar>(x: UnsafePointer<T>, w: UnsafePointer<T>, b: UnsafePointer<T>?,
-                                                           y: UnsafeMutablePointer<T>, rows: Int, inFeatures inF: Int,
-                                                           outFeatures outF: Int, relu: Bool) {
-        GEMMScratch.withBuffer(bytes: rows * outF * MemoryLayout<T>.stride) { raw in
-            let t = raw.bindMemory(to: T.self, capacity: rows * outF)
-            BLAS.gemm(T.self, transA: false, transB: true, m: outF, n: rows, k: inF, a: w, lda: inF, b: x, ldb: inF,
+    private static func forwardTransposed(x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
+                                          y: UnsafeMutablePointer<Float>, rows: Int, inFeatures inF: Int,
+                                          outFeatures outF: Int, relu: Bool) {
+        GEMMScratch.withBuffer(bytes: rows * outF * MemoryLayout<Float>.stride) { raw in
+            let t = raw.bindMemory(to: Float.self, capacity: rows * outF)
+            BLAS.gemm(Float.self, transA: false, transB: true, m: outF, n: rows, k: inF, a: w, lda: inF, b: x, ldb: inF,
                       beta: 0, c: t, ldc: rows)
             let yp = SendablePointer(y), tp = SendablePointer(UnsafePointer(t)), bp = b.map { SendablePointer($0) }
             Parallel.forRanges(count: rows, grain: Swift.max(16, (1 << 15) / Swift.max(outF, 1))) { r in
-                nk_bias_act_transpose_f32(UnsafeMutableRawPointer(yp.pointer + r.lowerBound * outF).assumingMemoryBound(to: Float.self),
-                                          outF, UnsafeRawPointer(tp.pointer + r.lowerBound).assumingMemoryBound(to: Float.self),
-                                          rows, bp.map { UnsafeRawPointer($0.pointer).assumingMemoryBound(to: Float.self) },
-                                          r.count, outF, relu ? 1 : 0)
+                nk_bias_act_transpose_f32(yp.pointer + r.lowerBound * outF, outF, tp.pointer + r.lowerBound, rows,
+                                          bp.map { UnsafePointer($0.pointer) }, r.count, outF, relu ? 1 : 0)
             }
         }
     }
@@ -237,9 +236,9 @@ enum LinearKernels {
             Parallel.forRanges(count: rows, grain: Swift.max(1, (1 << 15) / Swift.max(outF, 1))) { r in
                 if T.self == Float.self {
                     let o = r.lowerBound * outF
-                    nk_relu_grad_f32(UnsafeMutableRawPointer(gp.pointer + o).assumingMemoryBound(to: Float.self),
-                                     UnsafeRawPointer(vp.pointer + o).assumingMemoryBound(to: Float.self),
-                                     UnsafeRawPointer(yp.pointer + o).assumingMemoryBound(to: Float.self), r.count * outF)
+                    nk_relu_grad_f32(floatPointer(gp.pointer + o),
+                                     floatPointer(vp.pointer + o),
+                                     floatPointer(yp.pointer + o), r.count * outF)
                     return
                 }
                 for i in r {
@@ -254,8 +253,8 @@ enum LinearKernels {
         if let db {
             db.update(repeating: 0, count: outF)
             if T.self == Float.self {
-                nk_colsum_add_f32(UnsafeMutableRawPointer(db).assumingMemoryBound(to: Float.self),
-                                  UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), rows, outF)
+                nk_colsum_add_f32(floatPointer(db),
+                                  floatPointer(g), rows, outF)
             } else {
                 for i in 0..<rows {
                     let gi = g + i * outF

@@ -186,11 +186,6 @@ enum NormKernels {
         return total
     }
 
-    @inline(__always)
-    private static func float<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-    }
-
     /// Rows per parallel block for rows of `m` elements (depends on m only).
     private static func rowsPerBlock(_ m: Int) -> Int { Swift.max(1, (1 << 14) / Swift.max(m, 1)) }
 
@@ -206,9 +201,10 @@ enum NormKernels {
         if T.self == Float.self {
             let stream: Int32 = Elementwise.streams(bytes: rows * m * 4) ? 1 : 0
             Parallel.forEach(tasks: blocks) { blk in
-                nk_layernorm_fwd_f32(float(xs.pointer), float(ys.pointer), float(ms.pointer), float(rs.pointer),
+                nk_layernorm_fwd_f32(floatPointer(xs.pointer), floatPointer(ys.pointer),
+                                     floatPointer(ms.pointer), floatPointer(rs.pointer),
                                      blk * per, Swift.min(rows, (blk + 1) * per), m, unsafeBitCast(eps, to: Float.self),
-                                     ws.map { float($0.pointer) }, bs.map { float($0.pointer) }, stream)
+                                     ws.map { floatPointer($0.pointer) }, bs.map { floatPointer($0.pointer) }, stream)
             }
             return
         }
@@ -263,9 +259,10 @@ enum NormKernels {
             let pw = ps.pointer + blk * 2 * m, pb = pw + m
             if needParams { pw.initialize(repeating: 0, count: 2 * m) }
             if T.self == Float.self {
-                nk_layernorm_bwd_f32(float(gs.pointer), float(xs.pointer), float(ms.pointer), float(rs.pointer),
-                                     ws.map { float($0.pointer) }, blk * per, Swift.min(rows, (blk + 1) * per), m,
-                                     dxp.map { float($0) }, wantW ? float(pw) : nil, wantB ? float(pb) : nil, stream)
+                nk_layernorm_bwd_f32(floatPointer(gs.pointer), floatPointer(xs.pointer),
+                                     floatPointer(ms.pointer), floatPointer(rs.pointer),
+                                     ws.map { floatPointer($0.pointer) }, blk * per, Swift.min(rows, (blk + 1) * per), m,
+                                     dxp.map { floatPointer($0) }, wantW ? floatPointer(pw) : nil, wantB ? floatPointer(pb) : nil, stream)
                 return
             }
             for r in (blk * per)..<Swift.min(rows, (blk + 1) * per) {

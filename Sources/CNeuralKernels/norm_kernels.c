@@ -208,8 +208,158 @@ NK512 static void ln_bwd_row_512(const float *g, const float *x, float mu, float
     }
 }
 
+// Software-pipelined rows (m a multiple of 64, affine): one loop per row r both reads the row
+// ahead from memory and writes row r, so loads and stores stream together as in a copy instead of
+// alternating (read a row, compute, write it), which left the memory idle while the core computed
+// and the core idle while the row arrived (4096×1024 forward: 0.96 → 0.78 ms on 2 threads).
+// Each row's sums are the same partials in the same order as ln_fwd_row_512: the same bits.
+
+// Σ x over one row into four partials (64-float block j to partial j mod 4), combined.
+NK512 static inline float ln_sum64(const float *x, long m) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (long i = 0; i < m; i += 64) {
+        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+        a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
+        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
+        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
+    }
+    return ln_combine(a0, a1, a2, a3);
+}
+
+#define LN_SQ(p, vmu) _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(p), vmu), _mm512_sub_ps(_mm512_loadu_ps(p), vmu))
+
+// Σ (x − μ)² over one row, partials as in ln_sum64.
+NK512 static inline float ln_sqdev64(const float *x, long m, float mu) {
+    const __m512 vmu = _mm512_set1_ps(mu);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (long i = 0; i < m; i += 64) {
+        a0 = _mm512_add_ps(a0, LN_SQ(x + i, vmu));
+        a1 = _mm512_add_ps(a1, LN_SQ(x + i + 16, vmu));
+        a2 = _mm512_add_ps(a2, LN_SQ(x + i + 32, vmu));
+        a3 = _mm512_add_ps(a3, LN_SQ(x + i + 48, vmu));
+    }
+    return ln_combine(a0, a1, a2, a3);
+}
+
+// Iteration r: Σ x of row r + 2 (from memory), Σ (x − μ)² of row r + 1 (in L1, its mean known),
+// and y of row r (both statistics known).
+NK512 static void ln_fwd_pipelined_512(const float *x, float *y, float *mean, float *rstd, long r0, long r1, long m,
+                                       float eps, const float *w, const float *b, int stream) {
+    float muA = ln_sum64(x + r0 * m, m) / (float)m;
+    float invA = 1.0f / sqrtf(ln_sqdev64(x + r0 * m, m, muA) / (float)m + eps);
+    float muB = r0 + 1 < r1 ? ln_sum64(x + (r0 + 1) * m, m) / (float)m : 0.0f;
+    mean[r0] = muA;
+    rstd[r0] = invA;
+    if (r0 + 1 < r1) mean[r0 + 1] = muB;
+    for (long r = r0; r < r1; r++) {
+        const float *xa = x + r * m, *xb = xa + m, *xc = xb + m;
+        float *ya = y + r * m;
+        const __m512 vmuA = _mm512_set1_ps(muA), vinvA = _mm512_set1_ps(invA), vmuB = _mm512_set1_ps(muB);
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+#define LN_Y(j) _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(xa + i + 16 * (j)), vmuA), vinvA), \
+                                            _mm512_loadu_ps(w + i + 16 * (j))), _mm512_loadu_ps(b + i + 16 * (j)))
+#define LN_PUT(j) do { if (stream) _mm512_stream_ps(ya + i + 16 * (j), LN_Y(j)); \
+                       else _mm512_storeu_ps(ya + i + 16 * (j), LN_Y(j)); } while (0)
+        const float *xd = r + 3 < r1 ? xc + m : 0;
+        if (r + 2 < r1) {
+            for (long i = 0; i < m; i += 64) {
+                if (xd) ln_prefetch64(xd + i);
+                s0 = _mm512_add_ps(s0, _mm512_loadu_ps(xc + i));      q0 = _mm512_add_ps(q0, LN_SQ(xb + i, vmuB));      LN_PUT(0);
+                s1 = _mm512_add_ps(s1, _mm512_loadu_ps(xc + i + 16)); q1 = _mm512_add_ps(q1, LN_SQ(xb + i + 16, vmuB)); LN_PUT(1);
+                s2 = _mm512_add_ps(s2, _mm512_loadu_ps(xc + i + 32)); q2 = _mm512_add_ps(q2, LN_SQ(xb + i + 32, vmuB)); LN_PUT(2);
+                s3 = _mm512_add_ps(s3, _mm512_loadu_ps(xc + i + 48)); q3 = _mm512_add_ps(q3, LN_SQ(xb + i + 48, vmuB)); LN_PUT(3);
+            }
+        } else if (r + 1 < r1) {
+            for (long i = 0; i < m; i += 64) {
+                q0 = _mm512_add_ps(q0, LN_SQ(xb + i, vmuB));      LN_PUT(0);
+                q1 = _mm512_add_ps(q1, LN_SQ(xb + i + 16, vmuB)); LN_PUT(1);
+                q2 = _mm512_add_ps(q2, LN_SQ(xb + i + 32, vmuB)); LN_PUT(2);
+                q3 = _mm512_add_ps(q3, LN_SQ(xb + i + 48, vmuB)); LN_PUT(3);
+            }
+        } else {
+            for (long i = 0; i < m; i += 64) { LN_PUT(0); LN_PUT(1); LN_PUT(2); LN_PUT(3); }
+        }
+#undef LN_PUT
+#undef LN_Y
+        if (r + 1 < r1) {
+            muA = muB;
+            invA = 1.0f / sqrtf(ln_combine(q0, q1, q2, q3) / (float)m + eps);
+            rstd[r + 1] = invA;
+        }
+        if (r + 2 < r1) {
+            muB = ln_combine(s0, s1, s2, s3) / (float)m;
+            mean[r + 2] = muB;
+        }
+    }
+}
+
+// Iteration r: the row sums and parameter partials of row r + 1 (from memory) and dx of row r
+// (its sums known; g, x and w in L1). Rows enter the partials in order, as in ln_bwd_row_512.
+NK512 static void ln_bwd_pipelined_512(const float *g, const float *x, const float *mean, const float *rstd,
+                                       const float *w, long r0, long r1, long m, float *dx, float *pw, float *pb,
+                                       int stream) {
+    float a = 0, c = 0;
+    // The sums of row r (Σ ĝ / m, Σ ĝ x̂ / m), adding its g ⊙ x̂ and g to the partials.
+#define LN_SUMS(j, sa, ta)                                                                              \
+    do {                                                                                                \
+        const __m512 gv = _mm512_loadu_ps(gn + i + 16 * (j));                                           \
+        const __m512 xh = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(xn + i + 16 * (j)), vmuN), vinvN); \
+        _mm512_storeu_ps(pw + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pw + i + 16 * (j)), _mm512_mul_ps(gv, xh))); \
+        _mm512_storeu_ps(pb + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pb + i + 16 * (j)), gv));     \
+        const __m512 gh = _mm512_mul_ps(gv, _mm512_loadu_ps(w + i + 16 * (j)));                         \
+        sa = _mm512_add_ps(sa, gh);                                                                     \
+        ta = _mm512_add_ps(ta, _mm512_mul_ps(gh, xh));                                                  \
+    } while (0)
+#define LN_DX_V(j) _mm512_mul_ps(vinv, _mm512_sub_ps(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(gr + i + 16 * (j)), \
+                   _mm512_loadu_ps(w + i + 16 * (j))), va), _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(               \
+                   _mm512_loadu_ps(xr + i + 16 * (j)), vmu), vinv), vc)))
+#define LN_DX(j) do { if (stream) _mm512_stream_ps(dr + i + 16 * (j), LN_DX_V(j)); \
+                      else _mm512_storeu_ps(dr + i + 16 * (j), LN_DX_V(j)); } while (0)
+    {
+        const float *gn = g + r0 * m, *xn = x + r0 * m;
+        const __m512 vmuN = _mm512_set1_ps(mean[r0]), vinvN = _mm512_set1_ps(rstd[r0]);
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+        for (long i = 0; i < m; i += 64) {
+            LN_SUMS(0, s0, t0); LN_SUMS(1, s1, t1); LN_SUMS(2, s2, t2); LN_SUMS(3, s3, t3);
+        }
+        a = ln_combine(s0, s1, s2, s3) / (float)m;
+        c = ln_combine(t0, t1, t2, t3) / (float)m;
+    }
+    for (long r = r0; r < r1; r++) {
+        const float *gr = g + r * m, *xr = x + r * m, *gn = gr + m, *xn = xr + m;
+        float *dr = dx + r * m;
+        const __m512 vmu = _mm512_set1_ps(mean[r]), vinv = _mm512_set1_ps(rstd[r]);
+        const __m512 va = _mm512_set1_ps(a), vc = _mm512_set1_ps(c);
+        if (r + 1 < r1) {
+            const __m512 vmuN = _mm512_set1_ps(mean[r + 1]), vinvN = _mm512_set1_ps(rstd[r + 1]);
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+            const int ahead = r + 2 < r1;
+            for (long i = 0; i < m; i += 64) {
+                if (ahead) { ln_prefetch64(gn + m + i); ln_prefetch64(xn + m + i); }
+                LN_SUMS(0, s0, t0); LN_DX(0);
+                LN_SUMS(1, s1, t1); LN_DX(1);
+                LN_SUMS(2, s2, t2); LN_DX(2);
+                LN_SUMS(3, s3, t3); LN_DX(3);
+            }
+            a = ln_combine(s0, s1, s2, s3) / (float)m;
+            c = ln_combine(t0, t1, t2, t3) / (float)m;
+        } else {
+            for (long i = 0; i < m; i += 64) { LN_DX(0); LN_DX(1); LN_DX(2); LN_DX(3); }
+        }
+    }
+#undef LN_DX
+#undef LN_DX_V
+#undef LN_SUMS
+}
+
 NK512 static void ln_fwd_512(const float *x, float *y, float *mean, float *rstd, long r0, long r1, long m,
                              float eps, const float *w, const float *b, int stream) {
+    stream = stream && ((uintptr_t)y & 63) == 0 && m % 16 == 0;
+    if (w && b && m % 64 == 0) {
+        ln_fwd_pipelined_512(x, y, mean, rstd, r0, r1, m, eps, w, b, stream);
+        if (stream) _mm_sfence();
+        return;
+    }
     for (long r = r0; r < r1; r++)
         ln_fwd_row_512(x + r * m, y + r * m, m, eps, w, b, mean + r, rstd + r, stream, r + 1 < r1 ? x + (r + 1) * m : 0);
     if (stream) _mm_sfence();
@@ -217,6 +367,12 @@ NK512 static void ln_fwd_512(const float *x, float *y, float *mean, float *rstd,
 
 NK512 static void ln_bwd_512(const float *g, const float *x, const float *mean, const float *rstd, const float *w,
                              long r0, long r1, long m, float *dx, float *pw, float *pb, int stream) {
+    if (w && dx && pw && pb && m % 64 == 0) {
+        stream = stream && ((uintptr_t)dx & 63) == 0;
+        ln_bwd_pipelined_512(g, x, mean, rstd, w, r0, r1, m, dx, pw, pb, stream);
+        if (stream) _mm_sfence();
+        return;
+    }
     for (long r = r0; r < r1; r++)
         ln_bwd_row_512(g + r * m, x + r * m, mean[r], rstd[r], w, m, dx ? dx + r * m : 0, pw, pb, stream,
                        r + 1 < r1 ? g + (r + 1) * m : 0, r + 1 < r1 ? x + (r + 1) * m : 0);

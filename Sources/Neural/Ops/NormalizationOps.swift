@@ -197,7 +197,9 @@ enum NormKernels {
         if rows == 0 { return }
         let xs = SendablePointer(x), ys = SendablePointer(y), ms = SendablePointer(mean), rs = SendablePointer(rstd)
         let ws = weight.map { SendablePointer($0) }, bs = bias.map { SendablePointer($0) }
-        let per = rowsPerBlock(m), blocks = (rows + per - 1) / per
+        // At most 32 blocks: each block's first rows start the kernel's pipeline (see
+        // norm_kernels.c), and each claim of a block costs an atomic both threads contend for.
+        let per = Swift.max(rowsPerBlock(m), (rows + 31) / 32), blocks = (rows + per - 1) / per
         if T.self == Float.self {
             let stream: Int32 = Elementwise.streams(bytes: rows * m * 4) ? 1 : 0
             Parallel.forEach(tasks: blocks) { blk in

@@ -17,7 +17,8 @@ void nk_layernorm_fwd_f32(const float *x, float *y, float *mean, float *rstd, lo
 
 /// Backward for rows r0 <= r < r1 with x̂ = (x − μ) · rstd and ĝ = g · w (g when w is NULL):
 /// pw[i] += g[i] · x̂[i] and pb[i] += g[i] (each may be NULL; [m] partial sums, rows in order),
-/// and, when dx is not NULL, dx = rstd · ((ĝ − Σĝ/m) − x̂ · (Σ ĝ x̂)/m).
+/// and, when dx is not NULL, dx = rstd · ((ĝ − Σĝ/m) − x̂ · (Σ ĝ x̂)/m), evaluated as
+/// fma(ĝ, rstd, fma(x − μ, −rstd² · Σĝx̂/m, −rstd · Σĝ/m)).
 void nk_layernorm_bwd_f32(const float *g, const float *x, const float *mean, const float *rstd,
                           const float *w, long r0, long r1, long m, float *dx, float *pw, float *pb,
                           int stream);

@@ -164,6 +164,19 @@ NK512 static void ln_fwd_row_512(const float *x, float *y, long m, float eps, co
     }
 }
 
+// 16-float block j of i: the row sums sa += ĝ, ta += ĝ x̂ of row (gr, xr) (mean vmu, rstd vinv), and
+// its g ⊙ x̂ and g added to the parameter partials pw, pb (affine, all gradients wanted).
+#define LN_BWD_SUMS(gr, xr, vmu, vinv, j, sa, ta)                                                       \
+    do {                                                                                                \
+        const __m512 gv = _mm512_loadu_ps((gr) + i + 16 * (j));                                         \
+        const __m512 xh = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps((xr) + i + 16 * (j)), vmu), vinv); \
+        _mm512_storeu_ps(pw + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pw + i + 16 * (j)), _mm512_mul_ps(gv, xh))); \
+        _mm512_storeu_ps(pb + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pb + i + 16 * (j)), gv));     \
+        const __m512 gh = _mm512_mul_ps(gv, _mm512_loadu_ps(w + i + 16 * (j)));                         \
+        sa = _mm512_add_ps(sa, gh);                                                                     \
+        ta = _mm512_add_ps(ta, _mm512_mul_ps(gh, xh));                                                  \
+    } while (0)
+
 NK512 static void ln_bwd_row_512(const float *g, const float *x, float mu, float inv, const float *w, long m,
                                  float *dx, float *pw, float *pb, int stream, const float *gNext, const float *xNext) {
     const __m512 vmu = _mm512_set1_ps(mu), vinv = _mm512_set1_ps(inv);
@@ -172,24 +185,13 @@ NK512 static void ln_bwd_row_512(const float *g, const float *x, float mu, float
     long i = 0, k = 0;
     if (pw && pb && dx && w) {
         // The usual case (affine, all gradients wanted), without per-block tests.
-#define LN_BWD_BLOCK(j, sa, ta)                                                                         \
-        do {                                                                                            \
-            const __m512 gv = _mm512_loadu_ps(g + i + 16 * (j));                                        \
-            const __m512 xh = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16 * (j)), vmu), vinv); \
-            _mm512_storeu_ps(pw + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pw + i + 16 * (j)), _mm512_mul_ps(gv, xh))); \
-            _mm512_storeu_ps(pb + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pb + i + 16 * (j)), gv));  \
-            const __m512 gh = _mm512_mul_ps(gv, _mm512_loadu_ps(w + i + 16 * (j)));                     \
-            sa = _mm512_add_ps(sa, gh);                                                                 \
-            ta = _mm512_add_ps(ta, _mm512_mul_ps(gh, xh));                                              \
-        } while (0)
         for (; i + 64 <= m; i += 64) {
             if (gNext) { ln_prefetch64(gNext + i); ln_prefetch64(xNext + i); }
-            LN_BWD_BLOCK(0, s0, t0);
-            LN_BWD_BLOCK(1, s1, t1);
-            LN_BWD_BLOCK(2, s2, t2);
-            LN_BWD_BLOCK(3, s3, t3);
+            LN_BWD_SUMS(g, x, vmu, vinv, 0, s0, t0);
+            LN_BWD_SUMS(g, x, vmu, vinv, 1, s1, t1);
+            LN_BWD_SUMS(g, x, vmu, vinv, 2, s2, t2);
+            LN_BWD_SUMS(g, x, vmu, vinv, 3, s3, t3);
         }
-#undef LN_BWD_BLOCK
     }
     for (; i < m; i += 16, k++) {
         if (gNext && (i & 63) == 0) { ln_prefetch64(gNext + i); ln_prefetch64(xNext + i); }
@@ -308,17 +310,6 @@ NK512 static void ln_bwd_pipelined_512(const float *g, const float *x, const flo
                                        const float *w, long r0, long r1, long m, float *dx, float *pw, float *pb,
                                        int stream) {
     float a = 0, c = 0;
-    // The sums of row r (Σ ĝ / m, Σ ĝ x̂ / m), adding its g ⊙ x̂ and g to the partials.
-#define LN_SUMS(j, sa, ta)                                                                              \
-    do {                                                                                                \
-        const __m512 gv = _mm512_loadu_ps(gn + i + 16 * (j));                                           \
-        const __m512 xh = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(xn + i + 16 * (j)), vmuN), vinvN); \
-        _mm512_storeu_ps(pw + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pw + i + 16 * (j)), _mm512_mul_ps(gv, xh))); \
-        _mm512_storeu_ps(pb + i + 16 * (j), _mm512_add_ps(_mm512_loadu_ps(pb + i + 16 * (j)), gv));     \
-        const __m512 gh = _mm512_mul_ps(gv, _mm512_loadu_ps(w + i + 16 * (j)));                         \
-        sa = _mm512_add_ps(sa, gh);                                                                     \
-        ta = _mm512_add_ps(ta, _mm512_mul_ps(gh, xh));                                                  \
-    } while (0)
 #define LN_DX_V(j) _mm512_fmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(gr + i + 16 * (j)), _mm512_loadu_ps(w + i + 16 * (j))), \
                    vinv, _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(xr + i + 16 * (j)), vmu), vA, vB))
 #define LN_DX(j) do { if (stream) _mm512_stream_ps(dr + i + 16 * (j), LN_DX_V(j)); \
@@ -328,7 +319,10 @@ NK512 static void ln_bwd_pipelined_512(const float *g, const float *x, const flo
         const __m512 vmuN = _mm512_set1_ps(mean[r0]), vinvN = _mm512_set1_ps(rstd[r0]);
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
         for (long i = 0; i < m; i += 64) {
-            LN_SUMS(0, s0, t0); LN_SUMS(1, s1, t1); LN_SUMS(2, s2, t2); LN_SUMS(3, s3, t3);
+            LN_BWD_SUMS(gn, xn, vmuN, vinvN, 0, s0, t0);
+            LN_BWD_SUMS(gn, xn, vmuN, vinvN, 1, s1, t1);
+            LN_BWD_SUMS(gn, xn, vmuN, vinvN, 2, s2, t2);
+            LN_BWD_SUMS(gn, xn, vmuN, vinvN, 3, s3, t3);
         }
         a = ln_combine(s0, s1, s2, s3) / (float)m;
         c = ln_combine(t0, t1, t2, t3) / (float)m;
@@ -344,10 +338,10 @@ NK512 static void ln_bwd_pipelined_512(const float *g, const float *x, const flo
             const int ahead = r + 2 < r1;
             for (long i = 0; i < m; i += 64) {
                 if (ahead) { ln_prefetch64(gn + m + i); ln_prefetch64(xn + m + i); }
-                LN_SUMS(0, s0, t0); LN_DX(0);
-                LN_SUMS(1, s1, t1); LN_DX(1);
-                LN_SUMS(2, s2, t2); LN_DX(2);
-                LN_SUMS(3, s3, t3); LN_DX(3);
+                LN_BWD_SUMS(gn, xn, vmuN, vinvN, 0, s0, t0); LN_DX(0);
+                LN_BWD_SUMS(gn, xn, vmuN, vinvN, 1, s1, t1); LN_DX(1);
+                LN_BWD_SUMS(gn, xn, vmuN, vinvN, 2, s2, t2); LN_DX(2);
+                LN_BWD_SUMS(gn, xn, vmuN, vinvN, 3, s3, t3); LN_DX(3);
             }
             a = ln_combine(s0, s1, s2, s3) / (float)m;
             c = ln_combine(t0, t1, t2, t3) / (float)m;
@@ -357,7 +351,7 @@ NK512 static void ln_bwd_pipelined_512(const float *g, const float *x, const flo
     }
 #undef LN_DX
 #undef LN_DX_V
-#undef LN_SUMS
+#undef LN_BWD_SUMS
 }
 
 NK512 static void ln_fwd_512(const float *x, float *y, float *mean, float *rstd, long r0, long r1, long m,

@@ -15,7 +15,8 @@
 # and Fuzzing/seeds-extra/ (a checkpoint written at run time by `neural train --checkpoint`);
 # the growing corpus is kept in Fuzzing/corpus/<fuzzer>/ and findings in Fuzzing/findings/
 # (both ignored by git). A finding is fixed, then its input is added to
-# Tests/NeuralTests/HostileFiles/ so that HostileFileTests replays it.
+# Tests/NeuralTests/HostileFiles/fuzz-findings/ (with a row in its expected.tsv) so that
+# HostileFileTests replays it.
 #
 # Each `run` prints libFuzzer's final line, e.g. "Done 4114311 runs in 601 second(s)", and the
 # peak RSS ("stat::peak_rss_mb").

@@ -2,10 +2,11 @@ import Foundation
 import Neural
 import Testing
 
-// Replays the committed corpus of hostile files (Tests/NeuralTests/HostileFiles/, made by
-// Scripts/make_hostile_files.py, plus inputs the fuzzers of Scripts/fuzz.sh found under
-// fuzz-findings/) and the gzip, .npy and checkpoint cases made here at run time: each must make its loader throw a typed error of the expected kind whose
-// one-line message names the file — never a crash, a hang or an allocation beyond the file's size.
+// Hostile files for every reader, made here at run time (in git, malformed IDX, CSV, .npy and
+// safetensors files look like datasets and weights), plus inputs the fuzzers of Scripts/fuzz.sh
+// found, committed under Tests/NeuralTests/HostileFiles/fuzz-findings/ with an expected.tsv: each
+// must make its loader throw a typed error of the expected kind whose one-line message names the
+// file — never a crash, a hang or an allocation beyond the file's size.
 
 /// Tests/NeuralTests/HostileFiles/.
 private let hostileRoot = URL(fileURLWithPath: #filePath)
@@ -29,17 +30,14 @@ struct HostileFile: Sendable, CustomTestStringConvertible {
     var url: URL { hostileRoot.appendingPathComponent(path) }
 }
 
-/// The rows of HostileFiles/expected.tsv and HostileFiles/fuzz-findings/expected.tsv.
+/// The rows of HostileFiles/fuzz-findings/expected.tsv (none until a fuzz finding is committed).
 private func hostileFiles() -> [HostileFile] {
-    var out: [HostileFile] = []
-    for (manifest, prefix) in [("expected.tsv", ""), ("fuzz-findings/expected.tsv", "fuzz-findings/")] {
-        guard let text = try? String(contentsOf: hostileRoot.appendingPathComponent(manifest), encoding: .utf8) else { continue }
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            if f.count == 3 { out.append(HostileFile(path: prefix + f[0], kind: f[1], fragment: f[2])) }
-        }
+    guard let text = try? String(contentsOf: hostileRoot.appendingPathComponent("fuzz-findings/expected.tsv"),
+                                 encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap { line in
+        let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        return line.hasPrefix("#") || f.count != 3 ? nil : HostileFile(path: "fuzz-findings/" + f[0], kind: f[1], fragment: f[2])
     }
-    return out
 }
 
 /// Loads `file` (read from `url`) with the public file-level reader for its parser.
@@ -75,17 +73,36 @@ private func npyHeader(descr: String = "<f4", shape: String = "(2,)", fortran: S
     Array("{'descr': '\(descr)', 'fortran_order': \(fortran), 'shape': \(shape), }\n".utf8)
 }
 
+/// A safetensors file: the header length (8 bytes little-endian; `length` overrides the true one),
+/// the header and `body`.
+private func safetensors(_ header: [UInt8], _ body: [UInt8] = [], length: UInt64? = nil) -> [UInt8] {
+    withUnsafeBytes(of: (length ?? UInt64(header.count)).littleEndian, Array.init) + header + body
+}
+
+/// ``safetensors(_:_:length:)`` with a UTF-8 header.
+private func safetensors(_ header: String, _ body: [UInt8] = [], length: UInt64? = nil) -> [UInt8] {
+    safetensors(Array(header.utf8), body, length: length)
+}
+
+/// One tensor's header entry.
+private func entry(_ dtype: String = "F32", shape: [Int] = [2], offsets: [Int] = [0, 8]) -> String {
+    #"{"dtype":"\#(dtype)","shape":\#(shape),"data_offsets":\#(offsets)}"#.replacingOccurrences(of: " ", with: "")
+}
+
+/// The Float32 values 1 and 2, little-endian.
+private let twoFloats: [UInt8] = [Float(1), Float(2)].flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }
+
 struct HostileFileTests {
     @Test func theCorpusCoversEveryParserAndListsEveryFile() throws {
         let listed = Set(hostileFiles().map(\.path))
-        #expect(listed.count + Self.gzipCases.count + Self.npyCases.count >= 77, "only \(listed.count) hostile files listed")
-        let parsers = Set(hostileFiles().map(\.parser)).union(Self.npyCases.isEmpty ? [] : ["npy"])
+        #expect(listed.count + Self.gzipCases.count + Self.madeCases.count >= 77, "only \(listed.count) hostile files listed")
+        let parsers = Set(hostileFiles().map(\.parser)).union(Self.madeCases.map { HostileFile(path: $0.path, kind: "", fragment: "").parser })
         #expect(parsers.isSuperset(of: ["idx", "csv", "npy", "safetensors"]))
-        // Every file on disk is replayed (a fuzz finding copied in without a manifest row would not be).
-        let enumerator = FileManager.default.enumerator(at: hostileRoot, includingPropertiesForKeys: [.isRegularFileKey])!
+        // Every committed file is replayed (a fuzz finding copied in without a manifest row would not be).
+        guard let enumerator = FileManager.default.enumerator(at: hostileRoot, includingPropertiesForKeys: [.isRegularFileKey]) else { return }
         for case let url as URL in enumerator where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
             let relative = String(url.standardizedFileURL.path.dropFirst(hostileRoot.standardizedFileURL.path.count + 1))
-            if relative.hasSuffix("expected.tsv") { continue }
+            if relative.hasSuffix("expected.tsv") || relative == "README.md" { continue }
             #expect(listed.contains(relative), "\(relative) is not listed in an expected.tsv")
         }
     }
@@ -173,10 +190,107 @@ struct HostileFileTests {
              [UInt8](repeating: 0, count: 8))),
     ]
 
-    @Test(arguments: npyCases.map(\.name))
-    func hostileNPYThrowsATypedErrorNamingTheFile(_ name: String) throws {
-        let (_, kind, fragment, bytes) = Self.npyCases.first { $0.name == name }!
-        try expectTypedError(HostileFile(path: "npy/\(name)", kind: kind, fragment: fragment), bytes: bytes)
+    /// The MNIST IDX cases: empty, a short header, images and labels swapped, counts and sizes larger
+    /// than the file, trailing bytes and a label that is not a digit.
+    static let idxCases: [(name: String, kind: String, fragment: String, bytes: [UInt8])] = {
+        let image = idx(2051, [1, 28, 28], [UInt8](repeating: 0, count: 784))
+        return [
+            ("empty-images-idx3-ubyte", "truncated", "too short for the 16-byte IDX3 header", []),
+            ("short-header-images-idx3-ubyte", "truncated", "too short", Array(image[..<10])),
+            ("labels-as-images-idx3-ubyte", "badMagic", "expected 2051", idx(2049, [3], [1, 2, 3])),
+            ("images-as-labels-idx1-ubyte", "badMagic", "expected 2049", image),
+            ("huge-count-images-idx3-ubyte", "truncated", "announces 4294967295 images",
+             idx(2051, [0xFFFF_FFFF, 28, 28], [UInt8](repeating: 0, count: 784))),
+            ("huge-dims-images-idx3-ubyte", "badHeader", "expected 28×28",
+             idx(2051, [1, 0xFFFF_FFFF, 0xFFFF_FFFF], [UInt8](repeating: 0, count: 64))),
+            ("trailing-bytes-images-idx3-ubyte", "badHeader", "announces 1 images", image + Array("extra".utf8)),
+            ("huge-count-labels-idx1-ubyte", "truncated", "announces 4294967295 labels", idx(2049, [0xFFFF_FFFF], [1])),
+            ("not-a-digit-labels-idx1-ubyte", "badValue", "label 200 at offset 9", idx(2049, [2], [1, 200])),
+        ]
+    }()
+
+    /// The CSV cases (`CSVDataset.load`, the last column the target), among them 4,500 distinct ids
+    /// one-hot encoded: a [4500, 4501] matrix from a ~60 KB file.
+    static let csvCases: [(name: String, kind: String, fragment: String, bytes: [UInt8])] = [
+        ("not-utf8.csv", "badValue", "is not UTF-8 text (invalid byte 0xff at offset 6)", Array("a,b\n1,".utf8) + [0xFF, 0xFE, 0x0A]),
+        ("empty.csv", "badHeader", "is empty", []),
+        ("header-only.csv", "badHeader", "no data rows", Array("a,b,c\n".utf8)),
+        ("unclosed-quote.csv", "badValue", "never closed", Array("a,b\n1,\"2\n3,4\n".utf8)),
+        ("ragged-row.csv", "badHeader", "has 2 fields but the header has 3", Array("a,b,c\n1,2,3\n4,5\n".utf8)),
+        ("text-in-numeric-column.csv", "badValue", "'x' is not a number", Array("a,b,y\n1,2,3\n4,5,6\n7,x,9\n".utf8)),
+        ("nan-cell.csv", "badValue", "'nan' is not a finite number", Array("a,b,y\n1,2,3\n4,nan,6\n".utf8)),
+        ("infinite-target.csv", "badValue", "'1e999' is not a finite number", Array("a,y\n1,2\n2,1e999\n".utf8)),
+        ("blank-target.csv", "badValue", "the target is blank", Array("a,y\n1,2\n2,\n".utf8)),
+        ("blank-column.csv", "badValue", "column b is blank in every row", Array("a,b,y\n1,,3\n4,,6\n".utf8)),
+        ("only-target-column.csv", "badHeader", "no feature columns", Array("y\n1\n2\n".utf8)),
+        ("one-hot-blowup.csv", "unsupported", "column id has 4500 distinct values",
+         Array(("id,x,y\n" + (0..<4500).map { "id\(String(format: "%05d", $0)),\($0 % 7),\($0 % 3)\n" }.joined()).utf8)),
+    ]
+
+    /// The safetensors cases (`SafeTensors.read`): header lengths past the end or over the limit,
+    /// headers that are not UTF-8, not JSON, not an object or nested 20,000 deep; offsets out of
+    /// range, reversed, negative, of three numbers or overlapping (1,000 tensors claiming the same
+    /// 64 KiB: a reader that allocated before checking would need 64 MB for a 130 KB file); byte
+    /// counts that disagree with dtype and shape, unknown dtypes, huge, fractional or negative
+    /// dimensions, duplicate keys (also through an escape), bad metadata and missing offsets.
+    static let safetensorsCases: [(name: String, kind: String, fragment: String, bytes: [UInt8])] = [
+        ("too-short.safetensors", "truncated", "less than the 8-byte header length", [8, 0, 0]),
+        ("header-past-end.safetensors", "headerLength", "reaches past the end", safetensors("{}", length: 4096)),
+        ("header-length-huge.safetensors", "headerLength", "exceeds the 100000000-byte limit", safetensors("{}", length: 1 << 63)),
+        ("non-utf8-header.safetensors", "malformedHeader", "not valid UTF-8",
+         safetensors(Array(#"{"w":\#(entry()),""#.utf8) + [0xFF, 0xFE] + Array(#"":1}"#.utf8), twoFloats)),
+        ("not-json.safetensors", "malformedHeader", "not valid JSON", safetensors(#"{"w": {"dtype": "F32","#, twoFloats)),
+        ("top-level-array.safetensors", "malformedHeader", "header", safetensors("[1, 2]")),
+        ("deeply-nested.safetensors", "malformedHeader", "header",
+         safetensors(#"{"__metadata__":"# + String(repeating: "[", count: 20000) + String(repeating: "]", count: 20000) + "}")),
+        ("offsets-out-of-range.safetensors", "offsets", "out of range", safetensors(#"{"w":\#(entry())}"#, Array(twoFloats[..<4]))),
+        ("offsets-huge.safetensors", "offsets", "out of range",
+         safetensors(#"{"w":\#(entry(offsets: [1 << 61, (1 << 61) + 8]))}"#, twoFloats)),
+        ("offsets-reversed.safetensors", "offsets", "[8, 0]", safetensors(#"{"w":\#(entry(shape: [0], offsets: [8, 0]))}"#, twoFloats)),
+        ("offsets-negative.safetensors", "offsets", "[-8, -8]",
+         safetensors(#"{"w":\#(entry(shape: [0], offsets: [-8, -8]))}"#, twoFloats)),
+        ("offsets-three.safetensors", "malformedHeader", "must be [begin, end]",
+         safetensors(#"{"w":\#(entry(offsets: [0, 4, 8]))}"#, twoFloats)),
+        ("overlapping.safetensors", "offsets", "overlap",
+         safetensors(#"{"a":\#(entry()),"b":\#(entry(offsets: [4, 12]))}"#, twoFloats + twoFloats)),
+        ("all-share-one-buffer.safetensors", "offsets", "overlap",
+         safetensors("{" + (0..<1000).map { #""t\#(String(format: "%04d", $0))":\#(entry(shape: [16384], offsets: [0, 65536]))"# }
+            .joined(separator: ",") + "}", [UInt8](repeating: 0, count: 65536))),
+        ("dtype-shape-mismatch.safetensors", "sizeMismatch", "needs 16 bytes", safetensors(#"{"w":\#(entry("F64"))}"#, twoFloats)),
+        ("shape-too-small.safetensors", "sizeMismatch", "needs 4 bytes", safetensors(#"{"w":\#(entry(shape: [1]))}"#, twoFloats)),
+        ("unknown-dtype.safetensors", "unknownDType", "C64", safetensors(#"{"w":\#(entry("C64"))}"#, twoFloats)),
+        ("huge-dims.safetensors", "sizeMismatch", "too large for any file",
+         safetensors(#"{"w":\#(entry(shape: [1 << 31, 1 << 31, 1 << 31]))}"#, twoFloats)),
+        ("huge-dims-no-elements.safetensors", "sizeMismatch", "too large for any file",
+         safetensors(#"{"w":\#(entry(shape: [0, 1 << 40, 1 << 40], offsets: [0, 0]))}"#)),
+        ("dims-beyond-int64.safetensors", "malformedHeader", "must hold integers",
+         safetensors(#"{"w":{"dtype":"F32","shape":[1e30],"data_offsets":[0,8]}}"#, twoFloats)),
+        ("negative-dim.safetensors", "malformedHeader", "negative", safetensors(#"{"w":\#(entry(shape: [-2]))}"#, twoFloats)),
+        ("fractional-dim.safetensors", "malformedHeader", "must hold integers",
+         safetensors(#"{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,8]}}"#, twoFloats)),
+        ("duplicate-tensor.safetensors", "malformedHeader", #"holds the key "w" twice"#,
+         safetensors(#"{"w":\#(entry()),"w":\#(entry(shape: [1], offsets: [0, 4]))}"#, twoFloats)),
+        ("duplicate-escaped-tensor.safetensors", "malformedHeader", #"holds the key "w" twice"#,
+         safetensors(#"{"w":\#(entry()),"\u0077":\#(entry(shape: [1], offsets: [0, 4]))}"#, twoFloats)),
+        ("duplicate-field.safetensors", "malformedHeader", #"tensor 'w': holds the key "dtype" twice"#,
+         safetensors(#"{"w":{"dtype":"F32","dtype":"F64","shape":[2],"data_offsets":[0,8]}}"#, twoFloats)),
+        ("duplicate-metadata.safetensors", "malformedHeader", "__metadata__", safetensors(#"{"__metadata__":{"k":"a","k":"b"}}"#)),
+        ("metadata-not-strings.safetensors", "malformedHeader", "__metadata__", safetensors(#"{"__metadata__":{"k":3}}"#)),
+        ("missing-offsets.safetensors", "malformedHeader", "data_offsets",
+         safetensors(#"{"w":{"dtype":"F32","shape":[2]}}"#, twoFloats)),
+        ("empty-header.safetensors", "malformedHeader", "not valid JSON", safetensors("")),
+    ]
+
+    /// Every case made at run time except the gzip ones, as `folder/name` (the folder picks the loader).
+    static let madeCases: [(path: String, kind: String, fragment: String, bytes: [UInt8])] =
+        [("idx", idxCases), ("csv", csvCases), ("npy", npyCases), ("safetensors", safetensorsCases)].flatMap { folder, cases in
+            cases.map { (path: "\(folder)/\($0.name)", kind: $0.kind, fragment: $0.fragment, bytes: $0.bytes) }
+        }
+
+    @Test(arguments: madeCases.map(\.path))
+    func hostileFileMadeAtRunTimeThrowsATypedErrorNamingTheFile(_ path: String) throws {
+        let (_, kind, fragment, bytes) = Self.madeCases.first { $0.path == path }!
+        try expectTypedError(HostileFile(path: path, kind: kind, fragment: fragment), bytes: bytes)
     }
 
     /// Writes `bytes` under `file`'s name into a fresh temporary folder and expects its loader to

@@ -67,7 +67,8 @@ extension BLAS {
     /// in place by the kernel rather than packed: then it costs nothing to read as A, and a
     /// product can be arranged so that its larger operand is A.
     static func readsAInPlace<T: TensorScalar>(_: T.Type) -> Bool {
-        T.self == Float.self ? GEMMDriver<Float>.readsAInPlace : GEMMDriver<Double>.readsAInPlace
+        let level = GEMMConfig.level
+        return T.self == Float.self ? GEMMDriver<Float>.readsAInPlace(level: level) : GEMMDriver<Double>.readsAInPlace(level: level)
     }
 
     /// GEMM on raw pointers for either scalar type (callers switch on the dtype once, outside),

@@ -219,11 +219,9 @@ struct GEMMScratch: @unchecked Sendable {
 
 enum GEMMDriver<T: GEMMScalar> {
     /// Whether an untransposed A (row-major, or rows through a row table) is read in place by the
-    /// micro-kernel rather than packed.
-    static var readsAInPlace: Bool { readsAInPlace(level: GEMMConfig.level) }
-
-    /// The same for kernel `level` (one product reads the level once: a concurrent change of
-    /// `BLAS._kernelLevelCap` cannot pair an in-place decision with a level without such kernels).
+    /// micro-kernel of `level` rather than packed (one product reads the level once: a concurrent
+    /// change of `BLAS._kernelLevelCap` cannot pair an in-place decision with a level without such
+    /// kernels).
     static func readsAInPlace(level: Int) -> Bool { T.hasInPlaceKernels(level: level) && GEMMConfig.readsAInPlace }
 
     /// C = alpha op(A) op(B) + beta C (see ``BLAS/gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
@@ -264,8 +262,6 @@ enum GEMMDriver<T: GEMMScalar> {
         let mr = mrL, nr = nrL
         // A read in place by the kernel (no A packing) where the level has such kernels.
         let directA = !transA && readsAInPlace(level: level)
-        // B read in place (whole NR-column panels of an untransposed B; edge panels are packed).
-        var directB = !transB && T.hasInPlaceKernels(level: level) && GEMMConfig.readsBInPlace
 
         // K blocks: equal depths, a function of k only (this fixes the rounding of every element).
         let kBlocks = ceilDiv(k, T.kcMax)
@@ -308,9 +304,10 @@ enum GEMMDriver<T: GEMMScalar> {
         let mChunks0 = ceilDiv(m, mcTarget)
         let mcStep = roundUp(ceilDiv(m, mChunks0), mr)
         let mChunks = ceilDiv(m, mcStep)
-        // B in place only where each panel is read by one row block (read once instead of packed
-        // once and read once); panels read by several row blocks are packed.
-        if mChunks > 1 { directB = false }
+        // B read in place (whole NR-column panels of an untransposed B; edge panels are packed), only
+        // where each panel is read by one row block (read once instead of packed once and read
+        // once); panels read by several row blocks are packed.
+        let directB = !transB && mChunks == 1 && T.hasInPlaceKernels(level: level) && GEMMConfig.readsBInPlace
         let workers = min(threads, mChunks * nChunks)
 
         let bBytes = roundUp(groupDepth * ncStep * stride, 64)

@@ -236,8 +236,7 @@ enum LinearKernels {
             Parallel.forRanges(count: rows, grain: Swift.max(1, (1 << 15) / Swift.max(outF, 1))) { r in
                 if T.self == Float.self {
                     let o = r.lowerBound * outF
-                    nk_relu_grad_f32(floatPointer(gp.pointer + o),
-                                     floatPointer(vp.pointer + o),
+                    nk_relu_grad_f32(floatPointer(gp.pointer + o), floatPointer(vp.pointer + o),
                                      floatPointer(yp.pointer + o), r.count * outF)
                     return
                 }
@@ -253,8 +252,7 @@ enum LinearKernels {
         if let db {
             db.update(repeating: 0, count: outF)
             if T.self == Float.self {
-                nk_colsum_add_f32(floatPointer(db),
-                                  floatPointer(g), rows, outF)
+                nk_colsum_add_f32(floatPointer(db), floatPointer(g), rows, outF)
             } else {
                 for i in 0..<rows {
                     let gi = g + i * outF

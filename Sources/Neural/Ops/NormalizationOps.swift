@@ -186,8 +186,13 @@ enum NormKernels {
         return total
     }
 
-    /// Rows per parallel block for rows of `m` elements (depends on m only).
-    private static func rowsPerBlock(_ m: Int) -> Int { Swift.max(1, (1 << 14) / Swift.max(m, 1)) }
+    /// Rows per parallel block of `rows` rows of `m` elements (a function of the shape only): at
+    /// least 16 K elements, and at most 32 blocks. Few blocks keep the backward's partial sums few,
+    /// let the Float32 kernels' pipelines run long (norm_kernels.c), and cost few claims of the
+    /// counter the threads share.
+    private static func rowsPerBlock(rows: Int, m: Int) -> Int {
+        Swift.max(1, (1 << 14) / Swift.max(m, 1), (rows + 31) / 32)
+    }
 
     /// LayerNorm forward over `rows` rows of `m` elements: y = (x − μ)·rstd ⊙ w + b.
     static func rowForward<T: KernelScalar>(
@@ -197,9 +202,7 @@ enum NormKernels {
         if rows == 0 { return }
         let xs = SendablePointer(x), ys = SendablePointer(y), ms = SendablePointer(mean), rs = SendablePointer(rstd)
         let ws = weight.map { SendablePointer($0) }, bs = bias.map { SendablePointer($0) }
-        // At most 32 blocks: each block's first rows start the kernel's pipeline (see
-        // norm_kernels.c), and each claim of a block costs an atomic both threads contend for.
-        let per = Swift.max(rowsPerBlock(m), (rows + 31) / 32), blocks = (rows + per - 1) / per
+        let per = rowsPerBlock(rows: rows, m: m), blocks = (rows + per - 1) / per
         if T.self == Float.self {
             let stream: Int32 = Elementwise.streams(bytes: rows * m * 4) ? 1 : 0
             Parallel.forEach(tasks: blocks) { blk in
@@ -246,8 +249,7 @@ enum NormKernels {
         weight: UnsafeMutablePointer<T>?, rows: Int, m: Int,
         dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?, db: UnsafeMutablePointer<T>?
     ) {
-        // At most 32 blocks (fewer partial sums to combine), never below rowsPerBlock rows each.
-        let per = Swift.max(rowsPerBlock(m), (rows + 31) / 32), blocks = rows == 0 ? 0 : (rows + per - 1) / per
+        let per = rowsPerBlock(rows: rows, m: m), blocks = rows == 0 ? 0 : (rows + per - 1) / per
         let needParams = dw != nil || db != nil
         // Per-block partial sums for dw (first m) and db (next m), combined in block order below.
         let partial = UnsafeMutablePointer<T>.allocate(capacity: needParams ? Swift.max(1, blocks * 2 * m) : 1)

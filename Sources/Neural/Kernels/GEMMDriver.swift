@@ -142,7 +142,9 @@ enum GEMMConfig {
     }
 
     /// Below this many multiply-adds a product runs on the calling thread.
-    static let parallelThreshold = 1 << 22
+    /// (The MLP's 10-column products, 0.65 M each, ran on one core while the other waited: on two
+    /// threads they take 20–60 → 26–41 µs, the MLP step 1.01× faster.)
+    static let parallelThreshold = 1 << 18
 
     /// Most bytes of packed B held at once (all K blocks of one column block).
     static let packedBBytes = 8 << 20
@@ -286,19 +288,24 @@ enum GEMMDriver<T: GEMMScalar> {
 
         // Chunks of C (row blocks × column ranges), claimed dynamically. With several threads the
         // columns split into one range per thread and rows into blocks of at most `mcMaxParallel`,
-        // at least two per range. Worker w works through range w first, so that each worker mostly
+        // at least four per range. Worker w works through range w first, so that each worker mostly
         // packs and reads its own B panels (they stay in its core's L2; panels shared across cores
         // cost up to 2× on 128-row products), then takes the row blocks left in the others (a
-        // worker that starts late holds no one up).
-        // When A is the larger operand (m ≥ 2n, e.g. yᵀ = W xᵀ of a linear layer) only rows split:
-        // the workers share the small B panels and each reads its own rows of A, in blocks of about
-        // m / (4 · threads) rows, so that a worker on a slower core holds the other up by little
-        // (512 × 128 × 784: 190 → 215–240 GFLOP/s on 2 threads against 2 blocks per thread).
+        // worker that starts late holds no one up; four blocks rather than two: MLP step 1.01×).
+        // Only rows split, in blocks of about m / (8 · threads) rows, when A is the larger operand
+        // (m ≥ 2n, e.g. yᵀ = W xᵀ of a linear layer), or when A is transposed, m ≥ n / 2 and B is
+        // small (≤ 1 MiB: a weight gradient ∂W = gᵀ x): the workers share the small B panels and
+        // each packs or reads only its own rows of A (split by columns, every worker packs all of a
+        // transposed A), and a worker on a slower core holds the other up by little. Measured on
+        // 2 threads: 512 × 128 × 784 190 → 215–240 GFLOP/s against 2 blocks per thread; the MLP
+        // step 1.02–1.03× for ∂W split by rows, 1.01× for 8 blocks per thread instead of 4. Square
+        // products keep the column split (rows only: 0.92–0.97× at N = 1024, 2048).
         var nChunks = 1, mcTarget = T.mcMax
         if threads > 1 {
-            let rowsOnly = m >= 2 * n
+            let smallB = k * n * stride <= 1 << 20
+            let rowsOnly = m >= 2 * n || (transA && 2 * m >= n && smallB)
             nChunks = rowsOnly ? 1 : min(threads, ceilDiv(nPanelsAll, ncBlocks))
-            let blocksPerRange = (rowsOnly ? 4 : 2) * ceilDiv(threads, nChunks)
+            let blocksPerRange = (rowsOnly ? 8 : 4) * ceilDiv(threads, nChunks)
             mcTarget = min(T.mcMaxParallel, max(mr, ceilDiv(m, blocksPerRange)))
         }
         let mChunks0 = ceilDiv(m, mcTarget)

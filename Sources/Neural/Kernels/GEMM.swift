@@ -48,8 +48,9 @@ public enum BLAS {
     }
 
     /// Whether untransposed A operands are read in place by the micro-kernel instead of packed
-    /// (`nil`: the default, in place whenever the kernel level can; `false`: always packed;
-    /// `true`: as the default). The results are the same bits; for tests and A/B benchmarks.
+    /// (`nil`: the default, in place whenever the kernel level can, except rows a multiple of 4 KiB
+    /// apart; `false`: always packed; `true`: always in place where the kernel level can). The
+    /// results are the same bits; for tests and A/B benchmarks.
     public static var _readsAInPlace: Bool? {
         get { let v = GEMMConfig.directA.load(ordering: .relaxed); return v < 0 ? nil : v == 1 }
         set { GEMMConfig.directA.store(newValue.map { $0 ? 1 : 0 } ?? -1, ordering: .relaxed) }
@@ -63,12 +64,13 @@ public enum BLAS {
 }
 
 extension BLAS {
-    /// Whether an untransposed A operand (row-major, or rows through a row table `aRows`) is read
-    /// in place by the kernel rather than packed: then it costs nothing to read as A, and a
-    /// product can be arranged so that its larger operand is A.
-    static func readsAInPlace<T: TensorScalar>(_: T.Type) -> Bool {
+    /// Whether an untransposed A operand (row-major with row stride `lda`, or rows through a row
+    /// table `aRows`: `lda` nil) is read in place by the kernel rather than packed: then it costs
+    /// nothing to read as A, and a product can be arranged so that its larger operand is A.
+    static func readsAInPlace<T: TensorScalar>(_: T.Type, lda: Int?) -> Bool {
         let level = GEMMConfig.level
-        return T.self == Float.self ? GEMMDriver<Float>.readsAInPlace(level: level) : GEMMDriver<Double>.readsAInPlace(level: level)
+        return T.self == Float.self ? GEMMDriver<Float>.readsAInPlace(level: level, lda: lda)
+            : GEMMDriver<Double>.readsAInPlace(level: level, lda: lda)
     }
 
     /// GEMM on raw pointers for either scalar type (callers switch on the dtype once, outside),

@@ -150,18 +150,18 @@ enum GEMMConfig {
     static let packedBBytes = 8 << 20
 
     /// Whether an untransposed A is read in place by the micro-kernel instead of being packed
-    /// (where the kernel level has such kernels): 0 packed; -1 (the default, `BLAS._readsAInPlace
-    /// = nil`) or 1 in place. Results are the same bits either way (tests and benchmarks compare).
+    /// (where the kernel level has such kernels): 0 packed; 1 in place; -1 (the default,
+    /// `BLAS._readsAInPlace = nil`) in place unless A's rows are a multiple of 4 KiB apart (see
+    /// ``GEMMDriver/readsAInPlace(level:lda:)``). Results are the same bits either way (tests and
+    /// benchmarks compare).
     ///
     /// In place saves A's transposed packing (a 16 × 16 transpose per 256 elements, ~10 GB/s per
     /// core). Measured with `neural-bench sgemm --ab-in-place --b-in-place off` (1 thread, adjacent pairs):
     /// 1.13× on 512x128x512, 1.10× on 128x128x9216, 1.05× on 256x256x1024, 1.02–1.04× on the MLP's
-    /// 128-row products; 0.99× (noise) on 1024². Rows a multiple of 4 KiB apart cost nothing
-    /// measurable, so no leading dimension is excluded.
+    /// 128-row products. Rows a multiple of 4 KiB apart put the tile's 12 row streams in one L1
+    /// set: on 2 threads in place ran 0.91–0.96× packed on 1024² and 0.98× on 2048² (6 and 2 runs of
+    /// 40 pairs; 0.99× on 1024² on 1 thread in a quiet phase), so the default packs such an A.
     static let directA = Atomic<Int>(-1)
-
-    /// See ``directA``.
-    static var readsAInPlace: Bool { directA.load(ordering: .relaxed) != 0 }
 
     /// The same for whole panels of an untransposed B (a row-major B or rows through a row table),
     /// when one row block reads them: 0 packed, -1 (the default) or 1 in place. Saves the B pack (a copy of kc × NR elements
@@ -220,11 +220,18 @@ struct GEMMScratch: @unchecked Sendable {
 @inline(__always) private func ceilDiv(_ x: Int, _ y: Int) -> Int { (x + y - 1) / y }
 
 enum GEMMDriver<T: GEMMScalar> {
-    /// Whether an untransposed A (row-major, or rows through a row table) is read in place by the
-    /// micro-kernel of `level` rather than packed (one product reads the level once: a concurrent
-    /// change of `BLAS._kernelLevelCap` cannot pair an in-place decision with a level without such
-    /// kernels).
-    static func readsAInPlace(level: Int) -> Bool { T.hasInPlaceKernels(level: level) && GEMMConfig.readsAInPlace }
+    /// Whether an untransposed A (row-major with row stride `lda`, or rows through a row table:
+    /// `lda` nil) is read in place by the micro-kernel of `level` rather than packed (one product
+    /// reads the level once: a concurrent change of `BLAS._kernelLevelCap` cannot pair an in-place
+    /// decision with a level without such kernels). See ``GEMMConfig/directA``.
+    static func readsAInPlace(level: Int, lda: Int?) -> Bool {
+        guard T.hasInPlaceKernels(level: level) else { return false }
+        switch GEMMConfig.directA.load(ordering: .relaxed) {
+        case 0: return false
+        case 1: return true
+        default: return lda.map { $0 * MemoryLayout<T>.stride % 4096 != 0 } ?? true
+        }
+    }
 
     /// C = alpha op(A) op(B) + beta C (see ``BLAS/gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
     /// With `bRows`, the stored B has no fixed row stride: its row r starts at `b + bRows[r]`
@@ -263,7 +270,7 @@ enum GEMMDriver<T: GEMMScalar> {
         }
         let mr = mrL, nr = nrL
         // A read in place by the kernel (no A packing) where the level has such kernels.
-        let directA = !transA && readsAInPlace(level: level)
+        let directA = !transA && readsAInPlace(level: level, lda: aRows == nil ? lda : nil)
 
         // K blocks: equal depths, a function of k only (this fixes the rounding of every element).
         let kBlocks = ceilDiv(k, T.kcMax)

@@ -174,7 +174,7 @@ extension ConvKernels {
         // to 28% in dW's layout), or when the kernel reads the patch rows in place as A: then only
         // v is packed (C′·Q elements, transposed) instead of the patches (K·Q). Same products, same
         // order over Q: the same bits.
-        let transposedDW = dw != nil && (K < co || BLAS.readsAInPlace(T.self))
+        let transposedDW = dw != nil && (K < co || BLAS.readsAInPlace(T.self, lda: nil))
         let dwtBytes = transposedDW ? (K * co * stride + 63) / 64 * 64 : 0
         PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * K, db: db, dbCount: co) { parts in
             forChunks(batch: n, chunks: chunks) { t, range in

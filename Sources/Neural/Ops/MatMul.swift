@@ -166,7 +166,7 @@ enum LinearKernels {
                                          y: UnsafeMutablePointer<T>, rows: Int, inFeatures inF: Int, outFeatures outF: Int,
                                          relu: Bool) {
         if rows == 0 { return }
-        if T.self == Float.self && rows >= 16 && 2 * rows <= outF && BLAS.readsAInPlace(T.self) {
+        if T.self == Float.self && rows >= 16 && 2 * rows <= outF && BLAS.readsAInPlace(T.self, lda: inF) {
             forwardTransposed(x: floatPointer(x), w: floatPointer(w), b: b.map { floatPointer($0) },
                               y: floatPointer(y), rows: rows, inFeatures: inF, outFeatures: outF, relu: relu)
             return

@@ -263,7 +263,9 @@ NK512 static void ln_fwd_pipelined_512(const float *x, float *y, float *mean, fl
     rstd[r0] = invA;
     if (r0 + 1 < r1) mean[r0 + 1] = muB;
     for (long r = r0; r < r1; r++) {
-        const float *xa = x + r * m, *xb = xa + m, *xc = xb + m;
+        // Rows past the block's end are stood in for by row r (in L1; their sums are dropped below).
+        const float *xa = x + r * m, *xb = r + 1 < r1 ? xa + m : xa, *xc = r + 2 < r1 ? xa + 2 * m : xa;
+        const float *xd = r + 3 < r1 ? xa + 3 * m : 0;
         float *ya = y + r * m;
         const __m512 vmuA = _mm512_set1_ps(muA), vinvA = _mm512_set1_ps(invA), vmuB = _mm512_set1_ps(muB);
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
@@ -271,24 +273,12 @@ NK512 static void ln_fwd_pipelined_512(const float *x, float *y, float *mean, fl
                                             _mm512_loadu_ps(w + i + 16 * (j))), _mm512_loadu_ps(b + i + 16 * (j)))
 #define LN_PUT(j) do { if (stream) _mm512_stream_ps(ya + i + 16 * (j), LN_Y(j)); \
                        else _mm512_storeu_ps(ya + i + 16 * (j), LN_Y(j)); } while (0)
-        const float *xd = r + 3 < r1 ? xc + m : 0;
-        if (r + 2 < r1) {
-            for (long i = 0; i < m; i += 64) {
-                if (xd) ln_prefetch64(xd + i);
-                s0 = _mm512_add_ps(s0, _mm512_loadu_ps(xc + i));      q0 = _mm512_add_ps(q0, LN_SQ(xb + i, vmuB));      LN_PUT(0);
-                s1 = _mm512_add_ps(s1, _mm512_loadu_ps(xc + i + 16)); q1 = _mm512_add_ps(q1, LN_SQ(xb + i + 16, vmuB)); LN_PUT(1);
-                s2 = _mm512_add_ps(s2, _mm512_loadu_ps(xc + i + 32)); q2 = _mm512_add_ps(q2, LN_SQ(xb + i + 32, vmuB)); LN_PUT(2);
-                s3 = _mm512_add_ps(s3, _mm512_loadu_ps(xc + i + 48)); q3 = _mm512_add_ps(q3, LN_SQ(xb + i + 48, vmuB)); LN_PUT(3);
-            }
-        } else if (r + 1 < r1) {
-            for (long i = 0; i < m; i += 64) {
-                q0 = _mm512_add_ps(q0, LN_SQ(xb + i, vmuB));      LN_PUT(0);
-                q1 = _mm512_add_ps(q1, LN_SQ(xb + i + 16, vmuB)); LN_PUT(1);
-                q2 = _mm512_add_ps(q2, LN_SQ(xb + i + 32, vmuB)); LN_PUT(2);
-                q3 = _mm512_add_ps(q3, LN_SQ(xb + i + 48, vmuB)); LN_PUT(3);
-            }
-        } else {
-            for (long i = 0; i < m; i += 64) { LN_PUT(0); LN_PUT(1); LN_PUT(2); LN_PUT(3); }
+        for (long i = 0; i < m; i += 64) {
+            if (xd) ln_prefetch64(xd + i);
+            s0 = _mm512_add_ps(s0, _mm512_loadu_ps(xc + i));      q0 = _mm512_add_ps(q0, LN_SQ(xb + i, vmuB));      LN_PUT(0);
+            s1 = _mm512_add_ps(s1, _mm512_loadu_ps(xc + i + 16)); q1 = _mm512_add_ps(q1, LN_SQ(xb + i + 16, vmuB)); LN_PUT(1);
+            s2 = _mm512_add_ps(s2, _mm512_loadu_ps(xc + i + 32)); q2 = _mm512_add_ps(q2, LN_SQ(xb + i + 32, vmuB)); LN_PUT(2);
+            s3 = _mm512_add_ps(s3, _mm512_loadu_ps(xc + i + 48)); q3 = _mm512_add_ps(q3, LN_SQ(xb + i + 48, vmuB)); LN_PUT(3);
         }
 #undef LN_PUT
 #undef LN_Y

@@ -56,6 +56,8 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
 #define UKR_FMADD _mm512_fmadd_ps
 #define UKR_MUL _mm512_mul_ps
 #define UKR_T float
+// The kernels that read a packed B prefetch the next B micro-panel (see the template).
+#define UKR_PREFETCH_NEXT
 #define UKR_NAME nk_sgemm_ukr_avx512
 #define UKR_MR S512_MR
 #define UKR_NV S512_NV
@@ -86,6 +88,7 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
 #undef UKR_NAME
 #undef UKR_MR
 #undef UKR_NV
+#undef UKR_PREFETCH_NEXT
 // A and B read in place.
 #define UKR_DIRECT_B
 #define UKR_NAME nk_sgemm_ukr_avx512_direct_ab
@@ -222,13 +225,14 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
 #else  // not x86-64: the SIMD entry points exist but are never selected (nk_cpu_level() == 0).
 
 void nk_sgemm_ukr_avx512_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
-                                float alpha, float beta, long mr, long nr) {
+                                float alpha, float beta, long mr, long nr, const char *pf, long pfLines) {
     (void)kc; (void)ar; (void)b; (void)c; (void)ldc; (void)alpha; (void)beta; (void)mr; (void)nr;
+    (void)pf; (void)pfLines;
     __builtin_trap();  // unreachable: selected only when nk_cpu_level() >= 2
 }
 void nk_sgemm_ukr_avx512_wide_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
-                                     float alpha, float beta, long mr, long nr) {
-    nk_sgemm_ukr_avx512_direct(kc, ar, b, c, ldc, alpha, beta, mr, nr);
+                                     float alpha, float beta, long mr, long nr, const char *pf, long pfLines) {
+    nk_sgemm_ukr_avx512_direct(kc, ar, b, c, ldc, alpha, beta, mr, nr, pf, pfLines);
 }
 void nk_sgemm_ukr_avx512_direct_ab(long kc, const float *const *ar, const float *bb, const long *bo, float *c,
                                    long ldc, float alpha, float beta, long mr, long nr) {
@@ -250,12 +254,14 @@ void nk_sgemm_ukr_avx512_wide_direct_b(long kc, const float *a, const float *bb,
 }
 
 void nk_sgemm_ukr_avx512_wide(long kc, const float *a, const float *b, float *c, long ldc,
-                              float alpha, float beta, long mr, long nr) {
+                              float alpha, float beta, long mr, long nr, const char *pf, long pfLines) {
+    (void)pf; (void)pfLines;
     nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr);
 }
 
 void nk_sgemm_ukr_avx512(long kc, const float *a, const float *b, float *c, long ldc,
-                         float alpha, float beta, long mr, long nr) {
+                         float alpha, float beta, long mr, long nr, const char *pf, long pfLines) {
+    (void)pf; (void)pfLines;
     nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr);
 }
 void nk_sgemm_ukr_avx2(long kc, const float *a, const float *b, float *c, long ldc,

@@ -12,6 +12,9 @@
 //   UKR_SET1, UKR_ZERO, UKR_LOAD (aligned), UKR_LOADU, UKR_STOREU, UKR_FMADD(a,b,c)=a*b+c, UKR_MUL
 //   UKR_DIRECT_A (optional) A is read in place: `ar` holds the MR row starts instead of a packed panel
 //   UKR_DIRECT_B (optional) B is read in place: step p's NR elements at bb + bo[p] (unaligned)
+//   UKR_PREFETCH_NEXT (optional) two more parameters, `pf` and `pfLines`: while it runs, the kernel
+//                prefetches the pfLines cache lines from pf on into L2, one per 4 steps (the driver
+//                hands each tile of a row block its slice of the next packed B micro-panel)
 //
 // Contract: a = packed A micro-panel, kc steps of UKR_MR elements (k-major) -- or, with
 //           UKR_DIRECT_A, ar[i] = start of row i of A (kc contiguous elements; rows i >= mr may
@@ -50,9 +53,15 @@
 #define UKR_B_ADVANCE(steps) (b += (steps) * UKR_NR)
 #endif
 
+#ifdef UKR_PREFETCH_NEXT
+#define UKR_PF_PARAMS , const char *pf, long pfLines
+#else
+#define UKR_PF_PARAMS
+#endif
+
 UKR_TARGET
 void UKR_NAME(long kc, UKR_A_PARAM, UKR_B_PARAM, UKR_T *restrict c, long ldc, UKR_T alpha, UKR_T beta, long mr,
-              long nr) {
+              long nr UKR_PF_PARAMS) {
 #ifdef UKR_DIRECT_A
     const UKR_T *ra[UKR_MR];
 #pragma clang loop unroll(full)
@@ -73,6 +82,13 @@ void UKR_NAME(long kc, UKR_A_PARAM, UKR_B_PARAM, UKR_T *restrict c, long ldc, UK
 
     long p = 0;
     for (; p + 4 <= kc; p += 4) {
+#ifdef UKR_PREFETCH_NEXT
+        if (pfLines > 0) {
+            __builtin_prefetch(pf, 0, 2);
+            pf += 64;
+            pfLines--;
+        }
+#endif
 #pragma clang loop unroll(full)
         for (int u = 0; u < 4; u++) {
             UKR_V bv[UKR_NV];
@@ -141,6 +157,7 @@ void UKR_NAME(long kc, UKR_A_PARAM, UKR_B_PARAM, UKR_T *restrict c, long ldc, UK
 }
 
 #undef UKR_NR
+#undef UKR_PF_PARAMS
 #undef UKR_A_AT
 #undef UKR_A_ADVANCE
 #undef UKR_A_PARAM

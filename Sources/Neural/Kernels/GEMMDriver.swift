@@ -154,8 +154,10 @@ enum GEMMConfig {
     /// two threads: logits 61 → 41 µs, their ∂x 42 → 33 µs, their ∂W 20 → 26 µs; the step 1.01×.)
     static let parallelThreshold = 1 << 18
 
-    /// Most bytes of packed B held at once (all K blocks of one column block).
-    static let packedBBytes = 8 << 20
+    /// Most bytes of packed B held at once (all K blocks of one column block). Every column block
+    /// packs all of A again (once per worker when the columns split): 8 MiB, two column blocks for
+    /// N = 2048, ran 0.95–0.97× one block of 16 MiB (2 threads, in-process A/B, 40 pairs).
+    static let packedBBytes = 32 << 20
 
     /// Whether an untransposed A is read in place by the micro-kernel instead of being packed
     /// (where the kernel level has such kernels): 0 packed; 1 in place; -1 (the default,

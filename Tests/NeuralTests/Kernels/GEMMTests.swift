@@ -200,7 +200,8 @@ struct GEMMTests {
 
     @Test("Large, several K and N blocks, K groups", arguments: [(false, false), (true, true)])
     func large(trans: (Bool, Bool)) {
-        for (m, n, k) in [(19, 4200, 530), (3, 300, 9000)] {
+        // B of 36 MB: two column blocks (at most 32 MiB of packed B); K = 40000: two groups of K blocks.
+        for (m, n, k) in [(19, 17_000, 530), (3, 300, 40_000)] {
             let before = Problem<Float>(transA: trans.0, transB: trans.1, m: m, n: n, k: k, pad: 1)
             var p = before
             runGEMM(&p, alpha: 1, beta: 1)

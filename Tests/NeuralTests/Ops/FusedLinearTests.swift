@@ -62,11 +62,12 @@ struct FusedLinearTests {
     }
 
     @Test("fused bias + ReLU equals the unfused chain bit for bit over every GEMM block structure, 1 and 2 threads",
-          arguments: [(130, 300, 600), (2, 5000, 600), (40, 256, 20_000), (1, 70, 33), (129, 1, 64),
+          arguments: [(130, 300, 600), (2, 14_000, 600), (2, 256, 70_000), (40, 256, 20_000), (1, 70, 33), (129, 1, 64),
                       (128, 512, 784), (64, 128, 9216), (17, 35, 50), (16, 32, 1)])
     func fusedForwardEqualsUnfusedOverBlockStructures(rows: Int, outF: Int, inF: Int) {
-        // Several row blocks and column ranges; two column blocks of packed B (5000 × 600); several
-        // groups of K blocks (K = 20000); the matrix-vector paths (one row, one output). With
+        // Several row blocks and column ranges; two column blocks of packed B (14000 × 600, 34 MB);
+        // several groups of K blocks (256 × 70000); deep K (20000); the matrix-vector paths (one
+        // row, one output). With
         // 16 ≤ rows ≤ outF / 2 the fused layer computes yᵀ = W xᵀ (W read in place, rows split
         // across threads) and transposes with the epilogue: the MLP's and CNN's layers, tile edges
         // (17 × 35), one input.

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Neural against its peers, back to back: the `neural-bench` cases mlp, cnn, layernorm and
-elementwise and the peer scripts that define their protocols (../shared/peers/bench_*.py).
+"""Neural against its peers, back to back: the `neural-bench` cases mlp, cnn, layernorm,
+elementwise and sgemm and the peer scripts that define their protocols (../shared/peers/bench_*.py).
 
     swift build -c release --product neural-bench
-    Scripts/compare_peers.py [--only layernorm,elementwise] [--threads 1,2] [--libs torch,jax]
+    Scripts/compare_peers.py [--only layernorm,sgemm] [--threads 1,2] [--libs torch,jax]
                              [--passes 3] [--quick] [--bin PATH]
 
 Runs are interleaved per case: for every pass, case and thread count, Neural's binary runs and then
@@ -27,7 +27,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = ["mlp", "cnn", "layernorm", "elementwise"]
+CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm"]
 # Peer cases without a Neural case of the same name -> the Neural case they are compared with.
 PAIRS = {"relu_axpb_out_16M": "relu_axpb_fused_16M", "relu_axpb_fused_donated_16M": "relu_axpb_fused_16M",
          "copy_16M": "relu_axpb_fused_16M", "copy_128M": "relu_axpb_fused_16M"}
@@ -61,7 +61,7 @@ def run(cmd, cwd, timeout):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default=",".join(CASES), help="comma-separated cases (default: all four)")
+    ap.add_argument("--only", default=",".join(CASES), help="comma-separated cases (default: all five)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--libs", default="torch", help="peer libraries, e.g. torch,jax (default torch, the anchor)")
     ap.add_argument("--passes", type=int, default=1, help="interleaved passes; medians are tabulated")

@@ -19,9 +19,9 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     /// cache lines from `prefetch` on into L2 (a slice of the next packed B micro-panel).
     static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>,
                             c: UnsafeMutablePointer<Self>, ldc: Int, alpha: Self, beta: Self,
-                            mr: Int, nr: Int, prefetch: UnsafeRawPointer?, prefetchLines: Int)
+                            mr: Int, nr: Int, prefetch: UnsafePointer<CChar>?, prefetchLines: Int)
     /// Whether `level` has micro-kernels that read an untransposed A or B in place
-    /// (``microKernelInPlace(level:wide:kc:a:aRows:b:bOffsets:c:ldc:alpha:beta:mr:nr:)``).
+    /// (``microKernelInPlace(level:wide:kc:a:aRows:b:bOffsets:c:ldc:alpha:beta:mr:nr:prefetch:prefetchLines:)``).
     static func hasInPlaceKernels(level: Int) -> Bool
     /// The micro-kernel of `level` with A and/or B read in place. A: from `aRows` when given
     /// (`aRows[i]` is the start of row i of the tile's A block, `kc` contiguous elements; rows
@@ -32,7 +32,7 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func microKernelInPlace(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Self>?,
                                    aRows: UnsafePointer<UnsafePointer<Self>?>?, b: UnsafePointer<Self>,
                                    bOffsets: UnsafePointer<Int>?, c: UnsafeMutablePointer<Self>, ldc: Int,
-                                   alpha: Self, beta: Self, mr: Int, nr: Int, prefetch: UnsafeRawPointer?,
+                                   alpha: Self, beta: Self, mr: Int, nr: Int, prefetch: UnsafePointer<CChar>?,
                                    prefetchLines: Int)
     /// dst[p * width + i] = row(p)[i] for i < count (0 for count <= i < width), p < depth, with the
     /// packing routine of kernel `level`; row r starts at `src + r * ld`, or at `src + rows[r]`
@@ -54,11 +54,10 @@ extension Float: GEMMScalar {
     @inline(__always)
     static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
-                            mr: Int, nr: Int, prefetch: UnsafeRawPointer?, prefetchLines: Int) {
-        let pf = prefetch?.assumingMemoryBound(to: CChar.self)
+                            mr: Int, nr: Int, prefetch: UnsafePointer<CChar>?, prefetchLines: Int) {
         switch level {
-        case 2 where wide: nk_sgemm_ukr_avx512_wide(kc, a, b, c, ldc, alpha, beta, mr, nr, pf, prefetchLines)
-        case 2: nk_sgemm_ukr_avx512(kc, a, b, c, ldc, alpha, beta, mr, nr, pf, prefetchLines)
+        case 2 where wide: nk_sgemm_ukr_avx512_wide(kc, a, b, c, ldc, alpha, beta, mr, nr, prefetch, prefetchLines)
+        case 2: nk_sgemm_ukr_avx512(kc, a, b, c, ldc, alpha, beta, mr, nr, prefetch, prefetchLines)
         case 1: nk_sgemm_ukr_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr)
         default: nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr)
         }
@@ -68,7 +67,7 @@ extension Float: GEMMScalar {
     static func microKernelInPlace(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Float>?,
                                    aRows: UnsafePointer<UnsafePointer<Float>?>?, b: UnsafePointer<Float>,
                                    bOffsets: UnsafePointer<Int>?, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                   alpha: Float, beta: Float, mr: Int, nr: Int, prefetch: UnsafeRawPointer?,
+                                   alpha: Float, beta: Float, mr: Int, nr: Int, prefetch: UnsafePointer<CChar>?,
                                    prefetchLines: Int) {
         precondition(level >= 2 || (aRows == nil && bOffsets == nil), "gemm: no in-place kernels below AVX-512")
         switch (aRows, bOffsets) {
@@ -76,8 +75,8 @@ extension Float: GEMMScalar {
             (wide ? nk_sgemm_ukr_avx512_wide_direct_ab : nk_sgemm_ukr_avx512_direct_ab)(kc, rows, b, offsets, c, ldc,
                                                                                       alpha, beta, mr, nr)
         case let (rows?, nil):
-            (wide ? nk_sgemm_ukr_avx512_wide_direct : nk_sgemm_ukr_avx512_direct)(
-                kc, rows, b, c, ldc, alpha, beta, mr, nr, prefetch?.assumingMemoryBound(to: CChar.self), prefetchLines)
+            (wide ? nk_sgemm_ukr_avx512_wide_direct : nk_sgemm_ukr_avx512_direct)(kc, rows, b, c, ldc, alpha, beta, mr, nr,
+                                                                                  prefetch, prefetchLines)
         case let (nil, offsets?):
             (wide ? nk_sgemm_ukr_avx512_wide_direct_b : nk_sgemm_ukr_avx512_direct_b)(kc, a!, b, offsets, c, ldc,
                                                                                     alpha, beta, mr, nr)
@@ -106,7 +105,7 @@ extension Double: GEMMScalar {
     @inline(__always)
     static func microKernel(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
                             c: UnsafeMutablePointer<Double>, ldc: Int, alpha: Double, beta: Double,
-                            mr: Int, nr: Int, prefetch: UnsafeRawPointer?, prefetchLines: Int) {
+                            mr: Int, nr: Int, prefetch: UnsafePointer<CChar>?, prefetchLines: Int) {
         switch level {
         case 2: nk_dgemm_ukr_avx512(kc, a, b, c, ldc, alpha, beta, mr, nr)
         case 1: nk_dgemm_ukr_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr)
@@ -118,7 +117,7 @@ extension Double: GEMMScalar {
     static func microKernelInPlace(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Double>?,
                                    aRows: UnsafePointer<UnsafePointer<Double>?>?, b: UnsafePointer<Double>,
                                    bOffsets: UnsafePointer<Int>?, c: UnsafeMutablePointer<Double>, ldc: Int,
-                                   alpha: Double, beta: Double, mr: Int, nr: Int, prefetch: UnsafeRawPointer?,
+                                   alpha: Double, beta: Double, mr: Int, nr: Int, prefetch: UnsafePointer<CChar>?,
                                    prefetchLines: Int) {
         precondition(aRows == nil && bOffsets == nil, "gemm: Float64 has no in-place kernels (hasInPlaceKernels is false)")
         microKernel(level: level, wide: wide, kc: kc, a: a!, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta, mr: mr, nr: nr,
@@ -390,6 +389,8 @@ enum GEMMDriver<T: GEMMScalar> {
                                 // Chunks start at different micro-panels, so that concurrent workers
                                 // pack different parts of B first.
                                 let rotate = panCount * w / workers
+                                // The q-th panel this chunk visits.
+                                let panelAt = { (q: Int) in panLo + (q + rotate) % panCount }
                                 for kb in kbGroup..<kbEnd {
                                     let pc = kb * kcStep
                                     let kc = min(kcStep, k - pc)
@@ -408,8 +409,7 @@ enum GEMMDriver<T: GEMMScalar> {
                                               p0: pc, kc: kc, mr: mr, dst: aPack!)
                                     }
                                     for q in 0..<panCount {
-                                        var panel = panLo + q + rotate
-                                        if panel >= panHi { panel -= panCount }
+                                        let panel = panelAt(q)
                                         let j0 = panel * nr
                                         let cols = min(nr, nc - j0)
                                         // A whole panel of B read in place needs no packing.
@@ -433,13 +433,12 @@ enum GEMMDriver<T: GEMMScalar> {
                                         // into L2, a slice each: it was packed for an earlier row block (or by
                                         // the other worker) and has left L2, and the first tile to read it from
                                         // L3 runs far below the others (1.02–1.07× on N = 1024, 2048).
-                                        var nextPanel: UnsafeRawPointer? = nil
+                                        var nextPanel: UnsafePointer<CChar>? = nil
                                         var nextLines = 0, slice = 0
                                         if bInPlace == nil && q + 1 < panCount {
-                                            var next = panLo + q + 1 + rotate
-                                            if next >= panHi { next -= panCount }
+                                            let next = panelAt(q + 1)
                                             if (kbFlags + next).pointee.load(ordering: .relaxed) == 2 {
-                                                nextPanel = UnsafeRawPointer(bBlock + next * nr * kc)
+                                                nextPanel = UnsafeRawPointer(bBlock + next * nr * kc).assumingMemoryBound(to: CChar.self)
                                                 nextLines = nr * kc * stride / 64
                                                 slice = ceilDiv(nextLines, mcPanels)
                                             }

@@ -17,7 +17,9 @@ The table lists, per bench and thread count, each peer figure next to Neural's w
 (ms), so a speed above 1 always means Neural is faster. A peer case is paired with Neural's case of
 the same name, or with the Neural case PAIRS names for it, or with Neural's only case of that bench
 (elementwise: the peers' naive forms against Neural's plain expression, their out=, fused, donated
-and copy forms against Neural's fused op). With several passes, medians are shown.
+and copy forms against Neural's fused op). With several passes, medians are shown, and a last
+column lists each pass's own speed (Neural's figure over the peer's that ran right after it), so
+that the table shows how far the machine's noise moves a ratio.
 """
 import argparse
 import os
@@ -116,8 +118,18 @@ def main():
 
     med = {k: statistics.median(v) for k, v in results.items()}
     print()
+    def speed(unit, peer, neural):
+        return (peer / neural) if unit == "ms" else (neural / peer)
+
+    def per_pass(unit, peer_key, neural_key):
+        """Each pass's speed, in pass order ('' with one pass or when a figure is missing)."""
+        pv, nv = results.get(peer_key, []), results.get(neural_key, [])
+        if a.passes < 2 or len(pv) != len(nv):
+            return ""
+        return " ".join(f"{speed(unit, p, n):.2f}" for p, n in zip(pv, nv))
+
     print(f"{'bench':<12} {'thr':>3} {'peer':<14} {'case':<30} {'peer value':>12} {'neural':>12} "
-          f"{'unit':<10} {'speed':>6}")
+          f"{'unit':<10} {'speed':>6}" + ("  per pass" if a.passes > 1 else ""))
     benches = sorted({k[0] for k in med}, key=lambda b: [c for c in CASES if b.startswith(c)] or [b])
     for bench in benches:
         for t in threads:
@@ -135,8 +147,9 @@ def main():
                     print(f"{bench:<12} {t:>3} {k[2]:<14} {k[3]:<30} {pv:>12.4g} {'-':>12} {unit:<10} {'-':>6}")
                     continue
                 nv = neural[ncase]
-                speed = (pv / nv) if unit == "ms" else (nv / pv)
-                print(f"{bench:<12} {t:>3} {k[2]:<14} {k[3]:<30} {pv:>12.4g} {nv:>12.4g} {unit:<10} {speed:>6.2f}")
+                passes = per_pass(unit, k, (bench, t, "neural", ncase))
+                print(f"{bench:<12} {t:>3} {k[2]:<14} {k[3]:<30} {pv:>12.4g} {nv:>12.4g} {unit:<10} "
+                      f"{speed(unit, pv, nv):>6.2f}" + (f"  {passes}" if passes else ""))
     print("\nspeed > 1: Neural faster (neural/peer for samples/s and GB/s, peer/neural for ms).")
     if a.passes > 1:
         print(f"medians over {a.passes} interleaved passes.")

@@ -7,9 +7,10 @@ import Synchronization
 protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     /// 0 for Float, 1 for Double (selects the C kernel family).
     static var kernelFamily: Int32 { get }
-    /// Depth of one K block; depends only on the element type so that the rounding of every
-    /// element is the same for every kernel level and thread count.
-    static var kcMax: Int { get }
+    /// Most depth of one K block for a product of depth `k`; a function of the element type and
+    /// `k` only, so that the rounding of every element is the same for every kernel level, tile
+    /// shape and thread count.
+    static func kcMax(k: Int) -> Int
     /// Target rows of one packed A block (L2-resident), before rounding to MR.
     static var mcMax: Int { get }
     /// The same with several threads, where each chunk of C also covers fewer columns.
@@ -48,7 +49,10 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
 
 extension Float: GEMMScalar {
     static var kernelFamily: Int32 { 0 }
-    static var kcMax: Int { 512 }
+    /// 512; 1024 from k = 2048 on, where four or more K blocks of 512 would each sweep C again:
+    /// 2048² ran 1.02–1.04× with blocks of 1024 (2 threads, in-process A/B, 40 pairs), while 1024²
+    /// (one block of 1024 instead of two) ran 0.99–1.00×.
+    static func kcMax(k: Int) -> Int { k >= 2048 ? 1024 : 512 }
     static var mcMax: Int { 96 }
     static var mcMaxParallel: Int { 192 }
     @inline(__always)
@@ -99,7 +103,7 @@ extension Float: GEMMScalar {
 
 extension Double: GEMMScalar {
     static var kernelFamily: Int32 { 1 }
-    static var kcMax: Int { 256 }
+    static func kcMax(k: Int) -> Int { 256 }
     static var mcMax: Int { 48 }
     static var mcMaxParallel: Int { 96 }
     @inline(__always)
@@ -282,7 +286,7 @@ enum GEMMDriver<T: GEMMScalar> {
         let directA = !transA && readsAInPlace(level: level, lda: aRows == nil ? lda : nil)
 
         // K blocks: equal depths, a function of k only (this fixes the rounding of every element).
-        let kBlocks = ceilDiv(k, T.kcMax)
+        let kBlocks = ceilDiv(k, T.kcMax(k: k))
         let kcStep = ceilDiv(k, kBlocks)
 
         let stride = MemoryLayout<T>.stride
@@ -315,11 +319,14 @@ enum GEMMDriver<T: GEMMScalar> {
         // transposed A), and a worker on a slower core holds the other up by little. Measured on
         // 2 threads: 512 × 128 × 784 190 → 215–240 GFLOP/s against 2 blocks per thread; the MLP
         // step 1.02–1.03× for ∂W split by rows, 1.01× for 8 blocks per thread instead of 4. Square
-        // products keep the column split (rows only: 0.92–0.97× at N = 1024, 2048).
+        // products keep the column split (rows only: 0.92–0.97× at N = 1024) unless A is large
+        // (≥ 16 MiB, e.g. 2048²): then packing all of A once per worker costs more than sharing the
+        // B panels (2048², rows only, 1.01–1.02×; with the K blocks of 1024, 1.04–1.06×).
         var nChunks = 1, mcTarget = T.mcMax
         if threads > 1 {
             let smallB = k * n * stride <= 1 << 20
-            let rowsOnly = m >= 2 * n || (transA && 2 * m >= n && smallB)
+            let largeA = m * k * stride >= 16 << 20
+            let rowsOnly = m >= 2 * n || (transA && 2 * m >= n && smallB) || largeA
             nChunks = rowsOnly ? 1 : min(threads, ceilDiv(nPanelsAll, ncBlocks))
             let blocksPerRange = (rowsOnly ? 8 : 4) * ceilDiv(threads, nChunks)
             mcTarget = min(T.mcMaxParallel, max(mr, ceilDiv(m, blocksPerRange)))

@@ -307,6 +307,39 @@ struct GEMMDeterminismTests {
         }
     }
 
+    @Test("A of 16 MiB or more (split by rows only) and k ≥ 2048 (K blocks of up to 1024): bit-identical with 1 and 2 threads, and correct",
+          arguments: [false, true])
+    func largeAAndDeepK(transA: Bool) {
+        // A: 1040 × 4100 Float32 = 17 MB; m < 2n, so only the size of A selects the row split.
+        let (m, n, k) = (1040, 700, 4100)
+        let a = (0..<(m * k)).map { Float(($0 * 37) % 101) / 50 - 1 }
+        let b = (0..<(k * n)).map { Float(($0 * 53) % 97) / 48 - 1 }
+        func product(threads: Int) -> [Float] {
+            let saved = Runtime.threads
+            Runtime.threads = threads
+            defer { Runtime.threads = saved }
+            var c = [Float](repeating: 0, count: m * n)
+            BLAS.gemm(transA: transA, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k, b: b, ldb: n,
+                      beta: 0, c: &c, ldc: n)
+            return c
+        }
+        let one = product(threads: 1), two = product(threads: 2)
+        #expect(one.map(\.bitPattern) == two.map(\.bitPattern))
+        // A sample of elements against a Float64 dot product (bound: k · 2⁻²³ · Σ|aᵢbᵢ|, with margin).
+        var bad = 0
+        for s in 0..<400 {
+            let i = (s * 7919) % m, j = (s * 104_729) % n
+            var exact = 0.0, magnitude = 0.0
+            for p in 0..<k {
+                let x = Double(transA ? a[p * m + i] : a[i * k + p]) * Double(b[p * n + j])
+                exact += x
+                magnitude += abs(x)
+            }
+            if !(abs(Double(two[i * n + j]) - exact) <= 2 * Double(k) * 0x1p-23 * magnitude) { bad += 1 }
+        }
+        #expect(bad == 0, "\(bad) of 400 sampled elements off")
+    }
+
     @Test("AVX2 and AVX-512 kernels agree bit for bit; portable kernel is correct")
     func kernelLevels() {
         let run: (inout Problem<Float>) -> Void = { runGEMM(&$0, alpha: 0.5, beta: 2) }

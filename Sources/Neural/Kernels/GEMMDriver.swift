@@ -49,10 +49,10 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
 
 extension Float: GEMMScalar {
     static var kernelFamily: Int32 { 0 }
-    /// 512; 1024 from k = 2048 on, where four or more K blocks of 512 would each sweep C again:
-    /// 2048² ran 1.02–1.04× with blocks of 1024 (2 threads, in-process A/B, 40 pairs), while 1024²
-    /// (one block of 1024 instead of two) ran 0.99–1.00×.
-    static func kcMax(k: Int) -> Int { k >= 2048 ? 1024 : 512 }
+    /// 512; 1024 from k = 1024 on, where K blocks of 512 would each sweep C again. With the row
+    /// split for a large A (see `GEMMDriver.run`), 2 threads, in-process A/B, 40 pairs: 2048²
+    /// 1.04–1.06× and 1024² 1.02–1.05× (blocks of 1024 alone: 2048² 1.02×, 1024² 0.99–1.01×).
+    static func kcMax(k: Int) -> Int { k >= 1024 ? 1024 : 512 }
     static var mcMax: Int { 96 }
     static var mcMaxParallel: Int { 192 }
     @inline(__always)
@@ -319,13 +319,14 @@ enum GEMMDriver<T: GEMMScalar> {
         // transposed A), and a worker on a slower core holds the other up by little. Measured on
         // 2 threads: 512 × 128 × 784 190 → 215–240 GFLOP/s against 2 blocks per thread; the MLP
         // step 1.02–1.03× for ∂W split by rows, 1.01× for 8 blocks per thread instead of 4. Square
-        // products keep the column split (rows only: 0.92–0.97× at N = 1024) unless A is large
-        // (≥ 16 MiB, e.g. 2048²): then packing all of A once per worker costs more than sharing the
-        // B panels (2048², rows only, 1.01–1.02×; with the K blocks of 1024, 1.04–1.06×).
+        // products keep the column split unless A is large (≥ 4 MiB, e.g. 1024², and m ≥ n): then
+        // packing all of A once per worker costs more than sharing the B panels (rows only, K blocks of
+        // 512: 2048² 1.01–1.02×, 1024² 1.00–1.03×; with the K blocks of 1024, 1.04–1.06× and
+        // 1.02–1.05×).
         var nChunks = 1, mcTarget = T.mcMax
         if threads > 1 {
             let smallB = k * n * stride <= 1 << 20
-            let largeA = m * k * stride >= 16 << 20
+            let largeA = m * k * stride >= 4 << 20 && m >= n
             let rowsOnly = m >= 2 * n || (transA && 2 * m >= n && smallB) || largeA
             nChunks = rowsOnly ? 1 : min(threads, ceilDiv(nPanelsAll, ncBlocks))
             let blocksPerRange = (rowsOnly ? 8 : 4) * ceilDiv(threads, nChunks)

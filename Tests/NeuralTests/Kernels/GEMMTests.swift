@@ -307,10 +307,10 @@ struct GEMMDeterminismTests {
         }
     }
 
-    @Test("A of 16 MiB or more (split by rows only) and k ≥ 2048 (K blocks of up to 1024): bit-identical with 1 and 2 threads, and correct",
+    @Test("A of 4 MiB or more with m ≥ n (split by rows only) and k ≥ 1024 (K blocks of up to 1024): bit-identical with 1 and 2 threads, and correct",
           arguments: [false, true])
     func largeAAndDeepK(transA: Bool) {
-        // A: 1040 × 4100 Float32 = 17 MB; m < 2n, so only the size of A selects the row split.
+        // A: 1040 × 4100 Float32 = 17 MB; n ≤ m < 2n, so only the size of A selects the row split.
         let (m, n, k) = (1040, 700, 4100)
         let a = (0..<(m * k)).map { Float(($0 * 37) % 101) / 50 - 1 }
         let b = (0..<(k * n)).map { Float(($0 * 53) % 97) / 48 - 1 }

@@ -44,6 +44,11 @@ def parse(out):
     return rows
 
 
+def speed(unit, peer, neural):
+    """Above 1 when Neural is faster: neural/peer for rates, peer/neural for times (ms)."""
+    return (peer / neural) if unit == "ms" else (neural / peer)
+
+
 def run(cmd, cwd, timeout):
     print("$ " + " ".join(cmd), flush=True)
     try:
@@ -118,9 +123,6 @@ def main():
 
     med = {k: statistics.median(v) for k, v in results.items()}
     print()
-    def speed(unit, peer, neural):
-        return (peer / neural) if unit == "ms" else (neural / peer)
-
     def per_pass(unit, peer_key, neural_key):
         """Each pass's speed, in pass order ('' with one pass or when a figure is missing)."""
         pv, nv = results.get(peer_key, []), results.get(neural_key, [])

@@ -315,13 +315,12 @@ struct GEMMDeterminismTests {
         let a = (0..<(m * k)).map { Float(($0 * 37) % 101) / 50 - 1 }
         let b = (0..<(k * n)).map { Float(($0 * 53) % 97) / 48 - 1 }
         func product(threads: Int) -> [Float] {
-            let saved = Runtime.threads
-            Runtime.threads = threads
-            defer { Runtime.threads = saved }
-            var c = [Float](repeating: 0, count: m * n)
-            BLAS.gemm(transA: transA, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k, b: b, ldb: n,
-                      beta: 0, c: &c, ldc: n)
-            return c
+            Runtime.withThreads(threads) {
+                var c = [Float](repeating: 0, count: m * n)
+                BLAS.gemm(transA: transA, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k, b: b,
+                          ldb: n, beta: 0, c: &c, ldc: n)
+                return c
+            }
         }
         let one = product(threads: 1), two = product(threads: 2)
         #expect(one.map(\.bitPattern) == two.map(\.bitPattern))

@@ -13,7 +13,7 @@
 //   UKR_DIRECT_A (optional) A is read in place: `ar` holds the MR row starts instead of a packed panel
 //   UKR_DIRECT_B (optional) B is read in place: step p's NR elements at bb + bo[p] (unaligned)
 //   UKR_PREFETCH_NEXT (optional) two more parameters, `pf` and `pfLines`: while it runs, the kernel
-//                prefetches the pfLines cache lines from pf on into L2, one per 4 steps (the driver
+//                prefetches the pfLines cache lines from pf on into L2, two per 4 steps (the driver
 //                hands each tile of a row block its slice of the next packed B micro-panel)
 //
 // Contract: a = packed A micro-panel, kc steps of UKR_MR elements (k-major) -- or, with
@@ -85,8 +85,9 @@ void UKR_NAME(long kc, UKR_A_PARAM, UKR_B_PARAM, UKR_T *restrict c, long ldc, UK
 #ifdef UKR_PREFETCH_NEXT
         if (pfLines > 0) {
             __builtin_prefetch(pf, 0, 2);
-            pf += 64;
-            pfLines--;
+            if (pfLines > 1) __builtin_prefetch(pf + 64, 0, 2);
+            pf += 128;
+            pfLines -= 2;
         }
 #endif
 #pragma clang loop unroll(full)

@@ -19,7 +19,7 @@ struct SGEMMBench: ParsableCommand {
 
     func run() throws {
         try options.apply()
-        var rng = BenchRandom(seed: 0)
+        let g = RandomGenerator(seed: 0)
         if let shapes {
             for spec in shapes.split(separator: ",").map(String.init) {
                 let parts = spec.split(separator: ":")
@@ -29,36 +29,35 @@ struct SGEMMBench: ParsableCommand {
                       flags.allSatisfy({ $0 == "N" || $0 == "T" }) else {
                     throw ValidationError("--shapes: '\(spec)' is not MxNxK:XY with X, Y in {N, T} (e.g. 128x512x784:NT)")
                 }
-                measure(spec, m: dims[0], n: dims[1], k: dims[2], transA: flags[0] == "T", transB: flags[1] == "T", &rng)
+                measure(spec, m: dims[0], n: dims[1], k: dims[2], transA: flags[0] == "T", transB: flags[1] == "T", g)
             }
             return
         }
         for n in sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
-            measure("N=\(n)", m: n, n: n, k: n, transA: false, transB: false, &rng)
+            measure("N=\(n)", m: n, n: n, k: n, transA: false, transB: false, g)
         }
     }
 
     /// Times C = op(A)·op(B) of one shape (row-major operands, leading dimensions as stored). The
     /// operands are Neural tensors, so they live where a user's matrices do (tensor storage of at
     /// least 4 MiB is on 2 MiB pages: 1024² and 2048² 1.02–1.03× over plain 4 KiB pages).
-    private func measure(_ name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool, _ rng: inout BenchRandom) {
-        var ta = Tensor.zeros([m, k]), tb = Tensor.zeros([k, n]), tc = Tensor.zeros([m, n])
-        ta.withUnsafeMutableScalars(as: Float.self) { a in for i in a.indices { a[i] = Float(rng.normal()) } }
-        tb.withUnsafeMutableScalars(as: Float.self) { b in for i in b.indices { b[i] = Float(rng.normal()) } }
-        ta.withUnsafeMutableScalars(as: Float.self) { a in
-            tb.withUnsafeMutableScalars(as: Float.self) { b in
-                tc.withUnsafeMutableScalars(as: Float.self) { c in
-                    let product = {
-                        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
-                                  a: a.baseAddress!, lda: transA ? m : k, b: b.baseAddress!, ldb: transB ? k : n,
-                                  beta: 0, c: c.baseAddress!, ldc: n)
-                    }
-                    run(name, m: m, n: n, k: k, product)
+    private func measure(_ name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool, _ g: RandomGenerator) {
+        // Stored shapes: A [m, k] or, transposed, [k, m]; B [k, n] or [n, k]; C [m, n].
+        let ta = Tensor.randn(transA ? [k, m] : [m, k], generator: g)
+        let tb = Tensor.randn(transB ? [n, k] : [k, n], generator: g)
+        var tc = Tensor.zeros([m, n])
+        ta.withUnsafeScalars(as: Float.self) { a in tb.withUnsafeScalars(as: Float.self) { b in
+            tc.withUnsafeMutableScalars(as: Float.self) { c in
+                run(name, m: m, n: n, k: k) {
+                    BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                              a: a.baseAddress!, lda: transA ? m : k, b: b.baseAddress!, ldb: transB ? k : n,
+                              beta: 0, c: c.baseAddress!, ldc: n)
                 }
             }
-        }
+        } }
     }
 
+    /// Times `product` (an m × n × k product) with the bench protocol, or as an A/B run with `--ab-in-place`.
     private func run(_ name: String, m: Int, n: Int, k: Int, _ product: () -> Void) {
         if options.abInPlace {
             let inner = Bench.calibrate(target: 0.02, product)

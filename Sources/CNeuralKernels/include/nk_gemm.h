@@ -56,6 +56,17 @@ void nk_sgemm_ukr_avx2(long kc, const float *a, const float *b, float *c, long l
 void nk_sgemm_ukr_portable(long kc, const float *a, const float *b, float *c, long ldc,
                            float alpha, float beta, long mr, long nr);
 
+/// Narrow products, C = alpha * A Bᵀ + beta * C for C [rows, n] with 1 <= n <= 16, A [rows, k]
+/// and B [n, k] row-major (row strides lda, ldb, ldc): each element is a dot product of a row of A
+/// and a row of B in 16 lanes (lane l sums the products of k = l mod 16 in order, one fused
+/// multiply-add each), reduced in a fixed order, then alpha * s or fma(beta, c, alpha * s); beta
+/// == 0 never reads C. Rows are independent: any split of the rows gives the same bits, and the
+/// AVX2 kernel (the 16 lanes as two halves) the same bits as the AVX-512F one.
+void nk_sgemm_narrow_nt_avx512(long rows, long n, long k, const float *a, long lda, const float *b, long ldb,
+                               float *c, long ldc, float alpha, float beta);
+void nk_sgemm_narrow_nt_avx2(long rows, long n, long k, const float *a, long lda, const float *b, long ldb,
+                             float *c, long ldc, float alpha, float beta);
+
 void nk_dgemm_ukr_avx512(long kc, const double *a, const double *b, double *c, long ldc,
                          double alpha, double beta, long mr, long nr);
 void nk_dgemm_ukr_avx2(long kc, const double *a, const double *b, double *c, long ldc,

@@ -6,7 +6,8 @@
 /// Workers spin briefly after each job, then park on a futex; the calling thread takes part in
 /// every job. One job runs at a time: a call made while the pool is busy (from another thread, or
 /// nested inside a task) runs its tasks inline on the calling thread, so calls never deadlock.
-/// Tasks are claimed dynamically; which thread runs a task never changes what the task computes.
+/// Tasks are claimed dynamically (Swift's `Parallel.forEach` runs one per thread, each working
+/// through its own share of the loop first); which thread runs a task never changes what it computes.
 
 /// The function a job runs once per task index, with the caller's context.
 typedef void (*nk_task_fn)(void *ctx, long task);

@@ -35,6 +35,15 @@ protocol GEMMScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
                                    bOffsets: UnsafePointer<Int>?, c: UnsafeMutablePointer<Self>, ldc: Int,
                                    alpha: Self, beta: Self, mr: Int, nr: Int, prefetch: UnsafePointer<CChar>?,
                                    prefetchLines: Int)
+    /// Whether `level` has the narrow kernels of
+    /// ``narrowNT(level:rows:n:k:a:lda:b:ldb:c:ldc:alpha:beta:)``.
+    static func hasNarrowKernels(level: Int) -> Bool
+    /// C = alpha A Bᵀ + beta C for C `[rows, n]` with n ≤ 16, A `[rows, k]` and B `[n, k]`
+    /// row-major: one dot product of rows per element (`nk_sgemm_narrow_nt_*`), so rows are
+    /// independent and any split of them gives the same bits.
+    static func narrowNT(level: Int, rows: Int, n: Int, k: Int, a: UnsafePointer<Self>, lda: Int,
+                         b: UnsafePointer<Self>, ldb: Int, c: UnsafeMutablePointer<Self>, ldc: Int,
+                         alpha: Self, beta: Self)
     /// dst[p * width + i] = row(p)[i] for i < count (0 for count <= i < width), p < depth, with the
     /// packing routine of kernel `level`; row r starts at `src + r * ld`, or at `src + rows[r]`
     /// when a row table is given.
@@ -89,6 +98,13 @@ extension Float: GEMMScalar {
                         mr: mr, nr: nr, prefetch: prefetch, prefetchLines: prefetchLines)
         }
     }
+    static func hasNarrowKernels(level: Int) -> Bool { level >= 1 }
+    @inline(__always)
+    static func narrowNT(level: Int, rows: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                         alpha: Float, beta: Float) {
+        (level >= 2 ? nk_sgemm_narrow_nt_avx512 : nk_sgemm_narrow_nt_avx2)(rows, n, k, a, lda, b, ldb, c, ldc, alpha, beta)
+    }
     @inline(__always)
     static func packRuns(level: Int, src: UnsafePointer<Float>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
                          width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
@@ -127,6 +143,12 @@ extension Double: GEMMScalar {
         microKernel(level: level, wide: wide, kc: kc, a: a!, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta, mr: mr, nr: nr,
                     prefetch: prefetch, prefetchLines: prefetchLines)
     }
+    static func hasNarrowKernels(level: Int) -> Bool { false }
+    static func narrowNT(level: Int, rows: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int,
+                         b: UnsafePointer<Double>, ldb: Int, c: UnsafeMutablePointer<Double>, ldc: Int,
+                         alpha: Double, beta: Double) {
+        preconditionFailure("gemm: Float64 has no narrow kernels (hasNarrowKernels is false)")
+    }
     @inline(__always)
     static func packRuns(level: Int, src: UnsafePointer<Double>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
                          width: Int, depth: Int, dst: UnsafeMutablePointer<Double>) {
@@ -156,6 +178,10 @@ enum GEMMConfig {
     /// (The MLP's three 10-wide products, 0.65 M each, ran on one core while the other waited; on
     /// two threads: logits 61 → 41 µs, their ∂x 42 → 33 µs, their ∂W 20 → 26 µs; the step 1.01×.)
     static let parallelThreshold = 1 << 18
+
+    /// Most columns of a product that ``GEMMDriver/run`` computes as dot products of rows (A Bᵀ
+    /// with both row-major) instead of with register tiles.
+    static let narrowColumns = 16
 
     /// Most bytes of packed B held at once (all K blocks of one column block). Every column block
     /// packs all of A again (once per worker when the columns split): 8 MiB, two column blocks for
@@ -271,6 +297,20 @@ enum GEMMDriver<T: GEMMScalar> {
         }
 
         let level = GEMMConfig.level
+        // At most 16 columns of A Bᵀ (a layer's few outputs): dot products of rows, which read each
+        // row of A once; the register tiles would compute 32 columns and stream 12 rows of A at
+        // once (logits 128 × 10 × 512, in-process A/B, 40 pairs: 26 → 57 GFLOP/s on one thread,
+        // 26 → 74 on two; in the MLP step 50–59 → 25–26 µs).
+        if n <= GEMMConfig.narrowColumns && k >= 16 && !transA && transB && aRows == nil && bRows == nil
+            && T.hasNarrowKernels(level: level) {
+            let cp = SendablePointer(c)
+            let body = { (r: Range<Int>) in
+                T.narrowNT(level: level, rows: r.count, n: n, k: k, a: a + r.lowerBound * lda, lda: lda, b: b, ldb: ldb,
+                           c: cp.pointer + r.lowerBound * ldc, ldc: ldc, alpha: alpha, beta: beta)
+            }
+            if m * n * k < GEMMConfig.parallelThreshold { body(0..<m) } else { Parallel.forRanges(count: m, grain: 16, body) }
+            return
+        }
         var mrL = 0, nrL = 0, mrW = 0, nrW = 0
         nk_gemm_tile(Int32(level), T.kernelFamily, &mrL, &nrL)
         // The second tile shape when it covers C with less padding (e.g. 64 rows: 8 × 48 tiles
@@ -324,10 +364,12 @@ enum GEMMDriver<T: GEMMScalar> {
         // 512: 2048² 1.01–1.02×, 1024² 1.00–1.03×; with the K blocks of 1024, 1.04–1.06× and
         // 1.02–1.05×).
         var nChunks = 1, mcTarget = T.mcMax
+        var ownRows = false
         if threads > 1 {
             let smallB = k * n * stride <= 1 << 20
             let largeA = m * k * stride >= 4 << 20 && m >= n
-            let rowsOnly = m >= 2 * n || (transA && 2 * m >= n && smallB) || largeA
+            ownRows = m >= 2 * n || (transA && 2 * m >= n && smallB)
+            let rowsOnly = ownRows || largeA
             nChunks = rowsOnly ? 1 : min(threads, ceilDiv(nPanelsAll, ncBlocks))
             let blocksPerRange = (rowsOnly ? 8 : 4) * ceilDiv(threads, nChunks)
             mcTarget = min(T.mcMaxParallel, max(mr, ceilDiv(m, blocksPerRange)))
@@ -340,11 +382,18 @@ enum GEMMDriver<T: GEMMScalar> {
         // once); panels read by several row blocks are packed.
         let directB = !transB && mChunks == 1 && T.hasInPlaceKernels(level: level) && GEMMConfig.readsBInPlace
         let workers = min(threads, mChunks * nChunks)
+        // Split by rows for a small A (not for the large-A case), each worker starts on its own
+        // share of the row blocks, [w·mChunks/workers, (w+1)·mChunks/workers), and then helps with
+        // the rest: the rows of a weight (yᵀ = W xᵀ) or of its gradient (∂W = gᵀ x) then go to the
+        // core that updates them in the optimizer (``Parallel/forEach(tasks:_:)`` splits the same
+        // way). MLP step 1.011–1.018× with that split (2 threads, in-process A/B, 50 pairs); for
+        // the large A of 1024² and 2048² 0.98× (all from one counter: unchanged).
+        let rowParts = ownRows ? workers : 1
 
         let bBytes = roundUp(groupDepth * ncStep * stride, 64)
         // A packed block, or the row starts of an A read in place.
         let aBytes = roundUp(directA ? mcStep * MemoryLayout<UnsafePointer<T>?>.stride : kcStep * mcStep * stride, 64)
-        let flagCount = groupBlocks * ncPanelsMax + nChunks
+        let flagCount = groupBlocks * ncPanelsMax + nChunks * rowParts
         let flagBytes = roundUp(flagCount * MemoryLayout<Atomic<Int>>.stride, 64)
         // B read in place: the offset of each of its rows (the row table itself, or p · ldb).
         let offsetBytes = directB && bRows == nil ? roundUp(k * MemoryLayout<Int>.stride, 64) : 0
@@ -373,10 +422,10 @@ enum GEMMDriver<T: GEMMScalar> {
                     let kbEnd = min(kBlocks, kbGroup + groupBlocks)
                     let pcGroup = kbGroup * kcStep
                     // Micro-panel states, 0: not packed, 1: being packed, 2: ready. Then the next row
-                    // block of each column range.
+                    // block of each column range and row share.
                     for i in 0..<(kbEnd - kbGroup) * ncPanels { (flags + i).initialize(to: Atomic(0)) }
                     let nextRows = flags + (kbEnd - kbGroup) * ncPanels
-                    for i in 0..<nChunks { (nextRows + i).initialize(to: Atomic(0)) }
+                    for i in 0..<nChunks * rowParts { (nextRows + i).initialize(to: Atomic(mChunks * (i % rowParts) / rowParts)) }
 
                     Parallel.forEach(tasks: workers) { w in
                         let aPack = directA ? nil : (aBase + w * aBytes).bindMemory(to: T.self, capacity: aBytes / stride)
@@ -385,80 +434,84 @@ enum GEMMDriver<T: GEMMScalar> {
                         for step in 0..<2 * nChunks {
                             let ni = (w + step) % nChunks
                             if (ni % workers == w) != (step < nChunks) { continue }
-                            while true {
-                                let mi = nextRows[ni].add(1, ordering: .relaxed).oldValue
-                                if mi >= mChunks { break }
-                                let ic = mi * mcStep
-                                let mc = min(mcStep, m - ic)
-                                let mcPanels = ceilDiv(mc, mr)
-                                let panLo = ncPanels * ni / nChunks, panHi = ncPanels * (ni + 1) / nChunks
-                                let panCount = panHi - panLo
-                                if panCount <= 0 { continue }
-                                // Chunks start at different micro-panels, so that concurrent workers
-                                // pack different parts of B first.
-                                let rotate = panCount * w / workers
-                                // The q-th panel this chunk visits.
-                                let panelAt = { (q: Int) in panLo + (q + rotate) % panCount }
-                                for kb in kbGroup..<kbEnd {
-                                    let pc = kb * kcStep
-                                    let kc = min(kcStep, k - pc)
-                                    let betaK: T = kb == 0 ? beta : 1
-                                    let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
-                                    let kbFlags = flags + (kb - kbGroup) * ncPanels
-                                    if let aStarts {
-                                        // Row i of the block, at depth pc; tile rows past the edge repeat
-                                        // the block's last row (read, never stored).
-                                        for i in 0..<mcPanels * mr {
-                                            let r = ic + Swift.min(i, mc - 1)
-                                            aStarts[i] = (aRows.map { a + $0[r] } ?? a + r * lda) + pc
-                                        }
-                                    } else {
-                                        packA(level: level, transA: transA, a: a, lda: lda, aRows: aRows, i0: ic, rows: mc,
-                                              p0: pc, kc: kc, mr: mr, dst: aPack!)
-                                    }
-                                    for q in 0..<panCount {
-                                        let panel = panelAt(q)
-                                        let j0 = panel * nr
-                                        let cols = min(nr, nc - j0)
-                                        // A whole panel of B read in place needs no packing.
-                                        let bInPlace = cols == nr ? bOffsets.map { $0 + pc } : nil
-                                        let bPanel = bBlock + panel * nr * kc
-                                        let flag = kbFlags + panel
-                                        if bInPlace == nil && flag.pointee.load(ordering: .acquiring) != 2 {
-                                            if flag.pointee.compareExchange(expected: 0, desired: 1,
-                                                                            ordering: .relaxed).exchanged {
-                                                packB(level: level, transB: transB, b: b, ldb: ldb, bRows: bRows, p0: pc, kc: kc,
-                                                      j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
-                                                flag.pointee.store(2, ordering: .releasing)
-                                            } else {
-                                                // Another worker is packing it right now.
-                                                while flag.pointee.load(ordering: .acquiring) != 2 {}
+                            for rstep in 0..<rowParts {
+                                let ri = (w + rstep) % rowParts
+                                let rowHi = mChunks * (ri + 1) / rowParts
+                                while true {
+                                        let mi = nextRows[ni * rowParts + ri].add(1, ordering: .relaxed).oldValue
+                                    if mi >= rowHi { break }
+                                    let ic = mi * mcStep
+                                    let mc = min(mcStep, m - ic)
+                                    let mcPanels = ceilDiv(mc, mr)
+                                    let panLo = ncPanels * ni / nChunks, panHi = ncPanels * (ni + 1) / nChunks
+                                    let panCount = panHi - panLo
+                                    if panCount <= 0 { continue }
+                                    // Chunks start at different micro-panels, so that concurrent workers
+                                    // pack different parts of B first.
+                                    let rotate = panCount * w / workers
+                                    // The q-th panel this chunk visits.
+                                    let panelAt = { (q: Int) in panLo + (q + rotate) % panCount }
+                                    for kb in kbGroup..<kbEnd {
+                                        let pc = kb * kcStep
+                                        let kc = min(kcStep, k - pc)
+                                        let betaK: T = kb == 0 ? beta : 1
+                                        let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
+                                        let kbFlags = flags + (kb - kbGroup) * ncPanels
+                                        if let aStarts {
+                                            // Row i of the block, at depth pc; tile rows past the edge repeat
+                                            // the block's last row (read, never stored).
+                                            for i in 0..<mcPanels * mr {
+                                                let r = ic + Swift.min(i, mc - 1)
+                                                aStarts[i] = (aRows.map { a + $0[r] } ?? a + r * lda) + pc
                                             }
+                                        } else {
+                                            packA(level: level, transA: transA, a: a, lda: lda, aRows: aRows, i0: ic, rows: mc,
+                                                  p0: pc, kc: kc, mr: mr, dst: aPack!)
                                         }
-                                        let cBlock = c + ic * ldc + jc + j0
-                                        let bKernel = bInPlace == nil ? UnsafePointer(bPanel) : b + jc + j0
-                                        // The row block's tiles prefetch the next packed panel of this K block
-                                        // into L2, a slice each: it was packed for an earlier row block (or by
-                                        // the other worker) and has left L2, and the first tile to read it from
-                                        // L3 runs far below the others (1.02–1.07× on N = 1024, 2048).
-                                        var nextPanel: UnsafePointer<CChar>? = nil
-                                        var nextLines = 0, slice = 0
-                                        if bInPlace == nil && q + 1 < panCount {
-                                            let next = panelAt(q + 1)
-                                            if (kbFlags + next).pointee.load(ordering: .relaxed) == 2 {
-                                                nextPanel = UnsafeRawPointer(bBlock + next * nr * kc).assumingMemoryBound(to: CChar.self)
-                                                nextLines = nr * kc * stride / 64
-                                                slice = ceilDiv(nextLines, mcPanels)
+                                        for q in 0..<panCount {
+                                            let panel = panelAt(q)
+                                            let j0 = panel * nr
+                                            let cols = min(nr, nc - j0)
+                                            // A whole panel of B read in place needs no packing.
+                                            let bInPlace = cols == nr ? bOffsets.map { $0 + pc } : nil
+                                            let bPanel = bBlock + panel * nr * kc
+                                            let flag = kbFlags + panel
+                                            if bInPlace == nil && flag.pointee.load(ordering: .acquiring) != 2 {
+                                                if flag.pointee.compareExchange(expected: 0, desired: 1,
+                                                                                ordering: .relaxed).exchanged {
+                                                    packB(level: level, transB: transB, b: b, ldb: ldb, bRows: bRows, p0: pc, kc: kc,
+                                                          j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
+                                                    flag.pointee.store(2, ordering: .releasing)
+                                                } else {
+                                                    // Another worker is packing it right now.
+                                                    while flag.pointee.load(ordering: .acquiring) != 2 {}
+                                                }
                                             }
-                                        }
-                                        for ip in 0..<mcPanels {
-                                            let i0 = ip * mr
-                                            T.microKernelInPlace(level: level, wide: wide, kc: kc, a: aPack.map { UnsafePointer($0 + ip * mr * kc) },
-                                                                 aRows: aStarts.map { UnsafePointer($0 + i0) }, b: bKernel,
-                                                                 bOffsets: bInPlace, c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha,
-                                                                 beta: betaK, mr: min(mr, mc - i0), nr: cols,
-                                                                 prefetch: nextPanel.map { $0 + ip * slice * 64 },
-                                                                 prefetchLines: max(0, min(slice, nextLines - ip * slice)))
+                                            let cBlock = c + ic * ldc + jc + j0
+                                            let bKernel = bInPlace == nil ? UnsafePointer(bPanel) : b + jc + j0
+                                            // The row block's tiles prefetch the next packed panel of this K block
+                                            // into L2, a slice each: it was packed for an earlier row block (or by
+                                            // the other worker) and has left L2, and the first tile to read it from
+                                            // L3 runs far below the others (1.02–1.07× on N = 1024, 2048).
+                                            var nextPanel: UnsafePointer<CChar>? = nil
+                                            var nextLines = 0, slice = 0
+                                            if bInPlace == nil && q + 1 < panCount {
+                                                let next = panelAt(q + 1)
+                                                if (kbFlags + next).pointee.load(ordering: .relaxed) == 2 {
+                                                    nextPanel = UnsafeRawPointer(bBlock + next * nr * kc).assumingMemoryBound(to: CChar.self)
+                                                    nextLines = nr * kc * stride / 64
+                                                    slice = ceilDiv(nextLines, mcPanels)
+                                                }
+                                            }
+                                            for ip in 0..<mcPanels {
+                                                let i0 = ip * mr
+                                                T.microKernelInPlace(level: level, wide: wide, kc: kc, a: aPack.map { UnsafePointer($0 + ip * mr * kc) },
+                                                                     aRows: aStarts.map { UnsafePointer($0 + i0) }, b: bKernel,
+                                                                     bOffsets: bInPlace, c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha,
+                                                                     beta: betaK, mr: min(mr, mc - i0), nr: cols,
+                                                                     prefetch: nextPanel.map { $0 + ip * slice * 64 },
+                                                                     prefetchLines: max(0, min(slice, nextLines - ip * slice)))
+                                            }
                                         }
                                     }
                                 }

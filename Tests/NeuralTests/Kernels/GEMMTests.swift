@@ -209,6 +209,29 @@ struct GEMMTests {
         }
     }
 
+    @Test("Narrow products (2 to 16 columns of A Bᵀ, dot products of rows) match the reference, beta = 0 ignores NaN")
+    func narrowProducts() {
+        // Every width of the narrow kernels, odd row counts (the last row alone), k with and
+        // without a masked tail, and the logits of the MLP (128 × 10 × 512, on both cores).
+        for (m, n, k) in [(37, 10, 301), (128, 10, 512), (9, 2, 16), (64, 15, 100), (3, 16, 33), (130, 14, 17),
+                          (5, 3, 1000), (11, 7, 48), (2, 11, 20), (1, 12, 70), (4, 13, 19)] {
+            let before = Problem<Float>(transA: false, transB: true, m: m, n: n, k: k, pad: 3)
+            var p = before
+            runGEMM(&p, alpha: -0.75, beta: 1.5)
+            check(p, before: before, alpha: -0.75, beta: 1.5)
+            let nanBefore = Problem<Float>(transA: false, transB: true, m: m, n: n, k: k, cFill: .nan)
+            var q = nanBefore
+            runGEMM(&q, alpha: 2, beta: 0)
+            check(q, before: nanBefore, alpha: 2, beta: 0)
+        }
+        for n in 4...9 {
+            let before = Problem<Float>(transA: false, transB: true, m: 6, n: n, k: 40, pad: 0)
+            var p = before
+            runGEMM(&p, alpha: 1, beta: 0)
+            check(p, before: before, alpha: 1, beta: 0)
+        }
+    }
+
     @Test("Matrix-vector shapes (m = 1 or n = 1), all transposes")
     func matrixVector() {
         for (m, n, k) in [(1, 5000, 900), (5000, 1, 900), (1, 1, 1000), (1, 37, 5), (37, 1, 5)] {
@@ -235,7 +258,9 @@ struct GEMMDeterminismTests {
                                  (600, 48, 1000), (96, 96, 96), (1, 5000, 900), (5000, 1, 900),
                                  (3, 300, 9000),
                                  // 64 rows: the 8 × 48 AVX-512 tile (a convolution with 64 channels).
-                                 (64, 622, 288), (64, 47, 100)]
+                                 (64, 622, 288), (64, 47, 100),
+                                 // At most 16 columns: the narrow kernels (A Bᵀ), split by rows.
+                                 (128, 10, 512), (301, 16, 100), (77, 5, 300)]
 
     private func results<T: BinaryFloatingPoint>(_ type: T.Type, threads: Int, level: Int? = nil,
                                                  run: (inout Problem<T>) -> Void) -> [[T]] {

@@ -300,7 +300,7 @@ enum GEMMDriver<T: GEMMScalar> {
         // At most 16 columns of A Bᵀ (a layer's few outputs): dot products of rows, which read each
         // row of A once; the register tiles would compute 32 columns and stream 12 rows of A at
         // once (logits 128 × 10 × 512, in-process A/B, 40 pairs: 26 → 57 GFLOP/s on one thread,
-        // 26 → 74 on two; in the MLP step 50–59 → 25–26 µs).
+        // 26 → 74 on two; in the MLP step 50–59 → 25–26 µs). Shallower products (k < 16) keep the tiles.
         if n <= GEMMConfig.narrowColumns && k >= 16 && !transA && transB && aRows == nil && bRows == nil
             && T.hasNarrowKernels(level: level) {
             let cp = SendablePointer(c)
@@ -389,11 +389,14 @@ enum GEMMDriver<T: GEMMScalar> {
         // way). MLP step 1.011–1.018× with that split (2 threads, in-process A/B, 50 pairs); for
         // the large A of 1024² and 2048² 0.98× (all from one counter: unchanged).
         let rowParts = ownRows ? workers : 1
+        // C's ranges, each with its own counter of row blocks: the column ranges, or the row shares
+        // (at most one of nChunks and rowParts is above 1).
+        let ranges = nChunks * rowParts
 
         let bBytes = roundUp(groupDepth * ncStep * stride, 64)
         // A packed block, or the row starts of an A read in place.
         let aBytes = roundUp(directA ? mcStep * MemoryLayout<UnsafePointer<T>?>.stride : kcStep * mcStep * stride, 64)
-        let flagCount = groupBlocks * ncPanelsMax + nChunks * rowParts
+        let flagCount = groupBlocks * ncPanelsMax + ranges
         let flagBytes = roundUp(flagCount * MemoryLayout<Atomic<Int>>.stride, 64)
         // B read in place: the offset of each of its rows (the row table itself, or p · ldb).
         let offsetBytes = directB && bRows == nil ? roundUp(k * MemoryLayout<Int>.stride, 64) : 0
@@ -422,96 +425,94 @@ enum GEMMDriver<T: GEMMScalar> {
                     let kbEnd = min(kBlocks, kbGroup + groupBlocks)
                     let pcGroup = kbGroup * kcStep
                     // Micro-panel states, 0: not packed, 1: being packed, 2: ready. Then the next row
-                    // block of each column range and row share.
+                    // block of each range.
                     for i in 0..<(kbEnd - kbGroup) * ncPanels { (flags + i).initialize(to: Atomic(0)) }
                     let nextRows = flags + (kbEnd - kbGroup) * ncPanels
-                    for i in 0..<nChunks * rowParts { (nextRows + i).initialize(to: Atomic(mChunks * (i % rowParts) / rowParts)) }
+                    for r in 0..<ranges { (nextRows + r).initialize(to: Atomic(mChunks * (r % rowParts) / rowParts)) }
 
                     Parallel.forEach(tasks: workers) { w in
                         let aPack = directA ? nil : (aBase + w * aBytes).bindMemory(to: T.self, capacity: aBytes / stride)
                         let aStarts = directA
                             ? (aBase + w * aBytes).bindMemory(to: UnsafePointer<T>?.self, capacity: mcStep) : nil
-                        for step in 0..<2 * nChunks {
-                            let ni = (w + step) % nChunks
-                            if (ni % workers == w) != (step < nChunks) { continue }
-                            for rstep in 0..<rowParts {
-                                let ri = (w + rstep) % rowParts
-                                let rowHi = mChunks * (ri + 1) / rowParts
-                                while true {
-                                        let mi = nextRows[ni * rowParts + ri].add(1, ordering: .relaxed).oldValue
-                                    if mi >= rowHi { break }
-                                    let ic = mi * mcStep
-                                    let mc = min(mcStep, m - ic)
-                                    let mcPanels = ceilDiv(mc, mr)
-                                    let panLo = ncPanels * ni / nChunks, panHi = ncPanels * (ni + 1) / nChunks
-                                    let panCount = panHi - panLo
-                                    if panCount <= 0 { continue }
-                                    // Chunks start at different micro-panels, so that concurrent workers
-                                    // pack different parts of B first.
-                                    let rotate = panCount * w / workers
-                                    // The q-th panel this chunk visits.
-                                    let panelAt = { (q: Int) in panLo + (q + rotate) % panCount }
-                                    for kb in kbGroup..<kbEnd {
-                                        let pc = kb * kcStep
-                                        let kc = min(kcStep, k - pc)
-                                        let betaK: T = kb == 0 ? beta : 1
-                                        let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
-                                        let kbFlags = flags + (kb - kbGroup) * ncPanels
-                                        if let aStarts {
-                                            // Row i of the block, at depth pc; tile rows past the edge repeat
-                                            // the block's last row (read, never stored).
-                                            for i in 0..<mcPanels * mr {
-                                                let r = ic + Swift.min(i, mc - 1)
-                                                aStarts[i] = (aRows.map { a + $0[r] } ?? a + r * lda) + pc
-                                            }
-                                        } else {
-                                            packA(level: level, transA: transA, a: a, lda: lda, aRows: aRows, i0: ic, rows: mc,
-                                                  p0: pc, kc: kc, mr: mr, dst: aPack!)
+                        // Own ranges first (r % workers == w), then the row blocks left in the others.
+                        for step in 0..<2 * ranges {
+                            let r = (w + step) % ranges
+                            if (r % workers == w) != (step < ranges) { continue }
+                            let ni = r / rowParts, rowEnd = mChunks * (r % rowParts + 1) / rowParts
+                            while true {
+                                let mi = nextRows[r].add(1, ordering: .relaxed).oldValue
+                                if mi >= rowEnd { break }
+                                let ic = mi * mcStep
+                                let mc = min(mcStep, m - ic)
+                                let mcPanels = ceilDiv(mc, mr)
+                                let panLo = ncPanels * ni / nChunks, panHi = ncPanels * (ni + 1) / nChunks
+                                let panCount = panHi - panLo
+                                if panCount <= 0 { continue }
+                                // Chunks start at different micro-panels, so that concurrent workers
+                                // pack different parts of B first.
+                                let rotate = panCount * w / workers
+                                // The q-th panel this chunk visits.
+                                let panelAt = { (q: Int) in panLo + (q + rotate) % panCount }
+                                for kb in kbGroup..<kbEnd {
+                                    let pc = kb * kcStep
+                                    let kc = min(kcStep, k - pc)
+                                    let betaK: T = kb == 0 ? beta : 1
+                                    let bBlock = bPack + (pc - pcGroup) * ncPanels * nr
+                                    let kbFlags = flags + (kb - kbGroup) * ncPanels
+                                    if let aStarts {
+                                        // Row i of the block, at depth pc; tile rows past the edge repeat
+                                        // the block's last row (read, never stored).
+                                        for i in 0..<mcPanels * mr {
+                                            let r = ic + Swift.min(i, mc - 1)
+                                            aStarts[i] = (aRows.map { a + $0[r] } ?? a + r * lda) + pc
                                         }
-                                        for q in 0..<panCount {
-                                            let panel = panelAt(q)
-                                            let j0 = panel * nr
-                                            let cols = min(nr, nc - j0)
-                                            // A whole panel of B read in place needs no packing.
-                                            let bInPlace = cols == nr ? bOffsets.map { $0 + pc } : nil
-                                            let bPanel = bBlock + panel * nr * kc
-                                            let flag = kbFlags + panel
-                                            if bInPlace == nil && flag.pointee.load(ordering: .acquiring) != 2 {
-                                                if flag.pointee.compareExchange(expected: 0, desired: 1,
-                                                                                ordering: .relaxed).exchanged {
-                                                    packB(level: level, transB: transB, b: b, ldb: ldb, bRows: bRows, p0: pc, kc: kc,
-                                                          j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
-                                                    flag.pointee.store(2, ordering: .releasing)
-                                                } else {
-                                                    // Another worker is packing it right now.
-                                                    while flag.pointee.load(ordering: .acquiring) != 2 {}
-                                                }
+                                    } else {
+                                        packA(level: level, transA: transA, a: a, lda: lda, aRows: aRows, i0: ic, rows: mc,
+                                              p0: pc, kc: kc, mr: mr, dst: aPack!)
+                                    }
+                                    for q in 0..<panCount {
+                                        let panel = panelAt(q)
+                                        let j0 = panel * nr
+                                        let cols = min(nr, nc - j0)
+                                        // A whole panel of B read in place needs no packing.
+                                        let bInPlace = cols == nr ? bOffsets.map { $0 + pc } : nil
+                                        let bPanel = bBlock + panel * nr * kc
+                                        let flag = kbFlags + panel
+                                        if bInPlace == nil && flag.pointee.load(ordering: .acquiring) != 2 {
+                                            if flag.pointee.compareExchange(expected: 0, desired: 1,
+                                                                            ordering: .relaxed).exchanged {
+                                                packB(level: level, transB: transB, b: b, ldb: ldb, bRows: bRows, p0: pc, kc: kc,
+                                                      j0: jc + j0, cols: cols, nr: nr, dst: bPanel)
+                                                flag.pointee.store(2, ordering: .releasing)
+                                            } else {
+                                                // Another worker is packing it right now.
+                                                while flag.pointee.load(ordering: .acquiring) != 2 {}
                                             }
-                                            let cBlock = c + ic * ldc + jc + j0
-                                            let bKernel = bInPlace == nil ? UnsafePointer(bPanel) : b + jc + j0
-                                            // The row block's tiles prefetch the next packed panel of this K block
-                                            // into L2, a slice each: it was packed for an earlier row block (or by
-                                            // the other worker) and has left L2, and the first tile to read it from
-                                            // L3 runs far below the others (1.02–1.07× on N = 1024, 2048).
-                                            var nextPanel: UnsafePointer<CChar>? = nil
-                                            var nextLines = 0, slice = 0
-                                            if bInPlace == nil && q + 1 < panCount {
-                                                let next = panelAt(q + 1)
-                                                if (kbFlags + next).pointee.load(ordering: .relaxed) == 2 {
-                                                    nextPanel = UnsafeRawPointer(bBlock + next * nr * kc).assumingMemoryBound(to: CChar.self)
-                                                    nextLines = nr * kc * stride / 64
-                                                    slice = ceilDiv(nextLines, mcPanels)
-                                                }
+                                        }
+                                        let cBlock = c + ic * ldc + jc + j0
+                                        let bKernel = bInPlace == nil ? UnsafePointer(bPanel) : b + jc + j0
+                                        // The row block's tiles prefetch the next packed panel of this K block
+                                        // into L2, a slice each: it was packed for an earlier row block (or by
+                                        // the other worker) and has left L2, and the first tile to read it from
+                                        // L3 runs far below the others (1.02–1.07× on N = 1024, 2048).
+                                        var nextPanel: UnsafePointer<CChar>? = nil
+                                        var nextLines = 0, slice = 0
+                                        if bInPlace == nil && q + 1 < panCount {
+                                            let next = panelAt(q + 1)
+                                            if (kbFlags + next).pointee.load(ordering: .relaxed) == 2 {
+                                                nextPanel = UnsafeRawPointer(bBlock + next * nr * kc).assumingMemoryBound(to: CChar.self)
+                                                nextLines = nr * kc * stride / 64
+                                                slice = ceilDiv(nextLines, mcPanels)
                                             }
-                                            for ip in 0..<mcPanels {
-                                                let i0 = ip * mr
-                                                T.microKernelInPlace(level: level, wide: wide, kc: kc, a: aPack.map { UnsafePointer($0 + ip * mr * kc) },
-                                                                     aRows: aStarts.map { UnsafePointer($0 + i0) }, b: bKernel,
-                                                                     bOffsets: bInPlace, c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha,
-                                                                     beta: betaK, mr: min(mr, mc - i0), nr: cols,
-                                                                     prefetch: nextPanel.map { $0 + ip * slice * 64 },
-                                                                     prefetchLines: max(0, min(slice, nextLines - ip * slice)))
-                                            }
+                                        }
+                                        for ip in 0..<mcPanels {
+                                            let i0 = ip * mr
+                                            T.microKernelInPlace(level: level, wide: wide, kc: kc, a: aPack.map { UnsafePointer($0 + ip * mr * kc) },
+                                                                 aRows: aStarts.map { UnsafePointer($0 + i0) }, b: bKernel,
+                                                                 bOffsets: bInPlace, c: cBlock + i0 * ldc, ldc: ldc, alpha: alpha,
+                                                                 beta: betaK, mr: min(mr, mc - i0), nr: cols,
+                                                                 prefetch: nextPanel.map { $0 + ip * slice * 64 },
+                                                                 prefetchLines: max(0, min(slice, nextLines - ip * slice)))
                                         }
                                     }
                                 }

@@ -21,8 +21,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-void nk_sgemm_ukr_avx512(long kc, const float *a, const float *b, float *c, long ldc, float alpha, float beta,
-                         long mr, long nr, const char *pf, long pfLines);
+#include "nk_gemm.h"
 
 static double now(void) {
     struct timespec t;
@@ -59,9 +58,10 @@ int main(int argc, char **argv) {
         for (long q = 0; q < panels; q++) {
             for (long ip = 0; ip < tiles; ip++) {
                 const char *pf = prefetch && q + 1 < panels ? (const char *)(b + (q + 1) * 32 * kc) + ip * slice * 64 : 0;
-                long left = lines - ip * slice, pfLines = pf ? (slice < left ? slice : left) : 0;
+                // This tile's slice of the next panel: at most `slice` lines, none past its end.
+                long left = lines - ip * slice, pfLines = !pf || left <= 0 ? 0 : (slice < left ? slice : left);
                 nk_sgemm_ukr_avx512(kc, a + ip * 12 * kc, b + q * 32 * kc, c + ip * 12 * ldc + q * 32, ldc, 1, 1, 12, 32,
-                                    pf, pfLines > 0 ? pfLines : 0);
+                                    pf, pfLines);
             }
         }
         double t = now() - t0;

@@ -19,7 +19,8 @@ the same name, or with the Neural case PAIRS names for it, or with Neural's only
 (elementwise: the peers' naive forms against Neural's plain expression, their out=, fused, donated
 and copy forms against Neural's fused op). With several passes, medians are shown, and a last
 column lists each pass's own speed (Neural's figure over the peer's that ran right after it), so
-that the table shows how far the machine's noise moves a ratio.
+that the table shows how far the machine's noise moves a ratio. The mlp bench also gets a `max_rss`
+row: the peak resident memory (MiB) of each MLP process as a whole, from wait4's rusage.
 """
 import argparse
 import os
@@ -27,6 +28,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm"]
@@ -44,26 +46,48 @@ def parse(out):
     return rows
 
 
+# Units where lower is better: times, and the peak memory of a process.
+LOWER_IS_BETTER = ("ms", "MiB")
+
+
 def speed(unit, peer, neural):
-    """Above 1 when Neural is faster: neural/peer for rates, peer/neural for times (ms)."""
-    return (peer / neural) if unit == "ms" else (neural / peer)
+    """Above 1 when Neural is better: neural/peer for rates, peer/neural for times (ms) and memory (MiB)."""
+    return (peer / neural) if unit in LOWER_IS_BETTER else (neural / peer)
 
 
 def run(cmd, cwd, timeout):
+    """Runs one benchmark process; returns its RESULT rows and its peak resident set (MiB, from
+    wait4's rusage of that process alone)."""
     print("$ " + " ".join(cmd), flush=True)
-    try:
-        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    streams = {}
+    readers = [threading.Thread(target=lambda name, f: streams.__setitem__(name, f.read()), args=(name, f))
+               for name, f in (("out", p.stdout), ("err", p.stderr))]
+    for r in readers:
+        r.start()
+    fired = threading.Event()
+    def kill():
+        fired.set()
+        p.kill()
+    killer = threading.Timer(timeout, kill)
+    killer.start()
+    _, status, usage = os.wait4(p.pid, 0)
+    killer.cancel()
+    timed_out = fired.is_set()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    for r in readers:
+        r.join()
+    if timed_out:
         print("   timed out", flush=True)
-        return []
-    rows = parse(p.stdout)
+        return [], None
+    rows = parse(streams.get("out", ""))
     for r in rows:
         print(f"   {r.get('lib')} t={r.get('threads')} {r.get('case')}: {r.get('value')} {r.get('unit', '')} "
               f"ext_load={r.get('ext_load')}", flush=True)
     if p.returncode != 0:
-        tail = (p.stderr.strip().splitlines() or ["(no stderr)"])[-1][:300]
+        tail = (streams.get("err", "").strip().splitlines() or ["(no stderr)"])[-1][:300]
         print(f"   rc={p.returncode}: {tail}", flush=True)
-    return rows
+    return rows, usage.ru_maxrss / 1024
 
 
 def main():
@@ -113,13 +137,20 @@ def main():
                     for lib in libs:
                         commands.append(([py, script, "--threads", str(t), "--lib", lib] + quick, peers_dir))
                 for cmd, cwd in commands:
-                    for r in run(cmd, cwd, a.timeout):
+                    rows, max_rss = run(cmd, cwd, a.timeout)
+                    for r in rows:
                         key = (r.get("bench"), int(r.get("threads", t)), r.get("lib"), r.get("case"))
                         try:
                             results.setdefault(key, []).append(float(r["value"]))
                             units[key] = r.get("unit", "")
                         except (KeyError, ValueError):
                             print(f"   FAILED: {r.get('error', r)}", flush=True)
+                    # The MLP process's peak memory (the whole process: data, model, caches, runtime).
+                    ok = [r for r in rows if "value" in r]
+                    if case == "mlp" and max_rss is not None and ok:
+                        key = (ok[0].get("bench"), int(ok[0].get("threads", t)), ok[0].get("lib"), "max_rss")
+                        results.setdefault(key, []).append(max_rss)
+                        units[key] = "MiB"
 
     med = {k: statistics.median(v) for k, v in results.items()}
     print()
@@ -152,7 +183,8 @@ def main():
                 passes = per_pass(unit, k, (bench, t, "neural", ncase))
                 print(f"{bench:<12} {t:>3} {k[2]:<14} {k[3]:<30} {pv:>12.4g} {nv:>12.4g} {unit:<10} "
                       f"{speed(unit, pv, nv):>6.2f}" + (f"  {passes}" if passes else ""))
-    print("\nspeed > 1: Neural faster (neural/peer for samples/s and GB/s, peer/neural for ms).")
+    print("\nspeed > 1: Neural better (neural/peer for samples/s and GB/s, peer/neural for ms and for MiB, "
+          "the max_rss rows: each MLP process's peak resident memory).")
     if a.passes > 1:
         print(f"medians over {a.passes} interleaved passes.")
     if skipped:

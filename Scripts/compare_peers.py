@@ -25,13 +25,18 @@ row: the peak resident memory (MiB) of each MLP process as a whole, from wait4's
 import argparse
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm"]
+# Cases whose processes' peak memory gets a `max_rss` row (the issue's memory target is the MLP's).
+RSS_CASES = {"mlp"}
 # Peer cases without a Neural case of the same name -> the Neural case they are compared with.
 PAIRS = {"relu_axpb_out_16M": "relu_axpb_fused_16M", "relu_axpb_fused_donated_16M": "relu_axpb_fused_16M",
          "copy_16M": "relu_axpb_fused_16M", "copy_128M": "relu_axpb_fused_16M"}
@@ -57,36 +62,29 @@ def speed(unit, peer, neural):
 
 def run(cmd, cwd, timeout):
     """Runs one benchmark process; returns its RESULT rows and its peak resident set (MiB, from
-    wait4's rusage of that process alone)."""
+    wait4's rusage of that process alone; None when it timed out)."""
     print("$ " + " ".join(cmd), flush=True)
-    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    streams = {}
-    readers = [threading.Thread(target=lambda name, f: streams.__setitem__(name, f.read()), args=(name, f))
-               for name, f in (("out", p.stdout), ("err", p.stderr))]
-    for r in readers:
-        r.start()
-    fired = threading.Event()
-    def kill():
-        fired.set()
-        p.kill()
-    killer = threading.Timer(timeout, kill)
-    killer.start()
-    _, status, usage = os.wait4(p.pid, 0)
-    killer.cancel()
-    timed_out = fired.is_set()
-    p.returncode = os.waitstatus_to_exitcode(status)
-    for r in readers:
-        r.join()
-    if timed_out:
-        print("   timed out", flush=True)
-        return [], None
-    rows = parse(streams.get("out", ""))
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True)
+        killer = threading.Timer(timeout, p.kill)
+        killer.start()
+        _, status, usage = os.wait4(p.pid, 0)  # reaps the process: Popen's own wait is not used
+        killer.cancel()
+        rc = os.waitstatus_to_exitcode(status)
+        if rc == -signal.SIGKILL and time.monotonic() - t0 >= timeout:
+            print("   timed out", flush=True)
+            return [], None
+        out.seek(0)
+        err.seek(0)
+        rows = parse(out.read())
+        stderr = err.read()
     for r in rows:
         print(f"   {r.get('lib')} t={r.get('threads')} {r.get('case')}: {r.get('value')} {r.get('unit', '')} "
               f"ext_load={r.get('ext_load')}", flush=True)
-    if p.returncode != 0:
-        tail = (streams.get("err", "").strip().splitlines() or ["(no stderr)"])[-1][:300]
-        print(f"   rc={p.returncode}: {tail}", flush=True)
+    if rc != 0:
+        tail = (stderr.strip().splitlines() or ["(no stderr)"])[-1][:300]
+        print(f"   rc={rc}: {tail}", flush=True)
     return rows, usage.ru_maxrss / 1024
 
 
@@ -145,9 +143,9 @@ def main():
                             units[key] = r.get("unit", "")
                         except (KeyError, ValueError):
                             print(f"   FAILED: {r.get('error', r)}", flush=True)
-                    # The MLP process's peak memory (the whole process: data, model, caches, runtime).
+                    # The process's peak memory (the whole process: data, model, caches, runtime).
                     ok = [r for r in rows if "value" in r]
-                    if case == "mlp" and max_rss is not None and ok:
+                    if case in RSS_CASES and max_rss is not None and ok:
                         key = (ok[0].get("bench"), int(ok[0].get("threads", t)), ok[0].get("lib"), "max_rss")
                         results.setdefault(key, []).append(max_rss)
                         units[key] = "MiB"

@@ -10,17 +10,17 @@
 ///
 /// Parameters, as in `torch.nn.Conv1d`: `weight` `[C′, C, k]` (k·C·C′ numbers, eq. 7.50) and
 /// `bias` `[C′]`, both uniform in ±1/√(C·k) (PyTorch's kaiming-uniform with a = √5, fan-in C·k).
-public final class Conv1D: Module, Layer {
+public final class Conv1D: Module, Layer, SummarizableLayer {
     /// The filters wᵢⱼ ∈ ℝᵏ, `[outChannels, inChannels, kernelSize]`.
     public let weight: Parameter
     /// The per-output-channel offsets, `[outChannels]` (nil without bias).
     public let bias: Parameter?
     /// Step between output positions.
-    public let stride: Int
+    package let stride: Int
     /// Zeros added at each end of the input.
-    public let padding: Int
+    package let padding: Int
     /// Spacing between the filter's taps.
-    public let dilation: Int
+    package let dilation: Int
 
     /// A convolution `inChannels → outChannels` with filters of length `kernelSize`, seeded from
     /// `generator`.
@@ -49,11 +49,25 @@ public final class Conv1D: Module, Layer {
     /// C′, the output channels.
     public var outChannels: Int { weight.shape[0] }
     /// k, the filter length.
-    public var kernelSize: Int { weight.shape[2] }
+    package var kernelSize: Int { weight.shape[2] }
 
     /// `[N, C, L] → [N, C′, L′]` with L′ = ⌊(L + 2·padding − dilation·(k − 1) − 1)/stride⌋ + 1.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.conv1d(weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation)
+    }
+
+    /// The per-example output shape `[C′, L′]` for an input `[C, L]`; nil when the filter is
+    /// longer than the padded input.
+    package func outputShape(for input: [Int]) -> [Int]? {
+        SlidingWindow.outputShape(input, channels: outChannels, kernel: (1, kernelSize), stride: (1, stride),
+                                  padding: (0, padding), dilation: (1, dilation))
+    }
+
+    /// `Conv1D(C, C′, kernel k)` and the stride, padding and dilation that aren't the defaults.
+    package var summary: String {
+        "Conv1D(\(inChannels), \(outChannels), kernel \(kernelSize)"
+            + summaryOptions([("stride", "\(stride)", stride != 1), ("padding", "\(padding)", padding != 0),
+                              ("dilation", "\(dilation)", dilation != 1)]) + ")"
     }
 }
 
@@ -63,17 +77,17 @@ public final class Conv1D: Module, Layer {
 /// Parameters, as in `torch.nn.Conv2d`: `weight` `[C′, C, kH, kW]` (C·C′·k² numbers for a k×k
 /// filter, eq. 7.51) and `bias` `[C′]`, both uniform in ±1/√(C·kH·kW) (PyTorch's kaiming-uniform
 /// with a = √5). Padding defaults to 0, like PyTorch.
-public final class Conv2D: Module, Layer {
+public final class Conv2D: Module, Layer, SummarizableLayer {
     /// The filters, `[outChannels, inChannels, kH, kW]`.
     public let weight: Parameter
     /// The per-output-channel offsets, `[outChannels]` (nil without bias).
     public let bias: Parameter?
     /// (height, width) step between output positions.
-    public let stride: (Int, Int)
+    package let stride: (Int, Int)
     /// (height, width) zeros added on each side.
-    public let padding: (Int, Int)
+    package let padding: (Int, Int)
     /// (height, width) spacing between the filter's taps.
-    public let dilation: (Int, Int)
+    package let dilation: (Int, Int)
 
     /// A convolution `inChannels → outChannels` with `kernelSize.0 × kernelSize.1` filters, seeded
     /// from `generator`.
@@ -109,7 +123,7 @@ public final class Conv2D: Module, Layer {
     /// C′, the output channels.
     public var outChannels: Int { weight.shape[0] }
     /// (kH, kW), the filter size.
-    public var kernelSize: (Int, Int) { (weight.shape[2], weight.shape[3]) }
+    package var kernelSize: (Int, Int) { (weight.shape[2], weight.shape[3]) }
 
     /// `[N, C, H, W] → [N, C′, H′, W′]` with H′ = ⌊(H + 2pH − dH(kH − 1) − 1)/sH⌋ + 1, W′ likewise.
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -118,7 +132,114 @@ public final class Conv2D: Module, Layer {
 
     /// The convolution followed by `activation`, fused into its epilogue and backward; ``Sequential``
     /// uses it for a `Conv2D` directly followed by a `ReLU`.
-    public func callAsFunction(_ x: Tensor, activation: FusedActivation) -> Tensor {
+    package func callAsFunction(_ x: Tensor, activation: FusedActivation) -> Tensor {
         x.conv2d(weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, activation: activation)
+    }
+
+    /// The per-example output shape `[C′, H′, W′]` for an input `[C, H, W]`; nil when the filter is
+    /// larger than the padded input.
+    package func outputShape(for input: [Int]) -> [Int]? {
+        SlidingWindow.outputShape(input, channels: outChannels, kernel: kernelSize, stride: stride, padding: padding, dilation: dilation)
+    }
+
+    /// `Conv2D(C, C′, kernel kH×kW)` and the stride, padding and dilation that aren't the defaults.
+    package var summary: String {
+        "Conv2D(\(inChannels), \(outChannels), kernel \(kernelSize.0)×\(kernelSize.1)"
+            + summaryOptions([("stride", summaryPair(stride), stride != (1, 1)), ("padding", summaryPair(padding), padding != (0, 0)),
+                              ("dilation", summaryPair(dilation), dilation != (1, 1))]) + ")"
+    }
+}
+
+/// `n` for a pair (n, n), `a×b` otherwise, as summaries print window sizes.
+func summaryPair(_ p: (Int, Int)) -> String { p.0 == p.1 ? "\(p.0)" : "\(p.0)×\(p.1)" }
+
+/// `, name value` for each option whose flag is set, as summaries list non-default settings.
+func summaryOptions(_ items: [(name: String, value: String, isSet: Bool)]) -> String {
+    items.filter(\.isSet).map { ", \($0.name) \($0.value)" }.joined()
+}
+
+extension LayerKind {
+    /// `conv1d(C′,k[,stride,padding,dilation])`: ``Conv1D`` on `[C, L]`, "same" padding by default.
+    static let conv1d = ConvolutionToken.kind(dimensions: 1, usage: "conv1d(c,k)")
+    /// `conv2d(C′,k[,stride,padding,dilation])`: ``Conv2D`` on `[C, H, W]`, padding 0 by default.
+    static let conv2d = ConvolutionToken.kind(dimensions: 2, usage: "conv2d(c,k,stride=s,padding=p)")
+}
+
+/// `conv1d(…)` or `conv2d(…)`.
+struct ConvolutionToken: LayerToken, Equatable {
+    /// C′.
+    static let out = SpecParameter.size("out", "number of output channels", required: true)
+    /// k.
+    static let kernel = SpecParameter.size("kernel", "kernel size", required: true)
+    /// The stride (default 1).
+    static let stride = SpecParameter.size("stride", "stride")
+    /// A padding ≥ 0 or `same` (odd kernels: dilation·(k − 1)/2).
+    static let padding = SpecParameter(name: "padding", meaning: "padding", type: .integerOrSame, isRequired: false)
+    /// The dilation (default 1).
+    static let dilation = SpecParameter.size("dilation", "dilation")
+
+    /// 1 or 2.
+    let dimensions: Int
+    /// C′.
+    let outChannels: Int
+    /// k.
+    let kernelSize: Int
+    /// The stride.
+    let stride: Int
+    /// nil: the layer's default ("same" for Conv1D, 0 for Conv2D).
+    let padding: Int?
+    /// The dilation.
+    let dilation: Int
+
+    /// The kind `conv<dimensions>d`.
+    static func kind(dimensions: Int, usage: String) -> LayerKind {
+        let name = "conv\(dimensions)d"
+        return LayerKind(name: name, usage: usage, parameters: [out, kernel, stride, padding, dilation],
+                         form: "\(name)(c,k) with optional stride=, padding= (a number or \"same\") and dilation=") {
+            (a) throws(ModelSpecError) in
+            let out = a.integer(Self.out)!, k = a.integer(Self.kernel)!
+            let dilation = a.integer(Self.dilation) ?? 1
+            var padding = a.integer(Self.padding)
+            if a.isSame(Self.padding) {
+                guard k % 2 == 1 else {
+                    throw a.error("\(name): padding=same needs an odd kernel size, got \(k)", at: Self.padding)
+                }
+                padding = dilation * (k - 1) / 2
+            } else if padding == nil && dimensions == 1 && k % 2 == 0 {
+                throw a.error("conv1d's default \"same\" padding needs an odd kernel size, got \(k)",
+                              hint: "give the padding, e.g. conv1d(\(out),\(k),padding=0)")
+            }
+            return ConvolutionToken(dimensions: dimensions, outChannels: out, kernelSize: k, stride: a.integer(Self.stride) ?? 1,
+                                    padding: padding, dilation: dilation)
+        }
+    }
+
+    var description: String {
+        var args = ["\(outChannels)", "\(kernelSize)"]
+        if stride != 1 { args.append("stride=\(stride)") }
+        if let padding { args.append("padding=\(padding)") }
+        if dilation != 1 { args.append("dilation=\(dilation)") }
+        return "conv\(dimensions)d(\(args.joined(separator: ",")))"
+    }
+
+    func plan(_ plan: inout LayerPlan) throws(ModelSpecError) {
+        let shape = plan.shape
+        guard shape.count == dimensions + 1 else {
+            let wanted = dimensions == 1 ? "[C, L]" : "[C, H, W]"
+            var hint: String? = nil
+            if shape.count == dimensions { hint = "give the input shape a channel dimension, e.g. \(LayerPlan.text([1] + shape))" }
+            throw plan.error("\(plan.word) needs a \(wanted) input but the running shape is \(LayerPlan.text(shape))", hint: hint)
+        }
+        let (c, out, k, stride, dilation) = (shape[0], outChannels, kernelSize, stride, dilation)
+        let pad = padding ?? (dimensions == 1 ? dilation * (k - 1) / 2 : 0)
+        guard let outShape = SlidingWindow.outputShape(shape, channels: out, kernel: (k, k), stride: (stride, stride),
+                                                       padding: (pad, pad), dilation: (dilation, dilation)) else {
+            throw plan.error("\(plan.spelling): the kernel (\(k), dilation \(dilation)) is larger than the padded input: the running shape is \(LayerPlan.text(shape)) with padding \(pad)")
+        }
+        if dimensions == 1 {
+            plan.add(outShape) { d, g in Conv1D(c, out, kernelSize: k, stride: stride, padding: pad, dilation: dilation, dtype: d, generator: g) }
+        } else {
+            plan.add(outShape) { d, g in Conv2D(c, out, kernelSize: k, stride: stride, padding: pad, dilation: dilation, dtype: d, generator: g) }
+        }
     }
 }

@@ -4,11 +4,11 @@
 ///
 /// The mask is drawn from `generator`, so a seeded generator makes training reproducible.
 /// The backward pass multiplies v by the same mask (scaled), as autodiff of z ⊙ mask/(1 − p).
-public final class Dropout: Module, Layer {
+public final class Dropout: Module, Layer, SummarizableLayer {
     /// The probability of zeroing an element (PyTorch's default 0.5).
-    public let p: Double
+    package let p: Double
     /// The source of the masks.
-    public let generator: RandomGenerator
+    package let generator: RandomGenerator
 
     /// Dropout with probability `p` in [0, 1], drawing masks from `generator`.
     public init(_ p: Double = 0.5, generator: RandomGenerator = .default) {
@@ -26,5 +26,31 @@ public final class Dropout: Module, Layer {
             (Tensor.uniform(x.shape, dtype: x.dtype, generator: generator) .>= p) * (1 / (1 - p))
         }
         return x * keep
+    }
+
+    /// `Dropout(p)`.
+    package var summary: String { "Dropout(\(ModelSpec.format(p)))" }
+}
+
+extension LayerKind {
+    /// `dropout[(p)]`: ``Dropout`` with probability p (default 0.5), masks from the build's generator.
+    static let dropout = LayerKind(name: "dropout", usage: "dropout(p)", parameters: [DropoutToken.p],
+                                   form: "dropout(p), p in [0, 1] (default 0.5)") { a in
+        DropoutToken(p: a.number(DropoutToken.p) ?? 0.5)
+    }
+}
+
+/// `dropout(p)`.
+struct DropoutToken: LayerToken, Equatable {
+    /// p in [0, 1].
+    static let p = SpecParameter.number("p", "probability", in: 0...1)
+    /// p.
+    let p: Double
+
+    var description: String { "dropout(\(ModelSpec.format(p)))" }
+
+    func plan(_ plan: inout LayerPlan) {
+        let p = p
+        plan.add(plan.shape) { _, g in Dropout(p, generator: g) }
     }
 }

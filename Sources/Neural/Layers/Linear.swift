@@ -4,7 +4,7 @@
 ///
 /// Parameters, in PyTorch's layout and initialisation (`nn.Linear`): `weight` `[outFeatures,
 /// inFeatures]` and `bias` `[outFeatures]`, both uniform in ±1/√inFeatures.
-public final class Linear: Module, Layer {
+public final class Linear: Module, Layer, SummarizableLayer {
     /// W, `[outFeatures, inFeatures]`.
     public let weight: Parameter
     /// b, `[outFeatures]` (nil without bias).
@@ -35,9 +35,36 @@ public final class Linear: Module, Layer {
     /// `[…, inFeatures] → […, outFeatures]` followed by `activation`, fused into the layer's GEMM
     /// epilogue and backward (``Tensor/linear(weight:bias:activation:)``); ``Sequential`` uses it
     /// for a `Linear` directly followed by a `ReLU`.
-    public func callAsFunction(_ x: Tensor, activation: FusedActivation) -> Tensor {
+    package func callAsFunction(_ x: Tensor, activation: FusedActivation) -> Tensor {
         precondition(x.shape.last == inFeatures,
                      "Neural: Linear(\(inFeatures), \(outFeatures)) got input of shape \(x.shape); its last dimension must be \(inFeatures)")
         return x.linear(weight: weight.value, bias: bias?.value, activation: activation)
+    }
+
+    /// `Linear(in, out)`, with `, no bias` when there is none.
+    package var summary: String { "Linear(\(inFeatures), \(outFeatures)\(bias == nil ? ", no bias" : ""))" }
+}
+
+extension LayerKind {
+    /// `linear(k)`: a ``Linear`` layer `F → k` on a `[F]` running shape.
+    static let linear = LayerKind(name: "linear", usage: "linear(k)", parameters: [LinearToken.out],
+                                  form: "linear(k), k the output features") { a in
+        LinearToken(outFeatures: a.integer(LinearToken.out)!)
+    }
+}
+
+/// `linear(k)`: the one token that can be the output layer.
+struct LinearToken: LayerToken, Equatable {
+    /// k.
+    static let out = SpecParameter.size("out", "output size", required: true)
+    /// k.
+    let outFeatures: Int
+
+    var description: String { "linear(\(outFeatures))" }
+    var outputWidth: Int? { outFeatures }
+
+    func plan(_ plan: inout LayerPlan) throws(ModelSpecError) {
+        let f = try plan.features(), k = outFeatures
+        plan.add([k]) { d, g in Linear(f, k, dtype: d, generator: g) }
     }
 }

@@ -21,7 +21,7 @@
 /// let ln = LayerNorm(512)                       // per feature, as nn.LayerNorm(512)
 /// let notes = LayerNorm([512], affine: .scalar) // β + γ·LN-S(z) with scalar β, γ
 /// ```
-public final class LayerNorm: Module, Layer {
+public final class LayerNorm: Module, Layer, SummarizableLayer {
     /// Which learnable scale and shift follow the standardisation.
     public enum Affine: Sendable {
         /// γ and β per feature, of shape `normalizedShape` (PyTorch's `elementwise_affine=True`).
@@ -39,9 +39,9 @@ public final class LayerNorm: Module, Layer {
     /// The trailing dimensions normalised together.
     public let normalizedShape: [Int]
     /// ε added to the variance (PyTorch's default 1e-5).
-    public let eps: Double
+    package let eps: Double
     /// The kind of scale and shift.
-    public let affine: Affine
+    package let affine: Affine
 
     /// Normalises over trailing dimensions `normalizedShape`.
     ///
@@ -96,6 +96,9 @@ public final class LayerNorm: Module, Layer {
             return x.layerNorm(normalizedAxes: k, eps: eps)
         }
     }
+
+    /// `LayerNorm([d₁, …])`.
+    package var summary: String { "LayerNorm(\(normalizedShape))" }
 }
 
 /// Batch normalisation over channel dimension 1 (the shared implementation of ``BatchNorm1D``
@@ -108,23 +111,23 @@ public final class LayerNorm: Module, Layer {
 /// State, with PyTorch's names and initialisation: parameters `weight` `[C]` (ones) and `bias` `[C]`
 /// (zeros) when affine; buffers `running_mean` `[C]` (zeros), `running_var` `[C]` (ones) and
 /// `num_batches_tracked` `[]` (0, a count) when tracking running statistics.
-public class BatchNorm: Module, Layer {
+public class BatchNorm: Module, Layer, SummarizableLayer {
     /// γ per channel, `[numFeatures]` (ones); `nil` without affine.
     public let weight: Parameter?
     /// β per channel, `[numFeatures]` (zeros); `nil` without affine.
     public let bias: Parameter?
     /// Running mean per channel, `[numFeatures]` (zeros); `nil` when not tracking.
-    public let runningMean: Buffer?
+    package let runningMean: Buffer?
     /// Running (unbiased) variance per channel, `[numFeatures]` (ones); `nil` when not tracking.
-    public let runningVar: Buffer?
+    package let runningVar: Buffer?
     /// Number of training batches seen, a scalar `[]` count (0); `nil` when not tracking.
-    public let numBatchesTracked: Buffer?
+    package let numBatchesTracked: Buffer?
     /// C, the channels (dimension 1 of the input).
     public let numFeatures: Int
     /// ε added to the variance (1e-5).
-    public let eps: Double
+    package let eps: Double
     /// The running statistics' update weight (0.1); `nil` for a cumulative average over batches.
-    public let momentum: Double?
+    package let momentum: Double?
     /// Input ranks the layer accepts.
     let acceptedRanks: [Int]
 
@@ -180,6 +183,9 @@ public class BatchNorm: Module, Layer {
         if let bias { y = y + bias.value.reshaped(statsShape) }
         return y
     }
+
+    /// `BatchNorm1D(C)` or `BatchNorm2D(C)`.
+    package var summary: String { "\(type(of: self))(\(numFeatures))" }
 }
 
 /// Batch normalisation for `[N, C]` or `[N, C, L]` inputs (like `torch.nn.BatchNorm1d`): statistics
@@ -214,17 +220,17 @@ public final class BatchNorm2D: BatchNorm {
 ///
 /// Shapes: input `[N, C, …]` (any number of trailing dimensions, including none), output the same.
 /// Parameters (PyTorch's initialisation): `weight` `[C]` ones and `bias` `[C]` zeros, when affine.
-public final class GroupNorm: Module, Layer {
+public final class GroupNorm: Module, Layer, SummarizableLayer {
     /// γ per channel, `[numChannels]` (ones); `nil` without affine.
     public let weight: Parameter?
     /// β per channel, `[numChannels]` (zeros); `nil` without affine.
     public let bias: Parameter?
     /// G.
-    public let numGroups: Int
+    package let numGroups: Int
     /// C.
-    public let numChannels: Int
+    package let numChannels: Int
     /// ε added to the variance (1e-5).
-    public let eps: Double
+    package let eps: Double
 
     /// `numGroups` groups over `numChannels` channels (`numChannels` divisible by `numGroups`).
     public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true, dtype: DType = .float32) {
@@ -248,5 +254,75 @@ public final class GroupNorm: Module, Layer {
         if let weight { y = y * weight.value.reshaped(statsShape) }
         if let bias { y = y + bias.value.reshaped(statsShape) }
         return y
+    }
+
+    /// `GroupNorm(G, C)`.
+    package var summary: String { "GroupNorm(\(numGroups), \(numChannels))" }
+}
+
+extension LayerKind {
+    /// `batchnorm`: ``BatchNorm1D`` on `[F]` or `[C, L]`, ``BatchNorm2D`` on `[C, H, W]`
+    /// (`batchnorm1d`, `batchnorm2d` force the kind).
+    static let batchNorm = LayerKind(names: ["batchnorm", "batchnorm1d", "batchnorm2d"], usage: "batchnorm", parameters: [],
+                                     form: { name in name }) { a in
+        BatchNormToken(dimensions: a.name.hasSuffix("1d") ? 1 : a.name.hasSuffix("2d") ? 2 : nil)
+    }
+    /// `layernorm`: ``LayerNorm`` over the whole per-example shape.
+    static let layerNorm = LayerKind(name: "layernorm", usage: "layernorm", parameters: [], form: "layernorm") { _ in LayerNormToken() }
+    /// `groupnorm(G)`: ``GroupNorm`` `(G, C)`, C the first running dimension.
+    static let groupNorm = LayerKind(name: "groupnorm", usage: "groupnorm(g)", parameters: [GroupNormToken.groups],
+                                     form: "groupnorm(g), g the number of groups") { a in
+        GroupNormToken(groups: a.integer(GroupNormToken.groups)!)
+    }
+}
+
+/// `batchnorm`, `batchnorm1d` or `batchnorm2d`.
+struct BatchNormToken: LayerToken, Equatable {
+    /// 1 or 2; nil: picked from the running shape.
+    let dimensions: Int?
+
+    var description: String { "batchnorm" + (dimensions.map { "\($0)d" } ?? "") }
+
+    func plan(_ plan: inout LayerPlan) throws(ModelSpecError) {
+        let s = plan.shape, c = s[0]
+        switch (dimensions, s.count) {
+        case (nil, 1), (nil, 2), (1, 1), (1, 2): plan.add(s) { d, _ in BatchNorm1D(c, dtype: d) }
+        case (nil, 3), (2, 3): plan.add(s) { d, _ in BatchNorm2D(c, dtype: d) }
+        case (2, _):
+            throw plan.error("\(plan.word) needs a [C, H, W] input but the running shape is \(LayerPlan.text(s))")
+        case (1, _):
+            throw plan.error("\(plan.word) needs a [F] or [C, L] input but the running shape is \(LayerPlan.text(s))")
+        default:
+            throw plan.error("\(plan.word) needs a [F], [C, L] or [C, H, W] input but the running shape is \(LayerPlan.text(s))")
+        }
+    }
+}
+
+/// `layernorm`.
+struct LayerNormToken: LayerToken, Equatable {
+    var description: String { "layernorm" }
+
+    func plan(_ plan: inout LayerPlan) {
+        let s = plan.shape
+        plan.add(s) { d, _ in LayerNorm(s, dtype: d) }
+    }
+}
+
+/// `groupnorm(G)`.
+struct GroupNormToken: LayerToken, Equatable {
+    /// G.
+    static let groups = SpecParameter.size("groups", "number of groups", required: true)
+    /// G.
+    let groups: Int
+
+    var description: String { "groupnorm(\(groups))" }
+
+    func plan(_ plan: inout LayerPlan) throws(ModelSpecError) {
+        let s = plan.shape, c = s[0], groups = groups
+        guard c % groups == 0 else {
+            throw plan.error("\(plan.spelling): the \(c) channels of the running shape \(LayerPlan.text(s)) don't split into \(groups) groups",
+                             hint: "the number of groups must divide the channels")
+        }
+        plan.add(s) { d, _ in GroupNorm(groups, c, dtype: d) }
     }
 }

@@ -1,6 +1,6 @@
 /// Layers applied one after another: u = gₙ(…g₂(g₁(z))). Children are named `0`, `1`, … like
 /// `torch.nn.Sequential`, so parameter names match its `state_dict` keys (`0.weight`).
-public final class Sequential: Module, Layer {
+public final class Sequential: Module, Layer, SummarizableLayer {
     /// The layers, in order.
     public let layers: [any Layer]
 
@@ -52,6 +52,9 @@ public final class Sequential: Module, Layer {
     /// The last layer, the "head" θ of eq. 7.34.
     public var head: (any Layer)? { layers.last }
 
+    /// `Sequential(n layers)`.
+    package var summary: String { "Sequential(\(layers.count) layers)" }
+
     /// The r-layer MLP of eq. 7.22: `sizes = [d, m₁, …, m_r]`, Linear layers with `activation`
     /// between them and none after the last (the output layer is linear).
     /// Parameters: (d+1)m₁ + (m₁+1)m₂ + … + (m_{r−1}+1)m_r.
@@ -64,5 +67,31 @@ public final class Sequential: Module, Layer {
             if i < sizes.count - 2 { layers.append(activation()) }
         }
         return Sequential(layers)
+    }
+}
+
+extension LayerKind {
+    /// `mlp(m₁,…,m_r)`: `linear(m₁) relu … linear(m_r) relu`, after a ``Flatten`` when the running
+    /// shape is multi-dimensional (the output layer is appended from the data).
+    static let mlp = LayerKind(name: "mlp", usage: "mlp(m1,m2,...)", parameters: [], repeated: .size("hidden", "hidden size"),
+                               form: "mlp(m1,m2,...), the hidden widths, e.g. mlp(512,512)") { a in
+        MLPToken(hidden: a.repeated)
+    }
+}
+
+/// `mlp(m₁,…,m_r)`.
+struct MLPToken: LayerToken, Equatable {
+    /// m₁, …, m_r.
+    let hidden: [Int]
+
+    var description: String { "mlp(\(hidden.map(String.init).joined(separator: ",")))" }
+
+    func plan(_ plan: inout LayerPlan) {
+        plan.flattenIfNeeded()
+        for h in hidden {
+            let f = plan.shape[0]
+            plan.add([h]) { d, g in Linear(f, h, dtype: d, generator: g) }
+            plan.add([h]) { _, _ in ReLU() }
+        }
     }
 }

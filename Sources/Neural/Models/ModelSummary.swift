@@ -58,54 +58,11 @@ public struct ModelSummary: Sendable, CustomStringConvertible {
         self.rows = rows
     }
 
-    /// A one-line description of a layer: its kind and sizes, e.g. `Linear(784, 512)`,
-    /// `Conv2D(1, 32, kernel 3×3, stride 2, padding 1)`, `MaxPool2D(2×2)`, `Dropout(0.5)`.
-    public static func describe(_ layer: any Layer) -> String {
-        func pair(_ p: (Int, Int)) -> String { p.0 == p.1 ? "\(p.0)" : "\(p.0)×\(p.1)" }
-        func options(_ items: [(String, String, Bool)]) -> String {
-            items.filter(\.2).map { ", \($0.0) \($0.1)" }.joined()
-        }
-        switch layer {
-        case let l as Linear:
-            return "Linear(\(l.inFeatures), \(l.outFeatures)\(l.bias == nil ? ", no bias" : ""))"
-        case let c as Conv1D:
-            return "Conv1D(\(c.inChannels), \(c.outChannels), kernel \(c.kernelSize)"
-                + options([("stride", "\(c.stride)", c.stride != 1), ("padding", "\(c.padding)", c.padding != 0),
-                           ("dilation", "\(c.dilation)", c.dilation != 1)]) + ")"
-        case let c as Conv2D:
-            return "Conv2D(\(c.inChannels), \(c.outChannels), kernel \(c.kernelSize.0)×\(c.kernelSize.1)"
-                + options([("stride", pair(c.stride), c.stride != (1, 1)), ("padding", pair(c.padding), c.padding != (0, 0)),
-                           ("dilation", pair(c.dilation), c.dilation != (1, 1))]) + ")"
-        case let p as MaxPool1D:
-            return "MaxPool1D(\(p.kernelSize)" + options([("stride", "\(p.stride)", p.stride != p.kernelSize),
-                                                          ("padding", "\(p.padding)", p.padding != 0)]) + ")"
-        case let p as MaxPool2D:
-            return "MaxPool2D(\(p.kernelSize.0)×\(p.kernelSize.1)"
-                + options([("stride", pair(p.stride), p.stride != p.kernelSize), ("padding", pair(p.padding), p.padding != (0, 0))]) + ")"
-        case let p as AvgPool1D:
-            return "AvgPool1D(\(p.kernelSize)" + options([("stride", "\(p.stride)", p.stride != p.kernelSize),
-                                                          ("padding", "\(p.padding)", p.padding != 0)]) + ")"
-        case let p as AvgPool2D:
-            return "AvgPool2D(\(p.kernelSize.0)×\(p.kernelSize.1)"
-                + options([("stride", pair(p.stride), p.stride != p.kernelSize), ("padding", pair(p.padding), p.padding != (0, 0))]) + ")"
-        case is Flatten: return "Flatten"
-        case let b as BatchNorm1D: return "BatchNorm1D(\(b.numFeatures))"
-        case let b as BatchNorm2D: return "BatchNorm2D(\(b.numFeatures))"
-        case let n as LayerNorm: return "LayerNorm(\(n.normalizedShape))"
-        case let n as GroupNorm: return "GroupNorm(\(n.numGroups), \(n.numChannels))"
-        case let d as Dropout: return "Dropout(\(ModelSpec.format(d.p)))"
-        case let r as Residual: return "Residual(\(r.dim), hidden \(r.fc1.outFeatures), \(describe(r.act)))"
-        case let r as ResidualConnection: return "ResidualConnection(\(describe(r.body)))"
-        case let s as Sequential: return "Sequential(\(s.layers.count) layers)"
-        case is ReLU: return "ReLU"
-        case is Sigmoid: return "Sigmoid"
-        case is Tanh: return "Tanh"
-        case let a as LeakyReLU: return "LeakyReLU(\(ModelSpec.format(a.slope)))"
-        case is GELU: return "GELU"
-        case let a as Softplus: return "Softplus(β \(ModelSpec.format(a.beta)))"
-        case is Identity: return "Identity"
-        default: return String(describing: type(of: layer))
-        }
+    /// A one-line description of a layer: its ``SummarizableLayer/summary`` (e.g. `Linear(784, 512)`,
+    /// `Conv2D(1, 32, kernel 3×3, stride 2, padding 1)`, `MaxPool2D(2×2)`, `Dropout(0.5)`), or its type's
+    /// name for a layer that gives none.
+    package static func describe(_ layer: any Layer) -> String {
+        (layer as? any SummarizableLayer)?.summary ?? String(describing: type(of: layer))
     }
 
     /// `n` with thousands separators: 669,706.

@@ -40,8 +40,9 @@ public enum Algorithm3 {
     /// values in [0, 1]). With `storeGradients`, each parameter's ``Parameter/grad`` is set to the
     /// result (replacing what was there), so an ``Optimizer`` can take the step.
     ///
-    /// - Precondition: `mlp` alternates `Linear` layers (with bias) and activations among ReLU,
-    ///   Sigmoid, Tanh, LeakyReLU and Identity, and ends in a `Linear` layer with one output.
+    /// - Precondition: `mlp` alternates `Linear` layers (with bias) and elementwise activations that
+    ///   give their derivative σ′ (ReLU, LeakyReLU, Sigmoid, Tanh, Identity, …), and ends in a
+    ///   `Linear` layer with one output.
     public static func backprop(_ mlp: Sequential, x: Tensor, y: Tensor, storeGradients: Bool = false) -> Result {
         let (linears, activations) = layers(of: mlp)
         let r = linears.count
@@ -55,7 +56,7 @@ public enum Algorithm3 {
             var z: [Tensor] = []
             for k in 1...r {
                 z.append(a[k - 1].matmul(weights[k - 1].transposed()) + biases[k - 1])     // z⁽ᵏ⁾ = MM(a⁽ᵏ⁻¹⁾)
-                if k < r { a.append(apply(activations[k - 1], z[k - 1])) }               // a⁽ᵏ⁾ = σ(z⁽ᵏ⁾)
+                if k < r { a.append(activations[k - 1](z[k - 1])) }               // a⁽ᵏ⁾ = σ(z⁽ᵏ⁾)
             }
             let target = y.detached().to(weights[0].dtype).reshaped(z[r - 1].shape)
             let loss = logisticLoss(logits: z[r - 1], targets: target).item()
@@ -72,7 +73,7 @@ public enum Algorithm3 {
                 // 5. If k ≥ 1: back through MM and σ (eq. 7.79, 7.80).
                 if k >= 1 {
                     let da = dz.matmul(weights[k])               // ∂J/∂a⁽ᵏ⁾ = W⁽ᵏ⁺¹⁾ᵀ ∂J/∂z⁽ᵏ⁺¹⁾, [n, m_k]
-                    dz = derivative(activations[k - 1], z[k - 1]) * da   // ∂J/∂z⁽ᵏ⁾ = σ′(z⁽ᵏ⁾) ⊙ ∂J/∂a⁽ᵏ⁾
+                    dz = activations[k - 1].derivative(z[k - 1]) * da   // ∂J/∂z⁽ᵏ⁾ = σ′(z⁽ᵏ⁾) ⊙ ∂J/∂a⁽ᵏ⁾
                 }
             }
             if storeGradients {
@@ -86,8 +87,8 @@ public enum Algorithm3 {
     }
 
     /// The Linear layers and the activations between them.
-    private static func layers(of mlp: Sequential) -> ([Linear], [any Layer]) {
-        var linears: [Linear] = [], activations: [any Layer] = []
+    private static func layers(of mlp: Sequential) -> ([Linear], [any ElementwiseActivation]) {
+        var linears: [Linear] = [], activations: [any ElementwiseActivation] = []
         for (i, layer) in mlp.layers.enumerated() {
             if i % 2 == 0 {
                 guard let l = layer as? Linear, l.bias != nil else {
@@ -95,34 +96,15 @@ public enum Algorithm3 {
                 }
                 linears.append(l)
             } else {
-                activations.append(layer)
+                guard let activation = layer as? any ElementwiseActivation else {
+                    preconditionFailure("Neural: Algorithm3 needs an elementwise activation with a derivative σ′ at position \(i) "
+                                        + "(ReLU, LeakyReLU, Sigmoid, Tanh, Identity, …), got \(type(of: layer))")
+                }
+                activations.append(activation)
             }
         }
         precondition(mlp.layers.count % 2 == 1, "Neural: Algorithm3 needs the MLP to end in a Linear layer")
         precondition(linears.last?.outFeatures == 1, "Neural: Algorithm3 needs one output unit (the logit)")
         return (linears, activations)
-    }
-
-    /// σ(z).
-    private static func apply(_ activation: any Layer, _ z: Tensor) -> Tensor {
-        _ = derivative(activation, z.slice(axis: 0, 0..<0))   // validates the activation kind
-        return activation(z)
-    }
-
-    /// σ′(z) elementwise.
-    private static func derivative(_ activation: any Layer, _ z: Tensor) -> Tensor {
-        switch activation {
-        case is ReLU: return z .> 0
-        case let l as LeakyReLU: return (z .> 0) * (1 - l.slope) + l.slope
-        case is Sigmoid:
-            let s = z.sigmoid()
-            return s * (1 - s)
-        case is Tanh:
-            let t = z.tanh()
-            return 1 - t * t
-        case is Identity: return Tensor.ones(like: z)
-        default:
-            preconditionFailure("Neural: Algorithm3 supports ReLU, LeakyReLU, Sigmoid, Tanh and Identity activations, got \(type(of: activation))")
-        }
     }
 }

@@ -192,4 +192,34 @@ struct ConvolutionLayerTests {
         }
         #expect(loss().item() < 0.5 * first)
     }
+
+    @Test func slidingWindowLayersPredictTheShapesTheyCompute() {
+        // (layer, per-example input shape): strides, paddings, dilations and windows that don't tile the input.
+        let cases: [(any Layer, [Int])] = [
+            (Conv1D(2, 3, kernelSize: 3, stride: 2, padding: 0, dilation: 2), [2, 11]),
+            (Conv1D(2, 3, kernelSize: 5), [2, 7]),
+            (Conv2D(3, 4, kernelSize: (3, 2), stride: (2, 1), padding: (1, 0), dilation: (1, 2)), [3, 9, 8]),
+            (MaxPool1D(kernelSize: 3, stride: 2, padding: 1, dilation: 2), [2, 10]),
+            (MaxPool2D(kernelSize: 3, stride: 2, padding: 1), [2, 7, 9]),
+            (AvgPool1D(kernelSize: 2, stride: 3), [1, 8]),
+            (AvgPool2D(kernelSize: (2, 3), stride: (1, 2), padding: (1, 1)), [2, 5, 6]),
+        ]
+        for (layer, input) in cases {
+            let measured = Array(layer(Tensor.zeros([2] + input)).shape.dropFirst())
+            let predicted: [Int]? = switch layer {
+            case let l as Conv1D: l.outputShape(for: input)
+            case let l as Conv2D: l.outputShape(for: input)
+            case let l as MaxPool1D: l.outputShape(for: input)
+            case let l as MaxPool2D: l.outputShape(for: input)
+            case let l as AvgPool1D: l.outputShape(for: input)
+            case let l as AvgPool2D: l.outputShape(for: input)
+            default: nil
+            }
+            #expect(predicted == measured, "\(type(of: layer)) on \(input)")
+        }
+        // A window larger than the padded input has no output shape.
+        #expect(Conv2D(1, 1, kernelSize: 5).outputShape(for: [1, 4, 4]) == nil)
+        #expect(MaxPool1D(kernelSize: 4).outputShape(for: [1, 3]) == nil)
+    }
 }
+

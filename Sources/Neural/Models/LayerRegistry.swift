@@ -24,6 +24,7 @@ package enum LayerRegistry {
         .gelu,
         .softplus,
         .identity,
+        .silu,
     ]
 
     /// The kinds by each of their names.

@@ -12,9 +12,10 @@ struct Algorithm3Tests {
 
     static let activations: [(String, @Sendable () -> any Layer)] = [
         ("sigmoid", { Sigmoid() }), ("relu", { ReLU() }), ("tanh", { Tanh() }), ("leakyReLU", { LeakyReLU(slope: 0.1) }),
+        ("silu", { SiLU() }),
     ]
 
-    @Test(arguments: 0..<4)
+    @Test(arguments: 0..<5)
     func algorithm3GradientsEqualAutodiff_eq7_76_7_80(_ which: Int) {
         let (mlp, x, y) = Self.problem(Self.activations[which].1, seed: 500 + UInt64(which))
         let loss = logisticLoss(logits: mlp(x), targets: y.reshaped([6, 1]))

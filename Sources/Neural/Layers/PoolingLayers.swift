@@ -212,7 +212,7 @@ struct PoolToken: LayerToken, Equatable {
     /// The stride (default k).
     static let stride = SpecParameter.size("stride", "stride")
     /// The padding (default 0, at most k/2).
-    static let padding = SpecParameter.padding()
+    static let padding = SpecParameter.padding
 
     /// Max or average.
     let reduction: Reduction

@@ -72,10 +72,8 @@ struct SpecParameter: Sendable {
         SpecParameter(name: name, meaning: meaning, type: .integer(minimum: 1), isRequired: required)
     }
 
-    /// A non-negative integer (a padding).
-    static func padding(_ name: String = "padding") -> SpecParameter {
-        SpecParameter(name: name, meaning: "padding", type: .integer(minimum: 0), isRequired: false)
-    }
+    /// An optional non-negative integer `padding`.
+    static let padding = SpecParameter(name: "padding", meaning: "padding", type: .integer(minimum: 0), isRequired: false)
 
     /// An optional finite number, restricted to `range` or to positive values.
     static func number(_ name: String, _ meaning: String, in range: ClosedRange<Double>? = nil,

@@ -222,6 +222,34 @@ struct ModelSpecTests {
         for (p, q) in zip(a.parameters, b.parameters) { expectBitIdentical(p.value, q.value) }
     }
 
+    // MARK: The registry
+
+    @Test func registryListsEveryTokenNameOnceInHelpOrder() {
+        // The order decides "did you mean" between equally near names (maxpooling → maxpool, not maxpool1d).
+        #expect(ModelSpec.tokenNames == [
+            "linear", "mlp", "conv1d", "conv2d", "maxpool", "maxpool1d", "maxpool2d", "avgpool", "avgpool1d", "avgpool2d",
+            "flatten", "batchnorm", "batchnorm1d", "batchnorm2d", "layernorm", "groupnorm", "dropout", "residual", "resnet",
+            "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softplus", "identity", "silu",
+        ])
+        #expect(Set(ModelSpec.tokenNames).count == ModelSpec.tokenNames.count)
+        #expect(ModelSpec.usage == "linear(k) mlp(m1,m2,...) conv1d(c,k) conv2d(c,k,stride=s,padding=p) maxpool(k) avgpool(k) flatten "
+            + "batchnorm layernorm groupnorm(g) dropout(p) residual(h) resnet(w,n) relu sigmoid tanh leakyrelu(slope) gelu softplus(beta) identity silu")
+    }
+
+    @Test func everyLayerASpecBuildsSummarisesItself() throws {
+        let specs: [(String, [Int])] = [
+            ("conv2d(4,3) batchnorm relu maxpool(2) avgpool(1) groupnorm(2) flatten layernorm dropout residual resnet(8,1) leakyrelu softplus", [1, 8, 8]),
+            ("conv1d(4,3) batchnorm1d maxpool1d(2) avgpool1d(1) flatten mlp(6) sigmoid tanh gelu identity silu", [2, 8]),
+            ("maxpool2d(2) avgpool2d(1) batchnorm2d", [2, 4, 4]),
+        ]
+        for (text, shape) in specs {
+            let model = try ModelSpec.parse(text).build(inputShape: shape, outputSize: 3)
+            for layer in model.layers {
+                #expect(layer is any SummarizableLayer, "\(type(of: layer)) from \(text) has no summary line")
+            }
+        }
+    }
+
     // MARK: Errors point at the token
 
     @Test func unknownTokenSuggestsTheNearestName() {

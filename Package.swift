@@ -15,8 +15,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // SIMD micro-kernels only (GEMM tiles), compiled per function for AVX-512 / AVX2+FMA
-        // and chosen at run time by CPU feature; a portable fallback builds everywhere.
+        // The C kernels, each with an AVX-512 body chosen at run time by CPU feature and a portable
+        // body that builds everywhere (the GEMM tiles, narrow GEMM and transcendentals also have an
+        // AVX2+FMA body): GEMM register tiles, narrow GEMM and Float32 panel packing; elementwise
+        // transcendentals (exp, log, tanh, sigmoid, GELU, softplus); layer-normalization rows; the
+        // layers' loops (bias + activation epilogues, convolution gather/scatter, 2×2 max pooling,
+        // SGD update); and the persistent worker pool behind every parallel loop.
         .target(name: "CNeuralKernels"),
         // The system zlib, for reading gzip-compressed datasets (MNIST's .gz files).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -32,6 +36,14 @@ let package = Package(
         .executableTarget(
             name: "neural-bench",
             dependencies: ["Neural", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // README.md's ```swift blocks as one program: the ReadmeExample plugin extracts them at build
+        // time (extract-swift-blocks), so editing the README's code without fixing it breaks the
+        // build (its warnings too), and ReadmeExampleTests runs the program and checks what it prints.
+        .executableTarget(name: "extract-swift-blocks"),
+        .plugin(name: "ReadmeExample", capability: .buildTool(), dependencies: ["extract-swift-blocks"]),
+        .executableTarget(
+            name: "neural-readme-example", dependencies: ["Neural"],
+            swiftSettings: [.unsafeFlags(["-warnings-as-errors"])], plugins: ["ReadmeExample"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "CNeuralKernels"], exclude: ["Fixtures", "HostileFiles"]),
     ],
     swiftLanguageModes: [.v6]

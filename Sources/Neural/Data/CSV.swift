@@ -11,13 +11,13 @@ import Foundation
 /// ```
 public struct CSVTable: Sendable {
     /// The file the table came from (used in error messages).
-    public let path: String
+    package let path: String
     /// The column names (the first row).
-    public let header: [String]
+    package let header: [String]
     /// The data rows, each with `header.count` cells.
-    public let rows: [[String]]
+    package let rows: [[String]]
     /// The 1-based line of the file on which each data row starts (the header is line 1).
-    public let lines: [Int]
+    package let lines: [Int]
     /// The size of the parsed text in bytes (bounds the memory encoding may use).
     let textByteCount: Int
     /// Each column name's first index in ``header`` (lookups stay O(1) with many columns).
@@ -27,7 +27,7 @@ public struct CSVTable: Sendable {
     ///
     /// - Throws: ``DataError`` when the file is missing, not UTF-8, empty, has an unclosed quote
     ///   or a row whose number of fields differs from the header's.
-    public static func read(path: String) throws -> CSVTable {
+    package static func read(path: String) throws -> CSVTable {
         try decode(DataError.readFile(path), path: path)
     }
 
@@ -57,7 +57,7 @@ public struct CSVTable: Sendable {
     }
 
     /// Parses CSV `text`; `path` names it in error messages.
-    public init(text: String, path: String = "<csv>") throws {
+    package init(text: String, path: String = "<csv>") throws {
         self.path = path
         var records: [[String]] = [], starts: [Int] = []
         var fields: [String] = [], field: [UInt8] = []
@@ -129,7 +129,7 @@ public struct CSVTable: Sendable {
     /// The index of the column called `name`.
     ///
     /// - Throws: ``DataError`` listing the available columns when there is none.
-    public func column(_ name: String) throws -> Int {
+    package func column(_ name: String) throws -> Int {
         guard let j = columnIndex[name] else {
             throw DataError(.badHeader, path: path,
                             "no column '\(name)'; the columns are \(header.prefix(30).joined(separator: ", "))"
@@ -143,29 +143,29 @@ public struct CSVTable: Sendable {
 /// the values that fill blank numeric cells. Saved with a model, it encodes new files the same way.
 public struct CSVEncoding: Sendable, Codable, Equatable {
     /// One source column.
-    public struct Column: Sendable, Codable, Equatable {
+    package struct Column: Sendable, Codable, Equatable {
         /// The column's name in the header.
-        public var name: String
+        package var name: String
         /// The sorted categories of a one-hot column (one feature each); nil for a numeric column.
-        public var categories: [String]?
+        package var categories: [String]?
         /// The value that replaces a blank numeric cell (the column's median in the training file).
-        public var fill: Double
+        package var fill: Double
     }
 
     /// The feature columns, in feature order.
-    public var columns: [Column]
+    package var columns: [Column]
 
     /// The largest feature matrix (elements) ``encode(_:dtype:)`` builds regardless of the file's
     /// size; beyond it, at most 16 elements per byte of the file.
     static let minimumElementLimit = 1 << 24
 
     /// The feature names: a numeric column's name, or `column=category` per one-hot feature.
-    public var featureNames: [String] {
+    package var featureNames: [String] {
         columns.flatMap { c in c.categories.map { $0.map { "\(c.name)=\($0)" } } ?? [c.name] }
     }
 
     /// Whether each feature is numeric (true) or a one-hot indicator (false).
-    public var numericMask: [Bool] {
+    package var numericMask: [Bool] {
         columns.flatMap { c in c.categories.map { Array(repeating: false, count: $0.count) } ?? [true] }
     }
 
@@ -240,7 +240,7 @@ public struct CSVDataset: Sendable {
     /// How the feature columns were encoded (apply it to new files with ``CSVEncoding/encode(_:dtype:)``).
     public let encoding: CSVEncoding
     /// Blank cells filled with the median, per numeric column that had any.
-    public let imputed: [String: Int]
+    package let imputed: [String: Int]
 
     /// The feature names, `column` or `column=category` (d names).
     public var featureNames: [String] { encoding.featureNames }

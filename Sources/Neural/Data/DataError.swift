@@ -43,7 +43,7 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
     public let detail: String
 
     /// An error about `path`, optionally at a `line` and `column` of a text file.
-    public init(_ kind: Kind, path: String, line: Int? = nil, column: String? = nil, _ detail: String) {
+    package init(_ kind: Kind, path: String, line: Int? = nil, column: String? = nil, _ detail: String) {
         self.kind = kind
         self.path = path
         self.line = line
@@ -52,7 +52,7 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     /// The file's last path component (the whole path for a directory problem).
-    public var fileName: String {
+    package var fileName: String {
         kind == .missingDirectory ? path : (path as NSString).lastPathComponent
     }
 

@@ -9,13 +9,13 @@ public struct Batch: Sendable {
     /// The regression targets `[B, k]`, for a regression dataset.
     public let targets: Tensor?
     /// The examples' indices in the dataset.
-    public let indices: [Int]
+    package let indices: [Int]
     /// For a rank's shard of a global batch (a loader with a ``DataShard``): the examples in the
     /// global batch over all ranks; `nil` for an unsharded batch.
     public let globalCount: Int?
 
     /// A batch from its parts.
-    public init(inputs: Tensor, labels: [Int]?, targets: Tensor?, indices: [Int], globalCount: Int? = nil) {
+    package init(inputs: Tensor, labels: [Int]?, targets: Tensor?, indices: [Int], globalCount: Int? = nil) {
         self.inputs = inputs
         self.labels = labels
         self.targets = targets
@@ -51,15 +51,15 @@ public final class DataLoader: Sequence {
     /// B, the examples per batch (the last batch of an epoch may be smaller unless ``dropLast``).
     public let batchSize: Int
     /// Whether each epoch visits the examples in a fresh random order.
-    public let shuffle: Bool
+    package let shuffle: Bool
     /// Whether an epoch's last, smaller batch is skipped.
-    public let dropLast: Bool
+    package let dropLast: Bool
     /// Whether a background thread prepares the next batches.
-    public let prefetch: Bool
+    package let prefetch: Bool
     /// This process's share of every batch in data-parallel training (nil: the whole batch).
-    public let shard: DataShard?
+    package let shard: DataShard?
     /// Epochs started so far (each `makeIterator()` call starts one).
-    public private(set) var epochsStarted = 0
+    package private(set) var epochsStarted = 0
     private var sampler: ShuffledBatchSampler?
 
     /// A loader over `dataset` in batches of `batchSize`.
@@ -93,7 +93,7 @@ public final class DataLoader: Sequence {
     /// The shuffling sampler's state (nil without ``shuffle``), for checkpoints: save it with the
     /// generator's ``RandomGenerator/stateWords`` after an epoch and assign both back to resume
     /// with the same later permutations.
-    public var samplerState: ShuffledBatchSampler.State? {
+    package var samplerState: ShuffledBatchSampler.State? {
         get { sampler?.state }
         set {
             guard let newValue, sampler != nil else { return }
@@ -212,9 +212,9 @@ final class Prefetcher: @unchecked Sendable {
 /// are exactly the batch one process would see.
 public struct DataShard: Sendable, Equatable {
     /// This rank, 0..<``count``.
-    public let rank: Int
+    package let rank: Int
     /// Number of ranks N.
-    public let count: Int
+    package let count: Int
 
     /// Shard `rank` of `count`.
     public init(rank: Int, count: Int) {
@@ -224,7 +224,7 @@ public struct DataShard: Sendable, Equatable {
     }
 
     /// This rank's consecutive part of one global batch's indices (`[⌈B/N⌉]` or fewer).
-    public func slice(_ batch: [Int]) -> [Int] {
+    package func slice(_ batch: [Int]) -> [Int] {
         let per = (batch.count + count - 1) / count
         let lo = Swift.min(rank * per, batch.count), hi = Swift.min(lo + per, batch.count)
         return Array(batch[lo..<hi])

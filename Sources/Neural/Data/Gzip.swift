@@ -9,7 +9,7 @@ import Foundation
 /// ```
 public enum Gzip {
     /// Whether `bytes` start with the gzip signature 1f 8b.
-    public static func isGzip<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
+    package static func isGzip<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
         var it = bytes.makeIterator()
         return it.next() == 0x1f && it.next() == 0x8b
     }
@@ -27,7 +27,7 @@ public enum Gzip {
     /// - Throws: ``DataError`` `.corruptCompression` for data that is not gzip or fails its checks
     ///   (bad header, invalid deflate data, CRC or length mismatch), `.truncated` when the stream
     ///   ends early.
-    public static func decompress(_ data: Data, file: String, limit: Int = .max) throws -> [UInt8] {
+    package static func decompress(_ data: Data, file: String, limit: Int = .max) throws -> [UInt8] {
         try data.withUnsafeBytes { raw in
             try decompress(UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: raw.count),
                            file: file, limit: limit)
@@ -35,12 +35,12 @@ public enum Gzip {
     }
 
     /// The decompressed bytes of the gzip stream `bytes` (`limit` and errors as for `Data` input).
-    public static func decompress(_ bytes: [UInt8], file: String, limit: Int = .max) throws -> [UInt8] {
+    package static func decompress(_ bytes: [UInt8], file: String, limit: Int = .max) throws -> [UInt8] {
         try bytes.withUnsafeBufferPointer { try decompress($0, file: file, limit: limit) }
     }
 
     /// The decompressed bytes of the gzip stream in `input` (`limit` and errors as for `Data` input).
-    public static func decompress(_ input: UnsafeBufferPointer<UInt8>, file: String, limit: Int = .max) throws -> [UInt8] {
+    package static func decompress(_ input: UnsafeBufferPointer<UInt8>, file: String, limit: Int = .max) throws -> [UInt8] {
         try inflateStream(input, file: file, limit: limit, keep: true)
     }
 

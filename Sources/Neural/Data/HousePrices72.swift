@@ -3,7 +3,7 @@ import Foundation
 extension Synthetic {
     /// The true parameters θ₁…θ₁₂ of ``housePricesSection7_2(count:noise:dtype:generator:)``, in the
     /// notes' order (eq. 7.13 and the three hidden units before it).
-    public static let housePriceTheta: [Double] = [
+    package static let housePriceTheta: [Double] = [
         0.5, 0.25, -0.25,   // a₁ family size = ReLU(θ₁·size + θ₂·bedrooms + θ₃)
         -1.0, 1.0,          // a₂ walkability = ReLU(θ₄·zip + θ₅)
         -0.5, 1.5, -0.25,   // a₃ school quality = ReLU(θ₆·zip + θ₇·wealth + θ₈)

@@ -25,19 +25,19 @@ public enum MNIST {
         case test
 
         /// The images file's name, e.g. `train-images-idx3-ubyte.gz`.
-        public var imagesFile: String { self == .train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz" }
+        package var imagesFile: String { self == .train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz" }
         /// The labels file's name, e.g. `train-labels-idx1-ubyte.gz`.
-        public var labelsFile: String { self == .train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz" }
+        package var labelsFile: String { self == .train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz" }
     }
 
     /// The mean of the training pixels scaled to [0, 1] (the usual normalisation constant).
-    public static let mean = 0.1307
+    package static let mean = 0.1307
     /// The standard deviation of the training pixels scaled to [0, 1].
-    public static let std = 0.3081
+    package static let std = 0.3081
     /// The four file names, train first.
-    public static let fileNames = [Split.train.imagesFile, Split.train.labelsFile, Split.test.imagesFile, Split.test.labelsFile]
+    package static let fileNames = [Split.train.imagesFile, Split.train.labelsFile, Split.test.imagesFile, Split.test.labelsFile]
     /// Where to get the files when they are missing.
-    public static let downloadHint =
+    package static let downloadHint =
         "get the four files from https://yann.lecun.com/exdb/mnist/ (or a mirror such as "
         + "https://ossci-datasets.s3.amazonaws.com/mnist/) and keep them gzipped"
 
@@ -93,13 +93,13 @@ public enum MNIST {
     /// The pixels of an IDX3 images file, as ``decodeImages(_:file:)`` returns them.
     public struct Images: Sendable, Equatable {
         /// The number of images.
-        public let count: Int
+        package let count: Int
         /// Rows per image (28).
-        public let rows: Int
+        package let rows: Int
         /// Columns per image (28).
-        public let columns: Int
+        package let columns: Int
         /// `count × rows × columns` bytes, image by image, row-major.
-        public let pixels: [UInt8]
+        package let pixels: [UInt8]
     }
 
     /// Parses the bytes of an IDX3 images file (`magic 2051, count, 28, 28`, then the pixels),
@@ -229,14 +229,14 @@ public enum MNIST {
     /// Reads an IDX3 images file (gzip-compressed or not); see ``decodeImages(_:file:)``.
     ///
     /// - Throws: ``DataError`` naming `path`: `.missingFile`, or as ``decodeImages(_:file:)``.
-    public static func readImages(path: String) throws -> Images {
+    package static func readImages(path: String) throws -> Images {
         try decodeImages(DataError.readFile(path), file: path)
     }
 
     /// Reads an IDX1 labels file (gzip-compressed or not); see ``decodeLabels(_:file:)``.
     ///
     /// - Throws: ``DataError`` naming `path`: `.missingFile`, or as ``decodeLabels(_:file:)``.
-    public static func readLabels(path: String) throws -> [Int] {
+    package static func readLabels(path: String) throws -> [Int] {
         try decodeLabels(DataError.readFile(path), file: path)
     }
 }

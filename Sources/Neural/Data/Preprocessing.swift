@@ -15,16 +15,16 @@ import Foundation
 /// ```
 public struct Preprocessing: Sendable, Codable, Equatable {
     /// The encoding of CSV feature columns (nil when training data was not a CSV file).
-    public var encoding: CSVEncoding?
+    package var encoding: CSVEncoding?
     /// The per-feature standardizer fitted on the training split (nil: inputs used as they are).
-    public var inputScaler: Standardizer?
+    package var inputScaler: Standardizer?
     /// The regression target's standardizer (nil: outputs are already in the target's units).
-    public var targetScaler: Standardizer?
+    package var targetScaler: Standardizer?
     /// Class names, by class index, for a classification target read from text (nil otherwise).
     public var classNames: [String]?
 
     /// A preprocessing description from its parts (all optional).
-    public init(encoding: CSVEncoding? = nil, inputScaler: Standardizer? = nil,
+    package init(encoding: CSVEncoding? = nil, inputScaler: Standardizer? = nil,
                 targetScaler: Standardizer? = nil, classNames: [String]? = nil) {
         self.encoding = encoding
         self.inputScaler = inputScaler
@@ -33,7 +33,7 @@ public struct Preprocessing: Sendable, Codable, Equatable {
     }
 
     /// Whether this does nothing (no encoding, no scaling, no class names).
-    public var isIdentity: Bool { self == Preprocessing() }
+    package var isIdentity: Bool { self == Preprocessing() }
 
     /// Model inputs `[n, d]` from a CSV table: encoded with ``encoding`` when there is one (the
     /// table must have the training file's feature columns; others, such as the target, are

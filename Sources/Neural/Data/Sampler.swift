@@ -44,7 +44,7 @@ public struct UniformSampler: BatchSampler {
     /// n.
     public let count: Int
     /// The seeded source of the draws.
-    public let generator: RandomGenerator
+    package let generator: RandomGenerator
     /// A sampler over `count` examples drawing from `generator`.
     public init(count: Int, generator: RandomGenerator) {
         precondition(count > 0, "Neural: a sampler needs at least one example")
@@ -63,17 +63,17 @@ public struct ShuffledBatchSampler: BatchSampler {
     /// n.
     public let count: Int
     /// B.
-    public let batchSize: Int
+    package let batchSize: Int
     /// Whether an epoch's last, smaller batch is skipped.
-    public let dropLast: Bool
+    package let dropLast: Bool
     /// The seeded source of the permutations.
-    public let generator: RandomGenerator
+    package let generator: RandomGenerator
     /// Completed epochs (0 during the first).
-    public private(set) var epoch = 0
+    package private(set) var epoch = 0
     /// The current epoch's order.
-    public private(set) var permutation: [Int]
+    package private(set) var permutation: [Int]
     /// Position in ``permutation`` of the next batch's first index.
-    public private(set) var position = 0
+    package private(set) var position = 0
 
     /// A sampler over `count` examples in batches of `batchSize`, shuffled by `generator`.
     public init(count: Int, batchSize: Int, dropLast: Bool = false, generator: RandomGenerator) {
@@ -92,14 +92,14 @@ public struct ShuffledBatchSampler: BatchSampler {
     /// words after creating the new sampler: its initialiser draws a permutation).
     public struct State: Sendable, Equatable {
         /// Completed epochs.
-        public var epoch: Int
+        package var epoch: Int
         /// The current epoch's order, a permutation of 0..<n.
-        public var permutation: [Int]
+        package var permutation: [Int]
         /// Position in `permutation` of the next batch's first index.
-        public var position: Int
+        package var position: Int
 
         /// A state from its parts.
-        public init(epoch: Int, permutation: [Int], position: Int) {
+        package init(epoch: Int, permutation: [Int], position: Int) {
             self.epoch = epoch
             self.permutation = permutation
             self.position = position
@@ -107,7 +107,7 @@ public struct ShuffledBatchSampler: BatchSampler {
     }
 
     /// The current state; assign a saved one to resume from it.
-    public var state: State {
+    package var state: State {
         get { State(epoch: epoch, permutation: permutation, position: position) }
         set {
             precondition(newValue.permutation.sorted() == Array(0..<count) && (0...count).contains(newValue.position),
@@ -119,7 +119,7 @@ public struct ShuffledBatchSampler: BatchSampler {
     }
 
     /// Batches per epoch: ⌈n/B⌉, or ⌊n/B⌋ with `dropLast`.
-    public var batchesPerEpoch: Int { dropLast ? count / batchSize : (count + batchSize - 1) / batchSize }
+    package var batchesPerEpoch: Int { dropLast ? count / batchSize : (count + batchSize - 1) / batchSize }
 
     /// The next B indices of the current permutation, starting a new epoch (and permutation) when
     /// this one is used up.

@@ -20,7 +20,7 @@ public struct Standardizer: Sendable, Codable, Equatable {
     public let std: [Double]
 
     /// A standardizer with the given statistics.
-    public init(mean: [Double], std: [Double]) {
+    package init(mean: [Double], std: [Double]) {
         precondition(mean.count == std.count && std.allSatisfy { $0 > 0 },
                      "Neural: Standardizer needs one positive std per mean")
         self.mean = mean
@@ -73,17 +73,17 @@ public struct Standardizer: Sendable, Codable, Equatable {
 ///                            inputColumns: housing.encoding.numericMask)
 /// // train on splits.train; report RMSE in dollars via splits.targetScaler!.inverse(prediction)
 /// ```
-public struct DatasetSplits: Sendable {
+package struct DatasetSplits: Sendable {
     /// The training examples (standardised when asked).
-    public let train: TensorDataset
+    package let train: TensorDataset
     /// The validation examples (nil when only `[train, test]` fractions were given).
-    public let validation: TensorDataset?
+    package let validation: TensorDataset?
     /// The test examples.
-    public let test: TensorDataset
+    package let test: TensorDataset
     /// The map applied to the inputs, fitted on ``train`` (nil when not standardising).
-    public let inputScaler: Standardizer?
+    package let inputScaler: Standardizer?
     /// The map applied to regression targets, fitted on ``train`` (nil for labels or when not standardising).
-    public let targetScaler: Standardizer?
+    package let targetScaler: Standardizer?
 
     /// Splits `dataset` with ``TensorDataset/split(fractions:generator:)``.
     ///
@@ -93,7 +93,7 @@ public struct DatasetSplits: Sendable {
     ///   - inputColumns: which input columns to standardise (default all; pass
     ///     ``CSVEncoding/numericMask`` to leave one-hot columns as 0/1).
     ///   - standardizeTargets: the same for regression targets.
-    public init(_ dataset: TensorDataset, fractions: [Double], generator: RandomGenerator,
+    package init(_ dataset: TensorDataset, fractions: [Double], generator: RandomGenerator,
                 standardizeInputs: Bool = true, inputColumns: [Bool]? = nil, standardizeTargets: Bool = true) {
         precondition(fractions.count == 2 || fractions.count == 3, "Neural: give [train, test] or [train, validation, test] fractions")
         var parts = dataset.split(fractions: fractions, generator: generator)

@@ -97,7 +97,7 @@ public struct TensorDataset: Sendable {
     }
 
     /// The index sets ``split(fractions:generator:)`` uses, for splitting other arrays the same way.
-    public func splitIndices(fractions: [Double], generator: RandomGenerator) -> [[Int]] {
+    package func splitIndices(fractions: [Double], generator: RandomGenerator) -> [[Int]] {
         precondition(!fractions.isEmpty && fractions.allSatisfy { $0 >= 0 } && abs(fractions.reduce(0, +) - 1) <= 1e-6,
                      "Neural: split fractions \(fractions) must be non-negative and sum to 1")
         let order = generator.permutation(count)

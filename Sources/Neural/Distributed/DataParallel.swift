@@ -37,37 +37,37 @@ import Foundation
 /// ``Trainer`` does this when its ``Trainer/dataParallel`` is set.
 public final class DataParallel {
     /// The ranks training together.
-    public let group: ProcessGroup
+    package let group: ProcessGroup
     /// The replicated model.
-    public let model: Module
+    package let model: Module
     /// The parameters whose gradients are summed (the model's trainable ones at creation).
-    public let parameters: [Parameter]
+    package let parameters: [Parameter]
     /// Target size of one allreduce, bytes (a bucket holds whole parameters, so it may be larger).
-    public let bucketBytes: Int
+    package let bucketBytes: Int
     /// Whether allreduces start during the backward pass (on a communication thread).
-    public let overlapsBackward: Bool
+    package let overlapsBackward: Bool
 
     /// Time spent in communication since creation (or ``resetStatistics()``).
-    public struct Statistics: Sendable, Equatable {
+    package struct Statistics: Sendable, Equatable {
         /// Synchronised steps.
-        public var steps = 0
+        package var steps = 0
         /// Seconds inside allreduce calls (on whichever thread made them).
-        public var allreduceSeconds = 0.0
+        package var allreduceSeconds = 0.0
         /// Seconds the training thread waited for communication in ``synchronize(weight:)``
         /// (all of ``allreduceSeconds`` without overlap; only the part not hidden behind the
         /// backward pass with it).
-        public var exposedSeconds = 0.0
+        package var exposedSeconds = 0.0
         /// Gradient bytes summed per step.
-        public var bytesPerStep = 0
+        package var bytesPerStep = 0
         /// Number of buckets (allreduce calls per step).
-        public var buckets = 0
+        package var buckets = 0
 
         /// All zero.
-        public init() {}
+        package init() {}
     }
 
     /// Communication time so far.
-    public var statistics: Statistics {
+    package var statistics: Statistics {
         engine.lock.lock()
         defer { engine.lock.unlock() }
         var s = stats
@@ -139,7 +139,7 @@ public final class DataParallel {
 
     /// Copies rank `root`'s buffers (e.g. BatchNorm's running statistics, which each rank updates
     /// from its own examples) to all ranks (a collective).
-    public func broadcastBuffers(root: Int = 0) {
+    package func broadcastBuffers(root: Int = 0) {
         guard group.size > 1 else { return }
         for (_, b) in model.namedBuffers() { b.value = group.broadcast(b.value, root: root) }
     }
@@ -189,7 +189,7 @@ public final class DataParallel {
     }
 
     /// Sets the statistics back to zero.
-    public func resetStatistics() {
+    package func resetStatistics() {
         engine.lock.lock()
         engine.allreduceSeconds = 0
         engine.lock.unlock()

@@ -34,12 +34,12 @@ public final class ProcessGroup: Sendable {
     /// Whether this is rank 0, the process that logs and writes files.
     public var isRoot: Bool { backend.rank == 0 }
     /// Processes of the group on this machine (for choosing kernel threads per process).
-    public var localSize: Int { backend.localSize }
+    package var localSize: Int { backend.localSize }
     /// `mpi`, `threads` or `single`.
-    public var backendName: String { backend.name }
+    package var backendName: String { backend.name }
 
     /// Whether this build includes Open MPI (the package trait `MPI`).
-    public static var isMPICompiled: Bool {
+    package static var isMPICompiled: Bool {
         #if MPI
         return true
         #else
@@ -49,7 +49,7 @@ public final class ProcessGroup: Sendable {
 
     /// Whether the environment shows an MPI launcher started this process (Open MPI's `mpirun`
     /// sets `OMPI_COMM_WORLD_SIZE`; PMIx launchers set `PMIX_RANK`) or `NEURAL_MPI=1` asks for MPI.
-    public static var isLaunchedByMPI: Bool {
+    package static var isLaunchedByMPI: Bool {
         let env = ProcessInfo.processInfo.environment
         return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil || env["PMI_SIZE"] != nil
             || env["NEURAL_MPI"] == "1"
@@ -65,12 +65,12 @@ public final class ProcessGroup: Sendable {
     }()
 
     /// A group of one process: rank 0, size 1; collectives return their input.
-    public static func single() -> ProcessGroup { ProcessGroup(backend: SingleProcessCollectives()) }
+    package static func single() -> ProcessGroup { ProcessGroup(backend: SingleProcessCollectives()) }
 
     /// `size` ranks inside this process, one per thread: element r is rank r's group. Run each
     /// rank's code on its own thread (collectives block until every rank has called them). Sums
     /// add the ranks' values in rank order, so results are deterministic.
-    public static func threads(_ size: Int) -> [ProcessGroup] {
+    package static func threads(_ size: Int) -> [ProcessGroup] {
         precondition(size >= 1, "Neural: a process group needs at least one rank, got \(size)")
         let shared = ThreadCollectives.Shared(size: size)
         return (0..<size).map { ProcessGroup(backend: ThreadCollectives(rank: $0, shared: shared)) }
@@ -79,19 +79,19 @@ public final class ProcessGroup: Sendable {
     // MARK: Collectives
 
     /// Replaces the `count` Floats at `buffer` by their elementwise sum over all ranks.
-    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {
+    package func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {
         guard let base = buffer.baseAddress, size > 1 else { return }
         backend.allreduceSum(UnsafeMutableRawPointer(base), count: buffer.count, dtype: .float32)
     }
 
     /// Replaces the `count` Doubles at `buffer` by their elementwise sum over all ranks.
-    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
+    package func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
         guard let base = buffer.baseAddress, size > 1 else { return }
         backend.allreduceSum(UnsafeMutableRawPointer(base), count: buffer.count, dtype: .float64)
     }
 
     /// The elementwise sum of `values` over all ranks (the same array on every rank).
-    public func allreduceSum(_ values: [Double]) -> [Double] {
+    package func allreduceSum(_ values: [Double]) -> [Double] {
         var out = values
         out.withUnsafeMutableBufferPointer { allreduceSum($0) }
         return out
@@ -125,14 +125,14 @@ public final class ProcessGroup: Sendable {
 
     /// Prints `message` (prefixed with the rank) to standard error and stops every rank of the
     /// job with exit status `code` (`MPI_Abort`); in a single process, exits.
-    public func abort(_ message: String, code: Int32 = 1) -> Never {
+    package func abort(_ message: String, code: Int32 = 1) -> Never {
         backend.abort(message, code: code)
     }
 
     /// Runs `body` and, if it throws on this rank while others run, aborts the whole job with the
     /// error's message (so the other ranks do not wait forever in their next collective).
     /// In a group of one, the error is rethrown.
-    public func abortingOnError<R>(_ body: () throws -> R) rethrows -> R {
+    package func abortingOnError<R>(_ body: () throws -> R) rethrows -> R {
         guard size > 1 else { return try body() }
         do {
             return try body()

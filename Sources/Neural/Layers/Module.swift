@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A learnable tensor owned by a module (like `torch.nn.Parameter`). It is a reference, so an
 /// optimiser, a checkpoint loader and the module all see the same value.
 public final class Parameter: CustomStringConvertible {
@@ -67,30 +69,27 @@ open class Module {
     /// The direct children with their names. By default every stored property holding a
     /// module, an array of modules or an optional module, in declaration order; array elements
     /// are named by index (`layers.0`). Override to rename (``Sequential`` names children `0`, `1`, …).
+    ///
+    /// Which stored properties can hold modules, parameters or buffers is worked out once per class
+    /// (from the declared types of optionals and arrays, and from the values of the first instance
+    /// walked); every walk then reads those properties' current values, so reassigning one is seen.
+    /// A property declared as an existential (`Any`, `AnyObject`, `any P`) that is not an optional
+    /// or array counts only if its value in the first instance walked was a module, parameter or buffer.
     open var children: [(name: String, module: Module)] {
-        var out: [(String, Module)] = []
-        for (label, value) in Module.storedProperties(of: self) {
-            for (suffix, m) in Module.unwrap(value, as: Module.self) { out.append((label + suffix, m)) }
-        }
-        return out
+        let slots = Module.layout(of: self).modules
+        return slots.isEmpty ? [] : Module.stored(slots, of: self, as: Module.self, kind: .module)
     }
 
     /// This module's own parameters (not its children's), named by property.
     open var localParameters: [(name: String, parameter: Parameter)] {
-        var out: [(String, Parameter)] = []
-        for (label, value) in Module.storedProperties(of: self) {
-            for (suffix, p) in Module.unwrap(value, as: Parameter.self) { out.append((label + suffix, p)) }
-        }
-        return out
+        let slots = Module.layout(of: self).parameters
+        return slots.isEmpty ? [] : Module.stored(slots, of: self, as: Parameter.self, kind: .parameter)
     }
 
     /// This module's own buffers, named by property.
     open var localBuffers: [(name: String, buffer: Buffer)] {
-        var out: [(String, Buffer)] = []
-        for (label, value) in Module.storedProperties(of: self) {
-            for (suffix, b) in Module.unwrap(value, as: Buffer.self) { out.append((label + suffix, b)) }
-        }
-        return out
+        let slots = Module.layout(of: self).buffers
+        return slots.isEmpty ? [] : Module.stored(slots, of: self, as: Buffer.self, kind: .buffer)
     }
 
     /// Every parameter in the tree with its dotted name, parents' parameters first, then each
@@ -173,33 +172,91 @@ open class Module {
 
     // MARK: Reflection
 
-    private static func storedProperties(of object: Module) -> [(String, Any)] {
+    /// A stored property that can hold part of the tree: the class in the chain that declares it
+    /// (0 = the dynamic class, 1 = its superclass, …), its index among that class's stored
+    /// properties, and its name.
+    private struct Slot: Sendable {
+        var depth: Int
+        var index: Int
+        var name: String
+    }
+
+    /// A class's slots by what they can hold, each list in declaration order (superclass first).
+    private struct Layout: Sendable {
+        var modules: [Slot] = []
+        var parameters: [Slot] = []
+        var buffers: [Slot] = []
+    }
+
+    /// Each class's layout, worked out on the first walk of an instance of it.
+    private static let layouts = Mutex<[ObjectIdentifier: Layout]>([:])
+
+    /// The layout of `object`'s class: from the cache, or worked out from `object` and cached.
+    private static func layout(of object: Module) -> Layout {
+        let key = ObjectIdentifier(type(of: object))
+        if let known = layouts.withLock({ $0[key] }) { return known }
         var chain: [Mirror] = []
         var mirror: Mirror? = Mirror(reflecting: object)
         while let m = mirror {
             chain.append(m)
             mirror = m.superclassMirror
         }
+        var layout = Layout()
         // Superclass properties first, as they are declared first.
-        return chain.reversed().flatMap { m in
-            m.children.compactMap { c in c.label.map { (label: String) -> (String, Any) in
-                (label.hasPrefix("_") ? String(label.dropFirst()) : label, c.value)
-            } }
+        for depth in chain.indices.reversed() {
+            for (index, child) in chain[depth].children.enumerated() {
+                guard let label = child.label else { continue }
+                let kinds = treeKinds(of: child.value)
+                let slot = Slot(depth: depth, index: index, name: label.hasPrefix("_") ? String(label.dropFirst()) : label)
+                if kinds.contains(.module) { layout.modules.append(slot) }
+                if kinds.contains(.parameter) { layout.parameters.append(slot) }
+                if kinds.contains(.buffer) { layout.buffers.append(slot) }
+            }
+        }
+        layouts.withLock { $0[key] = layout }
+        return layout
+    }
+
+    /// What a stored property holding `value` can hold: decided by its type where that is a
+    /// ``TreeSlot`` (modules, parameters, buffers, their optionals and arrays, and plain values);
+    /// anything for other optionals and arrays (`[any Layer]`), which are unwrapped on every walk;
+    /// nothing for other values.
+    private static func treeKinds(of value: Any) -> TreeKinds {
+        if let slot = type(of: value) as? any TreeSlot.Type { return slot.treeKinds }
+        switch Mirror(reflecting: value).displayStyle {
+        case .optional, .collection: return [.module, .parameter, .buffer]
+        default: return []
         }
     }
 
-    /// `value` as a `T` (suffix ""), the `T`s in an array (suffixes ".0", ".1", …) or an optional `T`.
-    private static func unwrap<T>(_ value: Any, as _: T.Type) -> [(String, T)] {
+    /// The `T`s (which are `kind`) that `slots` of `object` hold now, named by property (and index in an array).
+    private static func stored<T>(_ slots: [Slot], of object: Module, as _: T.Type, kind: TreeKinds) -> [(String, T)] {
+        var chain = [Mirror(reflecting: object)]
+        var out: [(String, T)] = []
+        for slot in slots {
+            while chain.count <= slot.depth { chain.append(chain[chain.count - 1].superclassMirror!) }
+            let children = chain[slot.depth].children
+            let value = children[children.index(children.startIndex, offsetBy: slot.index)].value
+            for (suffix, t) in unwrap(value, as: T.self, kind: kind) { out.append((slot.name + suffix, t)) }
+        }
+        return out
+    }
+
+    /// `value` as a `T` (suffix ""), the `T`s in an array (suffixes ".0", ".1", …) or an optional `T`;
+    /// `kind` is what a `T` is, so that values whose type cannot hold one (a module in an array of
+    /// layers, when looking for parameters) are passed over without reflecting on them.
+    private static func unwrap<T>(_ value: Any, as _: T.Type, kind: TreeKinds) -> [(String, T)] {
         if let t = value as? T { return [("", t)] }
+        if let slot = type(of: value) as? any TreeSlot.Type, !slot.treeKinds.contains(kind) { return [] }
         let m = Mirror(reflecting: value)
         switch m.displayStyle {
         case .optional:
-            if let first = m.children.first { return unwrap(first.value, as: T.self) }
+            if let first = m.children.first { return unwrap(first.value, as: T.self, kind: kind) }
             return []
         case .collection:
             var out: [(String, T)] = []
             for (i, c) in m.children.enumerated() {
-                out += unwrap(c.value, as: T.self).map { (".\(i)" + $0.0, $0.1) }
+                out += unwrap(c.value, as: T.self, kind: kind).map { (".\(i)" + $0.0, $0.1) }
             }
             return out
         default:
@@ -207,6 +264,33 @@ open class Module {
         }
     }
 }
+
+/// What a stored property of a module can hold.
+private struct TreeKinds: OptionSet {
+    let rawValue: UInt8
+    static let module = TreeKinds(rawValue: 1)
+    static let parameter = TreeKinds(rawValue: 2)
+    static let buffer = TreeKinds(rawValue: 4)
+}
+
+/// A type whose values can only hold what ``treeKinds`` says, whatever the value: lets a class's
+/// layout skip plain values (`Int`, `[Int]`, `Tensor`) and know what an empty optional or array of
+/// modules, parameters or buffers may hold later.
+private protocol TreeSlot {
+    static var treeKinds: TreeKinds { get }
+}
+
+extension Module: TreeSlot { fileprivate static var treeKinds: TreeKinds { .module } }
+extension Parameter: TreeSlot { fileprivate static var treeKinds: TreeKinds { .parameter } }
+extension Buffer: TreeSlot { fileprivate static var treeKinds: TreeKinds { .buffer } }
+extension Optional: TreeSlot where Wrapped: TreeSlot { fileprivate static var treeKinds: TreeKinds { Wrapped.treeKinds } }
+extension Array: TreeSlot where Element: TreeSlot { fileprivate static var treeKinds: TreeKinds { Element.treeKinds } }
+extension Tensor: TreeSlot { fileprivate static var treeKinds: TreeKinds { [] } }
+extension Int: TreeSlot { fileprivate static var treeKinds: TreeKinds { [] } }
+extension Double: TreeSlot { fileprivate static var treeKinds: TreeKinds { [] } }
+extension Float: TreeSlot { fileprivate static var treeKinds: TreeKinds { [] } }
+extension Bool: TreeSlot { fileprivate static var treeKinds: TreeKinds { [] } }
+extension String: TreeSlot { fileprivate static var treeKinds: TreeKinds { [] } }
 
 /// A module that maps a tensor to a tensor: u = g(z).
 public protocol Layer: Module {

@@ -3,11 +3,11 @@ import Foundation
 /// An sRGB colour for plots.
 public struct PlotColor: Sendable, Equatable, Hashable {
     /// Red, 0–255.
-    public var red: UInt8
+    package var red: UInt8
     /// Green, 0–255.
-    public var green: UInt8
+    package var green: UInt8
     /// Blue, 0–255.
-    public var blue: UInt8
+    package var blue: UInt8
 
     /// A colour from its 0–255 components.
     public init(red: UInt8, green: UInt8, blue: UInt8) {
@@ -20,30 +20,30 @@ public struct PlotColor: Sendable, Equatable, Hashable {
     }
 
     /// `#rrggbb`, as SVG writes it.
-    public var svg: String { String(format: "#%02x%02x%02x", red, green, blue) }
+    package var svg: String { String(format: "#%02x%02x%02x", red, green, blue) }
 
     /// This colour mixed with white: `amount` 0 gives the colour, 1 gives white.
-    public func tinted(_ amount: Double) -> PlotColor {
+    package func tinted(_ amount: Double) -> PlotColor {
         let a = min(1, max(0, amount))
         func mix(_ c: UInt8) -> UInt8 { UInt8((Double(c) + (255 - Double(c)) * a).rounded()) }
         return PlotColor(red: mix(red), green: mix(green), blue: mix(blue))
     }
 
     /// White.
-    public static let white = PlotColor(hex: 0xffffff)
+    package static let white = PlotColor(hex: 0xffffff)
     /// Black.
-    public static let black = PlotColor(hex: 0x000000)
+    package static let black = PlotColor(hex: 0x000000)
     /// The dark grey used for axes and text.
-    public static let ink = PlotColor(hex: 0x333333)
+    package static let ink = PlotColor(hex: 0x333333)
 
     /// Ten distinct colours that read well on white (the Tableau 10 palette, as matplotlib's
     /// default cycle): blue, orange, green, red, purple, brown, pink, grey, olive, cyan.
-    public static let palette: [PlotColor] = [
+    package static let palette: [PlotColor] = [
         0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf,
     ].map { PlotColor(hex: $0) }
 
     /// The palette colour for index `i` (cycling).
-    public static func palette(_ i: Int) -> PlotColor {
+    package static func palette(_ i: Int) -> PlotColor {
         palette[((i % palette.count) + palette.count) % palette.count]
     }
 }
@@ -68,24 +68,24 @@ public enum LineDash: Sendable, Equatable {
 
 /// A polyline through (x, y) points. Non-finite points (and, on a log axis, non-positive ones)
 /// break the line into separate pieces instead of being drawn.
-public struct LineSeries: Sendable {
+package struct LineSeries: Sendable {
     /// The legend entry (none when nil).
-    public var label: String?
+    package var label: String?
     /// x coordinates.
-    public var x: [Double]
+    package var x: [Double]
     /// y coordinates (same count as `x`).
-    public var y: [Double]
+    package var y: [Double]
     /// The stroke colour.
-    public var color: PlotColor
+    package var color: PlotColor
     /// Stroke width in pixels.
-    public var width: Double
+    package var width: Double
     /// The stroke pattern.
-    public var dash: LineDash
+    package var dash: LineDash
     /// Whether to mark each point with a dot (useful for a few epochs).
-    public var markers: Bool
+    package var markers: Bool
 
     /// A line series; `x` and `y` must have the same count.
-    public init(x: [Double], y: [Double], label: String? = nil, color: PlotColor, width: Double = 2,
+    package init(x: [Double], y: [Double], label: String? = nil, color: PlotColor, width: Double = 2,
                 dash: LineDash = .solid, markers: Bool = false) {
         precondition(x.count == y.count, "Neural: a line series needs as many x as y values (\(x.count) vs \(y.count))")
         self.x = x; self.y = y; self.label = label; self.color = color; self.width = width
@@ -94,26 +94,26 @@ public struct LineSeries: Sendable {
 }
 
 /// Points drawn as dots, in one colour or coloured by class.
-public struct ScatterSeries: Sendable {
+package struct ScatterSeries: Sendable {
     /// The legend entry when the points share one colour (ignored when `classes` is set).
-    public var label: String?
+    package var label: String?
     /// x coordinates.
-    public var x: [Double]
+    package var x: [Double]
     /// y coordinates (same count as `x`).
-    public var y: [Double]
+    package var y: [Double]
     /// The colour of every point when `classes` is nil.
-    public var color: PlotColor
+    package var color: PlotColor
     /// A class per point; point i gets `PlotColor.palette(classes[i])`.
-    public var classes: [Int]?
+    package var classes: [Int]?
     /// Legend entries per class (class c is `classNames[c]`); defaults to "class c".
-    public var classNames: [String]?
+    package var classNames: [String]?
     /// Dot radius in pixels.
-    public var radius: Double
+    package var radius: Double
     /// Fill opacity, 0–1.
-    public var opacity: Double
+    package var opacity: Double
 
     /// A scatter series; `x`, `y` (and `classes` when given) must have the same count.
-    public init(x: [Double], y: [Double], label: String? = nil, color: PlotColor, classes: [Int]? = nil,
+    package init(x: [Double], y: [Double], label: String? = nil, color: PlotColor, classes: [Int]? = nil,
                 classNames: [String]? = nil, radius: Double = 3, opacity: Double = 0.85) {
         precondition(x.count == y.count, "Neural: a scatter series needs as many x as y values (\(x.count) vs \(y.count))")
         precondition(classes == nil || classes!.count == x.count,
@@ -125,22 +125,22 @@ public struct ScatterSeries: Sendable {
 
 /// A rectangle of data space split into `columns × rows` coloured cells (decision regions,
 /// heat maps). `colors` is row-major with row 0 at the *bottom* (smallest y).
-public struct HeatMap: Sendable {
+package struct HeatMap: Sendable {
     /// The x extent of the grid.
-    public var x: ClosedRange<Double>
+    package var x: ClosedRange<Double>
     /// The y extent of the grid.
-    public var y: ClosedRange<Double>
+    package var y: ClosedRange<Double>
     /// Cells along x.
-    public var columns: Int
+    package var columns: Int
     /// Cells along y.
-    public var rows: Int
+    package var rows: Int
     /// `rows · columns` colours, row 0 (lowest y) first.
-    public var colors: [PlotColor]
+    package var colors: [PlotColor]
     /// Opacity of the cells, 0–1.
-    public var opacity: Double
+    package var opacity: Double
 
     /// A grid of cells; `colors.count` must equal `columns · rows`.
-    public init(x: ClosedRange<Double>, y: ClosedRange<Double>, columns: Int, rows: Int, colors: [PlotColor],
+    package init(x: ClosedRange<Double>, y: ClosedRange<Double>, columns: Int, rows: Int, colors: [PlotColor],
                 opacity: Double = 1) {
         precondition(columns > 0 && rows > 0 && colors.count == columns * rows,
                      "Neural: a heat map of \(columns)×\(rows) cells needs \(columns * rows) colours, got \(colors.count)")
@@ -174,35 +174,35 @@ public enum LegendPosition: Sendable, Equatable {
 /// ```
 public struct Chart: Sendable {
     /// The panel title (none when nil).
-    public var title: String?
+    package var title: String?
     /// The x-axis label.
-    public var xLabel: String?
+    package var xLabel: String?
     /// The y-axis label.
-    public var yLabel: String?
+    package var yLabel: String?
     /// The x-axis scale.
-    public var xScale: AxisScale
+    package var xScale: AxisScale
     /// The y-axis scale.
-    public var yScale: AxisScale
+    package var yScale: AxisScale
     /// Fixed x limits (otherwise from the data, padded).
-    public var xLimits: ClosedRange<Double>?
+    package var xLimits: ClosedRange<Double>?
     /// Fixed y limits (otherwise from the data, padded).
-    public var yLimits: ClosedRange<Double>?
+    package var yLimits: ClosedRange<Double>?
     /// The fraction of the data range added on each side when limits come from the data.
-    public var padding: Double
+    package var padding: Double
     /// Whether to draw light grid lines at the ticks.
-    public var grid: Bool
+    package var grid: Bool
     /// Whether to draw thin lines at x = 0 and y = 0 when they are inside the range.
-    public var zeroLines: Bool
+    package var zeroLines: Bool
     /// Where the legend goes.
-    public var legend: LegendPosition
+    package var legend: LegendPosition
     /// Whether x ticks fall only on whole numbers (epochs, counts).
-    public var integerXTicks = false
+    package var integerXTicks = false
     /// Line series, drawn in order.
-    public var lines: [LineSeries] = []
+    package var lines: [LineSeries] = []
     /// Scatter series, drawn in order above the lines.
-    public var scatters: [ScatterSeries] = []
+    package var scatters: [ScatterSeries] = []
     /// Heat maps, drawn in order below everything else.
-    public var heatMaps: [HeatMap] = []
+    package var heatMaps: [HeatMap] = []
 
     /// An empty panel.
     public init(title: String? = nil, xLabel: String? = nil, yLabel: String? = nil, xScale: AxisScale = .linear,
@@ -245,26 +245,26 @@ public struct Chart: Sendable {
 
 /// Where a panel's plotting area lies in the SVG and which data ranges its axes show: maps data
 /// coordinates to SVG pixels and back.
-public struct PlotFrame: Sendable, Equatable {
+package struct PlotFrame: Sendable, Equatable {
     /// Left edge of the plotting area, in SVG pixels.
-    public var left: Double
+    package var left: Double
     /// Top edge of the plotting area, in SVG pixels.
-    public var top: Double
+    package var top: Double
     /// Width of the plotting area in pixels.
-    public var width: Double
+    package var width: Double
     /// Height of the plotting area in pixels.
-    public var height: Double
+    package var height: Double
     /// The x values at the left and right edges.
-    public var xRange: ClosedRange<Double>
+    package var xRange: ClosedRange<Double>
     /// The y values at the bottom and top edges.
-    public var yRange: ClosedRange<Double>
+    package var yRange: ClosedRange<Double>
     /// The x-axis scale.
-    public var xScale: AxisScale
+    package var xScale: AxisScale
     /// The y-axis scale.
-    public var yScale: AxisScale
+    package var yScale: AxisScale
 
     /// A frame from its pixel rectangle and data ranges.
-    public init(left: Double, top: Double, width: Double, height: Double, xRange: ClosedRange<Double>,
+    package init(left: Double, top: Double, width: Double, height: Double, xRange: ClosedRange<Double>,
                 yRange: ClosedRange<Double>, xScale: AxisScale = .linear, yScale: AxisScale = .linear) {
         self.left = left; self.top = top; self.width = width; self.height = height
         self.xRange = xRange; self.yRange = yRange; self.xScale = xScale; self.yScale = yScale
@@ -287,17 +287,52 @@ public struct PlotFrame: Sendable, Equatable {
     }
 
     /// The SVG pixel position of data point (x, y); NaN coordinates where it cannot be shown.
-    public func pixel(x: Double, y: Double) -> (x: Double, y: Double) {
+    package func pixel(x: Double, y: Double) -> (x: Double, y: Double) {
         (left + width * PlotFrame.fraction(x, xRange, xScale),
          top + height * (1 - PlotFrame.fraction(y, yRange, yScale)))
     }
 
     /// The data point at SVG pixel (px, py), the inverse of ``pixel(x:y:)``.
-    public func dataPoint(px: Double, py: Double) -> (x: Double, y: Double) {
+    package func dataPoint(px: Double, py: Double) -> (x: Double, y: Double) {
         func along(_ f: Double, _ r: ClosedRange<Double>, _ s: AxisScale) -> Double {
             let a = PlotFrame.forward(r.lowerBound, s), b = PlotFrame.forward(r.upperBound, s)
             return PlotFrame.inverse(a + f * (b - a), s)
         }
         return (along((px - left) / width, xRange, xScale), along(1 - (py - top) / height, yRange, yScale))
+    }
+}
+
+extension Chart {
+    /// The x and y ranges the axes show: the limits when set, else the finite data (and heat-map
+    /// extents) padded by `padding`; a constant series gets a range around its value, an empty
+    /// chart [0, 1] (or [1, 10] on a log axis).
+    func dataRanges() -> (x: ClosedRange<Double>, y: ClosedRange<Double>) {
+        var xs: [Double] = [], ys: [Double] = []
+        for l in lines { xs += l.x; ys += l.y }
+        for s in scatters { xs += s.x; ys += s.y }
+        for h in heatMaps { xs += [h.x.lowerBound, h.x.upperBound]; ys += [h.y.lowerBound, h.y.upperBound] }
+        return (xLimits.flatMap(Chart.valid) ?? Chart.range(of: xs, scale: xScale, padding: padding),
+                yLimits.flatMap(Chart.valid) ?? Chart.range(of: ys, scale: yScale, padding: padding))
+    }
+
+    private static func valid(_ r: ClosedRange<Double>) -> ClosedRange<Double>? {
+        r.lowerBound.isFinite && r.upperBound.isFinite && r.upperBound > r.lowerBound ? r : nil
+    }
+
+    static func range(of values: [Double], scale: AxisScale, padding: Double) -> ClosedRange<Double> {
+        let usable = values.filter { $0.isFinite && (scale == .linear || $0 > 0) }
+        guard let lo = usable.min(), let hi = usable.max() else { return scale == .log ? 1...10 : 0...1 }
+        if scale == .log {
+            let a = Foundation.log10(lo), b = Foundation.log10(hi)
+            if b - a < 1e-12 { return lo / 2...lo * 2 }
+            let pad = (b - a) * padding
+            return Foundation.pow(10, a - pad)...Foundation.pow(10, b + pad)
+        }
+        if hi - lo <= Swift.max(Swift.abs(hi), Swift.abs(lo)) * 1e-12 {
+            let d = lo == 0 ? 1 : Swift.abs(lo) * 0.1
+            return lo - d...hi + d
+        }
+        let pad = (hi - lo) * padding
+        return lo - pad...hi + pad
     }
 }

@@ -20,13 +20,13 @@ public enum PlotError: Error, CustomStringConvertible, Equatable {
 /// side by side (e.g. loss and accuracy), with no external fonts, scripts or images.
 public struct SVGPlot: Sendable {
     /// The panels, left to right.
-    public var panels: [Chart]
+    package var panels: [Chart]
     /// The title above all panels (none when nil).
-    public var title: String?
+    package var title: String?
     /// Width of each panel in pixels.
-    public var panelWidth: Double
+    package var panelWidth: Double
     /// Height of each panel in pixels.
-    public var panelHeight: Double
+    package var panelHeight: Double
 
     /// A figure of `panels` side by side.
     public init(panels: [Chart], title: String? = nil, panelWidth: Double = 480, panelHeight: Double = 380) {
@@ -42,13 +42,13 @@ public struct SVGPlot: Sendable {
     private var titleHeight: Double { title == nil ? 0 : 34 }
 
     /// The whole figure's width in pixels.
-    public var width: Double { panelWidth * Double(max(1, panels.count)) }
+    package var width: Double { panelWidth * Double(max(1, panels.count)) }
 
     /// The whole figure's height in pixels.
-    public var height: Double { panelHeight + titleHeight }
+    package var height: Double { panelHeight + titleHeight }
 
     /// Each panel's plotting area and data ranges, in the SVG's coordinates (see ``PlotFrame``).
-    public func frames() -> [PlotFrame] { layouts().map(\.frame) }
+    package func frames() -> [PlotFrame] { layouts().map(\.frame) }
 
     /// The complete SVG document.
     public func svg() -> String {
@@ -92,7 +92,7 @@ public struct SVGPlot: Sendable {
 
     /// `s` with `&`, `<`, `>`, `"` and `'` escaped and characters XML 1.0 forbids removed, for use in
     /// SVG text and attributes.
-    public static func escape(_ s: String) -> String {
+    package static func escape(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for scalar in s.unicodeScalars {
@@ -178,41 +178,6 @@ extension SVGPlot {
         let step = ticks.count >= 2 ? ticks[1] - ticks[0] : (ticks.first.map { Swift.abs($0) } ?? 1)
         let largest = ticks.map { Swift.abs($0) }.max() ?? 0
         return ticks.map { Ticks.label($0, step: step, largest: largest) }
-    }
-}
-
-extension Chart {
-    /// The x and y ranges the axes show: the limits when set, else the finite data (and heat-map
-    /// extents) padded by `padding`; a constant series gets a range around its value, an empty
-    /// chart [0, 1] (or [1, 10] on a log axis).
-    func dataRanges() -> (x: ClosedRange<Double>, y: ClosedRange<Double>) {
-        var xs: [Double] = [], ys: [Double] = []
-        for l in lines { xs += l.x; ys += l.y }
-        for s in scatters { xs += s.x; ys += s.y }
-        for h in heatMaps { xs += [h.x.lowerBound, h.x.upperBound]; ys += [h.y.lowerBound, h.y.upperBound] }
-        return (xLimits.flatMap(Chart.valid) ?? Chart.range(of: xs, scale: xScale, padding: padding),
-                yLimits.flatMap(Chart.valid) ?? Chart.range(of: ys, scale: yScale, padding: padding))
-    }
-
-    private static func valid(_ r: ClosedRange<Double>) -> ClosedRange<Double>? {
-        r.lowerBound.isFinite && r.upperBound.isFinite && r.upperBound > r.lowerBound ? r : nil
-    }
-
-    static func range(of values: [Double], scale: AxisScale, padding: Double) -> ClosedRange<Double> {
-        let usable = values.filter { $0.isFinite && (scale == .linear || $0 > 0) }
-        guard let lo = usable.min(), let hi = usable.max() else { return scale == .log ? 1...10 : 0...1 }
-        if scale == .log {
-            let a = Foundation.log10(lo), b = Foundation.log10(hi)
-            if b - a < 1e-12 { return lo / 2...lo * 2 }
-            let pad = (b - a) * padding
-            return Foundation.pow(10, a - pad)...Foundation.pow(10, b + pad)
-        }
-        if hi - lo <= Swift.max(Swift.abs(hi), Swift.abs(lo)) * 1e-12 {
-            let d = lo == 0 ? 1 : Swift.abs(lo) * 0.1
-            return lo - d...hi + d
-        }
-        let pad = (hi - lo) * padding
-        return lo - pad...hi + pad
     }
 }
 

@@ -9,10 +9,10 @@ public enum AxisScale: Sendable, Equatable {
 }
 
 /// "Nice" axis ticks (steps of 1, 2 or 5 times a power of ten) and their labels.
-public enum Ticks {
+package enum Ticks {
     /// The smallest step of the form {1, 2, 5}·10ᵏ that covers `span` in at most `targetCount`
     /// intervals. Returns 1 for a span that is not positive and finite.
-    public static func niceStep(span: Double, targetCount: Int) -> Double {
+    package static func niceStep(span: Double, targetCount: Int) -> Double {
         guard span.isFinite, span > 0 else { return 1 }
         let raw = span / Double(max(1, targetCount))
         let exponent = Foundation.floor(Foundation.log10(raw))
@@ -25,7 +25,7 @@ public enum Ticks {
     /// Tick values with a nice step inside `[min, max]` (both ends included when they fall on a
     /// multiple of the step), about `targetCount` intervals apart at most. Values are exact
     /// decimals as far as Double allows (0.3, not 0.30000000000000004) and −0 is written 0.
-    public static func linear(min lo: Double, max hi: Double, targetCount: Int = 6) -> [Double] {
+    package static func linear(min lo: Double, max hi: Double, targetCount: Int = 6) -> [Double] {
         guard lo.isFinite, hi.isFinite, hi >= lo else { return [] }
         if hi == lo { return [lo] }
         let step = niceStep(span: hi - lo, targetCount: targetCount)
@@ -45,7 +45,7 @@ public enum Ticks {
     /// Ticks for a log axis over `[min, max]` (both positive): powers of ten (every k-th decade
     /// when there are many), adding 2× and 5× multiples when the range spans about one decade,
     /// and falling back to linear nice ticks when it is narrower still.
-    public static func log(min lo: Double, max hi: Double, targetCount: Int = 6) -> [Double] {
+    package static func log(min lo: Double, max hi: Double, targetCount: Int = 6) -> [Double] {
         guard lo.isFinite, hi.isFinite, lo > 0, hi >= lo else { return [] }
         let e0 = Int(Foundation.floor(Foundation.log10(lo) + 1e-9)), e1 = Int(Foundation.ceil(Foundation.log10(hi) - 1e-9))
         let inside = { (v: Double) in v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9) }
@@ -71,7 +71,7 @@ public enum Ticks {
     /// the step, thousands as `k`, millions as `M` and billions as `G` when `largest` (the largest
     /// magnitude among the ticks) reaches 10⁴, exponent form for very small steps, and a true minus
     /// sign (U+2212) for negatives.
-    public static func label(_ value: Double, step: Double, largest: Double) -> String {
+    package static func label(_ value: Double, step: Double, largest: Double) -> String {
         guard value.isFinite else { return "" }
         if value == 0 { return "0" }
         var v = value, s = abs(step), suffix = ""
@@ -87,7 +87,7 @@ public enum Ticks {
 
     /// A label for a power-of-ten-ish tick on a log axis: plain decimals from 0.001 to 10⁵
     /// (`0.01`, `200`), exponent form (`1e-5`, `2e7`) outside.
-    public static func logLabel(_ value: Double) -> String {
+    package static func logLabel(_ value: Double) -> String {
         guard value.isFinite, value > 0 else { return "" }
         if value >= 1e-3 && value < 1e5 {
             let decimals = max(0, -Int(Foundation.floor(Foundation.log10(value) + 1e-9)))

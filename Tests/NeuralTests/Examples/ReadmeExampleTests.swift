@@ -1,43 +1,37 @@
 import Foundation
-import Neural
 import Testing
 
-/// The README's code, run as written: if it stops compiling or stops learning, this fails.
-@Suite struct ReadmeExampleTests {
-    static let mnist = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared/data/mnist").path
+/// The README's ```swift blocks, compiled from README.md itself into `neural-readme-example` (the
+/// ReadmeExample plugin), run as a program: if the README's code stops compiling, the build fails;
+/// if it stops learning or prints wrong gradients, this fails.
+@Suite("The README's code", .enabled(if: ReadmeExample.executable != nil, "neural-readme-example is not built"))
+struct ReadmeExampleTests {
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: ReadmeExample.root.appendingPathComponent("../shared/data/mnist").path),
+                   "MNIST is not in ../shared/data"))
+    func readmeProgramTrainsMNISTAboveNinetyFivePercentAndPrintsTheCubeGradient() throws {
+        let result = try NeuralTool.run(program: ReadmeExample.executable!, [], in: ReadmeExample.root)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
 
-    /// The README's MNIST loop, on the first 6,000 training images for one epoch.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: mnist), "MNIST is not in ../shared/data"))
-    func readmeMNISTLoopLearns() throws {
-        let train = try MNIST.load(directory: Self.mnist, split: .train, normalize: true).subset(Array(0..<6000))
-        let test = try MNIST.load(directory: Self.mnist, split: .test, normalize: true)
-        let model = Sequential(Flatten(), Linear(784, 512), ReLU(), Linear(512, 512), ReLU(), Linear(512, 10))
-        let optimizer = SGD(model.parameters, learningRate: 0.1, momentum: 0.9)
-        let loader = DataLoader(train, batchSize: 128)
+        let epochs = lines.filter { $0.hasPrefix("epoch ") }
+        #expect(epochs.count == 5, "\(result.stdout)")
+        let last = try #require(epochs.last, "no epoch line in \(result.stdout)")
+        let accuracy = try #require(last.split(separator: " ").last.flatMap { Double($0) }, "no accuracy in \(last)")
+        #expect(accuracy > 0.95, "\(last)")
 
-        for _ in 1...1 {
-            for batch in loader {
-                optimizer.zeroGrad()
-                let loss = crossEntropyLoss(logits: model(batch.inputs), labels: batch.labels!)
-                loss.backward()
-                optimizer.step()
-            }
-        }
-        let trainer = Trainer(model: model, optimizer: optimizer, objective: .crossEntropy)
-        let metrics = trainer.evaluate(DataLoader(test, batchSize: 1000, shuffle: false))
-        #expect(metrics.count == 10_000)
-        #expect(metrics.accuracy! > 0.85, "accuracy \(metrics.accuracy!)")
+        #expect(lines.contains("cube'(x) = [3.0, 12.0, 0.75]"), "\(result.stdout)")
+        #expect(lines.last == "true", "checkGradients did not pass: \(result.stdout)")
+    }
+}
+
+/// Where the README's program is built (beside `neural`) and the repository root it runs in, so
+/// that its `../shared/data/mnist` is the one the README means.
+enum ReadmeExample {
+    static var executable: URL? {
+        NeuralTool.executable.map { $0.deletingLastPathComponent().appendingPathComponent("neural-readme-example") }
+            .flatMap { FileManager.default.isExecutableFile(atPath: $0.path) ? $0 : nil }
     }
 
-    @Test func readmeCubeOpHasGradientThreeXSquared() {
-        var x = Tensor([1, -2, 0.5]); x.requiresGrad = true
-        let y = Tensor.differentiable("cube", x,
-            forward: { z in z[0] * z[0] * z[0] },
-            backward: { v, z, _, _ in [3 * z[0] * z[0] * v] })
-        #expect(y.scalars() == [1, -8, 0.125])
-        y.sum().backward()
-        #expect(x.grad!.scalars() == [3, 12, 0.75])
-    }
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
 }

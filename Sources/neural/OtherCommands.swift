@@ -61,9 +61,8 @@ struct EvaluateCommand: ParsableCommand {
             let prepared = try dataOptions.load(seed: seed)
             let (net, _, _) = try ModelLoading.load(checkpoint: checkpoint, model: model, inputShape: prepared.inputShape)
             let objective = prepared.defaultObjective
-            let trainer = Trainer(model: net, optimizer: SGD(net.parameters, learningRate: 0), objective: objective)
-            if let t = prepared.targetScaler { trainer.targetScale = (t.mean[0], t.std[0]) }
-            let m = trainer.evaluate(DataLoader(prepared.test, batchSize: 1000, shuffle: false))
+            let m = evaluate(model: net, data: DataLoader(prepared.test, batchSize: 1000, shuffle: false), objective: objective,
+                             targetScale: prepared.targetScaler.map { ($0.mean[0], $0.std[0]) } ?? (0, 1))
             var line = "\(prepared.name) test (\(m.count) examples): loss \(String(format: "%.4f", m.loss))"
             if let a = m.accuracy { line += String(format: ", accuracy %.2f%%", a * 100) }
             if let r = m.rmse { line += ", RMSE \(money(r))" }

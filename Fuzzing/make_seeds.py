@@ -71,9 +71,11 @@ put("safetensors", "types.safetensors", safetensors({
 put("safetensors", "empty.safetensors", safetensors({}))
 put("safetensors", "checkpoint.safetensors", safetensors({
     "0.weight": ("F32", [1, 2], struct.pack("<2f", 1, 2)), "0.bias": ("F32", [1], struct.pack("<f", 0)),
-    "__optimizer__.0.0": ("F32", [1, 2], struct.pack("<2f", 0, 0)), "__optimizer__.1.0": ("F32", [1], struct.pack("<f", 0)),
+    "__optimizer__.0.momentum_buffer": ("F32", [1, 2], struct.pack("<2f", 0, 0)),
+    "__optimizer__.1.momentum_buffer": ("F32", [1], struct.pack("<f", 0)),
     "1.num_batches_tracked": ("I64", [], struct.pack("<q", 3))},
     {"neural.format": "1", "neural.model": "mlp(2)", "neural.epoch": "2", "neural.config": "{\"lr\":0.1}",
-     "neural.optimizer": json.dumps({"type": "SGD", "step": 4, "parameter_steps": [4, 4], "slots": [1, 1]}),
+     "neural.optimizer": json.dumps({"type": "SGD", "step": 4, "parameters": [
+         {"step": 4, "tensors": ["momentum_buffer"]}, {"step": 4, "tensors": ["momentum_buffer"]}]}),
      "neural.generator": "1,2,3,4", "neural.generator.dropout": "a,b,c,d",
      "neural.sampler": json.dumps({"epoch": 1, "position": 2, "permutation": [2, 0, 1]}), "note": "hi"}))

@@ -7,17 +7,18 @@ import Foundation
 ///     θ := θ − α/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
 public class Adam: Optimizer {
     /// β₁, the decay of the first-moment estimate m.
-    public let beta1: Double
+    package let beta1: Double
     /// β₂, the decay of the second-moment estimate v.
-    public let beta2: Double
+    package let beta2: Double
     /// ε, added to the denominator.
-    public let epsilon: Double
+    package let epsilon: Double
     /// λ: added to the gradient as λθ (Adam) or applied as θ := (1 − αλ)θ (``AdamW``).
-    public let weightDecay: Double
+    package let weightDecay: Double
     /// Whether weight decay is decoupled from the gradient (AdamW).
-    public let decoupledWeightDecay: Bool
+    package let decoupledWeightDecay: Bool
 
-    /// Adam over `parameters`; PyTorch's defaults.
+    /// Adam over `parameters` with learning rate α, moment decays β₁ and β₂, ε and weight decay λ
+    /// (added to the gradient as λθ); PyTorch's defaults.
     public convenience init(_ parameters: [Parameter], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
                             epsilon: Double = 1e-8, weightDecay: Double = 0, schedule: LRSchedule? = nil) {
         self.init(parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
@@ -35,19 +36,19 @@ public class Adam: Optimizer {
         super.init(parameters, learningRate: learningRate, schedule: schedule)
     }
 
-    /// One Adam update of `parameter` (slots: m, v).
-    public override func update(_ parameter: Parameter, index: Int, gradient: Tensor, learningRate: Double) {
-        dispatch(parameter, { self.run(Float.self, parameter, index, gradient, learningRate) },
-                 { self.run(Double.self, parameter, index, gradient, learningRate) })
+    /// One Adam update of a parameter's value (state tensors `exp_avg`: m, `exp_avg_sq`: v).
+    public override func update(_ value: inout Tensor, gradient: Tensor, state: inout ParameterState, learningRate: Double) {
+        dispatch(value.dtype, { self.run(Float.self, &value, gradient, &state, learningRate) },
+                 { self.run(Double.self, &value, gradient, &state, learningRate) })
     }
 
-    private func run<T: KernelScalar>(_: T.Type, _ parameter: Parameter, _ index: Int, _ gradient: Tensor, _ alpha: Double) {
-        let t = Double(parameterSteps[index])
+    private func run<T: KernelScalar>(_: T.Type, _ value: inout Tensor, _ gradient: Tensor, _ state: inout ParameterState, _ alpha: Double) {
+        let t = Double(state.step)
         let stepSize = T(alpha / (1 - Foundation.pow(beta1, t)))
         let correction2 = T((1 - Foundation.pow(beta2, t)).squareRoot())
         let b1 = T(1 - beta1), b2 = T(beta2), c2 = T(1 - beta2), eps = T(epsilon), wd = T(weightDecay)
         let shrink = T(1 - alpha * weightDecay), decoupled = decoupledWeightDecay
-        withBuffers(T.self, parameter, index: index, gradient: gradient, slotCount: 2) { p, g, s, n in
+        withBuffers(T.self, &value, gradient: gradient, state: &state, names: ["exp_avg", "exp_avg_sq"]) { p, g, s, n in
             let m = s[0], v = s[1]
             for i in 0..<n {
                 var gi = g[i]
@@ -63,7 +64,8 @@ public class Adam: Optimizer {
 /// AdamW (PyTorch's `torch.optim.AdamW`): Adam with decoupled weight decay, θ := (1 − αλ)θ before
 /// the Adam step, instead of adding λθ to the gradient. PyTorch's default λ = 0.01.
 public final class AdamW: Adam {
-    /// AdamW over `parameters`; PyTorch's defaults.
+    /// AdamW over `parameters` with learning rate α, moment decays β₁ and β₂, ε and decoupled
+    /// weight decay λ; PyTorch's defaults.
     public init(_ parameters: [Parameter], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
                 epsilon: Double = 1e-8, weightDecay: Double = 0.01, schedule: LRSchedule? = nil) {
         super.init(parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,

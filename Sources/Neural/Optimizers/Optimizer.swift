@@ -17,23 +17,33 @@
 /// }
 /// ```
 ///
-/// Subclasses implement ``update(_:index:gradient:learningRate:)`` on raw scalars; per-parameter
-/// state (moment estimates, momentum buffers) lives in ``slots`` so that ``state`` can export and
-/// restore it exactly.
+/// A new optimiser is a subclass that overrides one method,
+/// ``update(_:gradient:state:learningRate:)``: it updates one parameter from its gradient and its
+/// ``ParameterState``. The base class keeps the parameters, the learning rate, the schedule, the
+/// step count and every parameter's state, so ``state`` exports and restores any optimiser's
+/// state exactly (and ``Checkpoint`` saves it):
+///
+/// ```swift
+/// final class SignDescent: Optimizer {
+///     override func update(_ value: inout Tensor, gradient: Tensor, state: inout ParameterState,
+///                          learningRate: Double) {
+///         let m = 0.9 * (state.tensors["momentum_buffer"] ?? Tensor.zeros(like: value)) + 0.1 * gradient
+///         state.tensors["momentum_buffer"] = m
+///         value = value - learningRate * m.sign()
+///     }
+/// }
+/// ```
 open class Optimizer {
-    /// The parameters updated by ``step()``, in order (the order of ``OptimizerState/slots``).
+    /// The parameters updated by ``step()``, in order (the order of ``OptimizerState/parameters``).
     public let parameters: [Parameter]
     /// The base learning rate α.
     public var learningRate: Double
     /// The learning-rate schedule consulted at every step (`nil`: constant ``learningRate``).
     public var schedule: LRSchedule?
     /// Number of ``step()`` calls so far.
-    public internal(set) var stepCount = 0
-    /// Per parameter: how many updates it has received (PyTorch's per-parameter `step`).
-    public internal(set) var parameterSteps: [Int]
-    /// Per parameter: the optimiser's state tensors (each with the parameter's shape), empty until
-    /// the parameter's first update.
-    public internal(set) var slots: [[Tensor]]
+    public private(set) var stepCount = 0
+    /// Per parameter, in ``parameters`` order: its update count and state tensors.
+    private var parameterStates: [ParameterState]
 
     /// An optimiser over `parameters` with base learning rate `learningRate`.
     public init(_ parameters: [Parameter], learningRate: Double, schedule: LRSchedule? = nil) {
@@ -41,8 +51,7 @@ open class Optimizer {
         self.parameters = parameters
         self.learningRate = learningRate
         self.schedule = schedule
-        self.parameterSteps = Array(repeating: 0, count: parameters.count)
-        self.slots = Array(repeating: [], count: parameters.count)
+        self.parameterStates = Array(repeating: ParameterState(), count: parameters.count)
     }
 
     /// The learning rate the next ``step()`` will use.
@@ -50,14 +59,21 @@ open class Optimizer {
         schedule?.learningRate(at: stepCount, base: learningRate) ?? learningRate
     }
 
-    /// Applies one update to every trainable parameter that has a gradient.
+    /// Applies one update to every trainable parameter that has a gradient: increments the
+    /// parameter's ``ParameterState/step``, then calls ``update(_:gradient:state:learningRate:)``.
     public func step() {
         let lr = currentLearningRate
         withNoGrad {
             for (i, p) in parameters.enumerated() where !p.isFrozen {
                 guard let g = p.grad else { continue }
-                parameterSteps[i] += 1
-                update(p, index: i, gradient: g.dtype == p.value.dtype ? g : g.to(p.value.dtype), learningRate: lr)
+                let gradient = g.dtype == p.value.dtype ? g : g.to(p.value.dtype)
+                // The state is moved out while it is updated, so its tensors are uniquely
+                // referenced and can be written in place.
+                var s = ParameterState()
+                swap(&s, &parameterStates[i])
+                s.step += 1
+                update(&p.value, gradient: gradient, state: &s, learningRate: lr)
+                parameterStates[i] = s
             }
         }
         stepCount += 1
@@ -66,89 +82,110 @@ open class Optimizer {
     /// Clears the gradient of every parameter (call before each backward pass: gradients add up).
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 
-    /// Updates one parameter in place from its gradient; `index` selects its ``slots`` and
-    /// ``parameterSteps`` (already incremented for this update). Runs without recording history.
-    open func update(_ parameter: Parameter, index: Int, gradient: Tensor, learningRate: Double) {
-        fatalError("Neural: \(type(of: self)) must override update(_:index:gradient:learningRate:)")
+    /// The update rule: updates one parameter's value from its gradient and its state. Every
+    /// optimiser overrides it; ``step()`` calls it for each trainable parameter with a gradient,
+    /// without recording autodiff history.
+    ///
+    /// - Parameters:
+    ///   - value: the parameter's value (any shape, e.g. a weight `[out, in]`), to update in place
+    ///     or replace with a tensor of the same shape and dtype.
+    ///   - gradient: ∂J/∂value, with `value`'s shape and dtype.
+    ///   - state: the parameter's state: ``ParameterState/step`` already counts this update (1 on
+    ///     the first); the tensors are the ones this method stored on earlier updates (none before
+    ///     the first), each to be kept with `value`'s shape.
+    ///   - learningRate: α for this step (the schedule already applied).
+    open func update(_ value: inout Tensor, gradient: Tensor, state: inout ParameterState, learningRate: Double) {
+        preconditionFailure("Neural: \(type(of: self)) must override update(_:gradient:state:learningRate:)")
     }
 
-    /// The complete state (step counts and slot tensors), to checkpoint and resume exactly.
-    /// Hyperparameters and the schedule are not part of it: recreate the optimiser with the same ones.
+    /// The complete state (the step count and every parameter's state), to checkpoint and resume
+    /// exactly. Hyperparameters and the schedule are not part of it: recreate the optimiser with the
+    /// same ones. Setting it converts the tensors to each parameter's dtype.
+    ///
+    /// - Precondition (set): one ``ParameterState`` per parameter, its tensors of the parameter's shape.
     public var state: OptimizerState {
-        get { OptimizerState(step: stepCount, parameterSteps: parameterSteps, slots: slots) }
+        get { OptimizerState(step: stepCount, parameters: parameterStates) }
         set {
-            precondition(newValue.slots.count == parameters.count && newValue.parameterSteps.count == parameters.count,
-                         "Neural: optimizer state for \(newValue.slots.count) parameters loaded into an optimizer of \(parameters.count)")
-            for (i, s) in newValue.slots.enumerated() {
-                for t in s {
+            precondition(newValue.parameters.count == parameters.count,
+                         "Neural: optimizer state for \(newValue.parameters.count) parameters loaded into an optimizer of \(parameters.count)")
+            for (i, s) in newValue.parameters.enumerated() {
+                for (name, t) in s.tensors {
                     precondition(t.shape == parameters[i].shape,
-                                 "Neural: optimizer state tensor of shape \(t.shape) for parameter \(i) of shape \(parameters[i].shape)")
+                                 "Neural: optimizer state tensor '\(name)' of shape \(t.shape) for parameter \(i) of shape \(parameters[i].shape)")
                 }
             }
             stepCount = newValue.step
-            parameterSteps = newValue.parameterSteps
-            slots = newValue.slots.enumerated().map { i, s in
-                s.map { $0.detached().to(parameters[i].value.dtype).contiguous() }
+            parameterStates = newValue.parameters.enumerated().map { i, s in
+                ParameterState(step: s.step, tensors: s.tensors.mapValues { $0.detached().to(parameters[i].value.dtype).contiguous() })
             }
         }
     }
+}
 
-    // MARK: Helpers for subclasses' update loops
+/// One parameter's optimiser state: how many updates it has received and its named state
+/// tensors, each with the parameter's shape (empty before the first update). The built-in
+/// optimisers use PyTorch's names: `momentum_buffer` (``SGD``, ``RMSProp``), `exp_avg` and
+/// `exp_avg_sq` (``Adam``, ``AdamW``), `square_avg` and `grad_avg` (``RMSProp``).
+public struct ParameterState: Sendable {
+    /// Updates received (PyTorch's per-parameter `step`; drives Adam's bias correction).
+    public var step: Int
+    /// State tensors by name, each with the parameter's shape.
+    public var tensors: [String: Tensor]
 
-    /// Runs `body` with mutable pointers to the parameter's values and its `count` slot tensors
-    /// (created as zeros when missing, or from `initial` when given) and a pointer to the gradient,
-    /// all contiguous. `body` is called on disjoint blocks of the elements, possibly on several
-    /// threads at once, with pointers to the block's first element and its length `n`; every
-    /// update rule is elementwise, so the result does not depend on the blocks. `T` is the
-    /// parameter's scalar type.
+    /// A state from its parts (the default: no update yet, no tensors).
+    public init(step: Int = 0, tensors: [String: Tensor] = [:]) {
+        self.step = step
+        self.tensors = tensors
+    }
+}
+
+/// An optimiser's resumable state: the step counter and every parameter's ``ParameterState``, in
+/// the optimiser's parameter order.
+public struct OptimizerState: Sendable {
+    /// Number of ``Optimizer/step()`` calls (drives the learning-rate schedule).
+    public var step: Int
+    /// Per parameter, in ``Optimizer/parameters`` order: its update count and state tensors.
+    public var parameters: [ParameterState]
+
+    /// A state from its parts.
+    public init(step: Int, parameters: [ParameterState]) {
+        self.step = step
+        self.parameters = parameters
+    }
+}
+
+extension Optimizer {
+    /// Runs `body` with mutable pointers to `value`, to its state tensors `names` (created as
+    /// zeros when missing) and to the gradient, all contiguous. `body` is called on disjoint
+    /// blocks of the elements, possibly on several threads at once, with pointers to the block's
+    /// first element and its length `n`; every built-in update rule is elementwise, so the result
+    /// does not depend on the blocks. `T` is the parameter's scalar type.
     func withBuffers<T: KernelScalar>(
-        _: T.Type, _ parameter: Parameter, index: Int, gradient: Tensor, slotCount: Int,
-        _ body: (_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ slots: [UnsafeMutablePointer<T>], _ n: Int) -> Void
+        _: T.Type, _ value: inout Tensor, gradient: Tensor, state: inout ParameterState, names: [String],
+        _ body: (_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ s: [UnsafeMutablePointer<T>], _ n: Int) -> Void
     ) {
-        if slots[index].count < slotCount {
-            slots[index] += (slots[index].count..<slotCount).map { _ in Tensor.zeros(like: parameter.value) }
-        }
-        var s = slots[index]
-        slots[index] = []
+        var s = names.map { state.tensors.removeValue(forKey: $0) ?? Tensor.zeros(like: value) }
         for k in s.indices { s[k].makeUniqueContiguous() }
-        parameter.value.makeUniqueContiguous()
+        value.makeUniqueContiguous()
         let g = gradient.detached().contiguous()
-        let n = parameter.value.count
+        let n = value.count
         withExtendedLifetime((g, s)) {
-            let p = parameter.value.pointer(T.self), gp = UnsafePointer(g.pointer(T.self))
+            let p = value.pointer(T.self), gp = UnsafePointer(g.pointer(T.self))
             let sp = s.map { $0.pointer(T.self) }
             // Disjoint ranges on both cores (block boundaries depend only on n).
             Parallel.forRanges(count: n, grain: 1 << 15) { r in
                 body(p + r.lowerBound, gp + r.lowerBound, sp.map { $0 + r.lowerBound }, r.count)
             }
         }
-        slots[index] = s
+        for (name, t) in zip(names, s) { state.tensors[name] = t }
     }
 
-    /// Dispatches on the parameter's dtype to a `Float` or `Double` loop.
-    func dispatch(_ parameter: Parameter, _ float: () -> Void, _ double: () -> Void) {
-        switch parameter.value.dtype {
+    /// Dispatches on `dtype` to a `Float` or `Double` loop.
+    func dispatch(_ dtype: DType, _ float: () -> Void, _ double: () -> Void) {
+        switch dtype {
         case .float32: float()
         case .float64: double()
         }
-    }
-}
-
-/// An optimiser's resumable state: the step counter and, per parameter, its update count and
-/// state tensors (e.g. Adam's first and second moments), in the optimiser's parameter order.
-public struct OptimizerState: Sendable {
-    /// Number of ``Optimizer/step()`` calls (drives the learning-rate schedule).
-    public var step: Int
-    /// Per parameter: updates received (drives Adam's bias correction).
-    public var parameterSteps: [Int]
-    /// Per parameter: its state tensors, each with the parameter's shape (empty before its first update).
-    public var slots: [[Tensor]]
-
-    /// A state from its parts.
-    public init(step: Int, parameterSteps: [Int], slots: [[Tensor]]) {
-        self.step = step
-        self.parameterSteps = parameterSteps
-        self.slots = slots
     }
 }
 

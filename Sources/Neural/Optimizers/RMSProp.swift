@@ -5,17 +5,19 @@
 ///     momentum μ > 0: b := μb + g/d, θ := θ − αb;  otherwise θ := θ − α g/d
 public final class RMSProp: Optimizer {
     /// αₛ, the decay of the squared-gradient average (PyTorch's `alpha`).
-    public let smoothing: Double
+    package let smoothing: Double
     /// ε, added to the denominator.
-    public let epsilon: Double
+    package let epsilon: Double
     /// λ, the L2 penalty coefficient added to the gradient.
-    public let weightDecay: Double
+    package let weightDecay: Double
     /// μ, momentum on the normalised step.
-    public let momentum: Double
+    package let momentum: Double
     /// Whether to normalise by the estimated variance instead of the raw second moment.
-    public let centered: Bool
+    package let centered: Bool
 
-    /// RMSProp over `parameters`; PyTorch's defaults.
+    /// RMSProp over `parameters` with learning rate α, smoothing αₛ, ε, weight decay λ (added to
+    /// the gradient), momentum μ and, when `centered`, normalisation by the estimated variance;
+    /// PyTorch's defaults.
     public init(_ parameters: [Parameter], learningRate: Double = 1e-2, smoothing: Double = 0.99, epsilon: Double = 1e-8,
                 weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false, schedule: LRSchedule? = nil) {
         self.smoothing = smoothing
@@ -26,17 +28,19 @@ public final class RMSProp: Optimizer {
         super.init(parameters, learningRate: learningRate, schedule: schedule)
     }
 
-    /// One RMSProp update of `parameter` (slots: s, then b when μ > 0, then ḡ when centered).
-    public override func update(_ parameter: Parameter, index: Int, gradient: Tensor, learningRate: Double) {
-        dispatch(parameter, { self.run(Float.self, parameter, index, gradient, learningRate) },
-                 { self.run(Double.self, parameter, index, gradient, learningRate) })
+    /// One RMSProp update of a parameter's value (state tensors `square_avg`: s, `momentum_buffer`:
+    /// b when μ > 0, `grad_avg`: ḡ when centered).
+    public override func update(_ value: inout Tensor, gradient: Tensor, state: inout ParameterState, learningRate: Double) {
+        dispatch(value.dtype, { self.run(Float.self, &value, gradient, &state, learningRate) },
+                 { self.run(Double.self, &value, gradient, &state, learningRate) })
     }
 
-    private func run<T: KernelScalar>(_: T.Type, _ parameter: Parameter, _ index: Int, _ gradient: Tensor, _ alpha: Double) {
+    private func run<T: KernelScalar>(_: T.Type, _ value: inout Tensor, _ gradient: Tensor, _ state: inout ParameterState, _ alpha: Double) {
         let lr = T(alpha), a = T(smoothing), c = T(1 - smoothing), eps = T(epsilon), wd = T(weightDecay), mu = T(momentum)
         let useMomentum = momentum > 0, centered = self.centered
-        let count = 1 + (useMomentum ? 1 : 0) + (centered ? 1 : 0)
-        withBuffers(T.self, parameter, index: index, gradient: gradient, slotCount: count) { p, g, s, n in
+        let names = ["square_avg"] + (useMomentum ? ["momentum_buffer"] : []) + (centered ? ["grad_avg"] : [])
+        let count = names.count
+        withBuffers(T.self, &value, gradient: gradient, state: &state, names: names) { p, g, s, n in
             let sq = s[0], buf = useMomentum ? s[1] : s[0], avg = centered ? s[count - 1] : s[0]
             for i in 0..<n {
                 let gi = g[i] + wd * p[i]

@@ -12,15 +12,16 @@ import CNeuralKernels
 /// see ``FullBatchSampler``, ``UniformSampler`` and ``ShuffledBatchSampler``.
 public final class SGD: Optimizer {
     /// μ (0: plain gradient descent).
-    public let momentum: Double
+    package let momentum: Double
     /// τ, the fraction of the new gradient left out of the momentum buffer.
-    public let dampening: Double
+    package let dampening: Double
     /// Whether to use Nesterov momentum (needs μ > 0 and τ = 0).
-    public let nesterov: Bool
+    package let nesterov: Bool
     /// λ, the L2 penalty coefficient added to the gradient.
-    public let weightDecay: Double
+    package let weightDecay: Double
 
-    /// SGD over `parameters` with step size `learningRate` (α).
+    /// SGD over `parameters` with step size `learningRate` (α), momentum μ, dampening τ, Nesterov
+    /// momentum (needs μ > 0 and τ = 0) and weight decay λ (the L2 penalty coefficient).
     public init(_ parameters: [Parameter], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
                 nesterov: Bool = false, weightDecay: Double = 0, schedule: LRSchedule? = nil) {
         precondition(!nesterov || (momentum > 0 && dampening == 0), "Neural: Nesterov momentum needs momentum > 0 and dampening 0")
@@ -31,18 +32,18 @@ public final class SGD: Optimizer {
         super.init(parameters, learningRate: learningRate, schedule: schedule)
     }
 
-    /// One SGD update of `parameter` (slot 0: the momentum buffer b).
-    public override func update(_ parameter: Parameter, index: Int, gradient: Tensor, learningRate: Double) {
-        dispatch(parameter, { self.run(Float.self, parameter, index, gradient, learningRate) },
-                 { self.run(Double.self, parameter, index, gradient, learningRate) })
+    /// One SGD update of a parameter's value (state tensor `momentum_buffer`: b, when μ ≠ 0).
+    public override func update(_ value: inout Tensor, gradient: Tensor, state: inout ParameterState, learningRate: Double) {
+        dispatch(value.dtype, { self.run(Float.self, &value, gradient, &state, learningRate) },
+                 { self.run(Double.self, &value, gradient, &state, learningRate) })
     }
 
-    private func run<T: KernelScalar>(_: T.Type, _ parameter: Parameter, _ index: Int, _ gradient: Tensor, _ alpha: Double) {
-        let first = slots[index].isEmpty
+    private func run<T: KernelScalar>(_: T.Type, _ value: inout Tensor, _ gradient: Tensor, _ state: inout ParameterState, _ alpha: Double) {
+        let first = state.tensors["momentum_buffer"] == nil
         let lr = T(alpha), wd = T(weightDecay), mu = T(momentum), keep = T(1 - dampening)
         let useMomentum = momentum != 0, nesterov = self.nesterov
         let decay = weightDecay != 0
-        withBuffers(T.self, parameter, index: index, gradient: gradient, slotCount: useMomentum ? 1 : 0) { p, g, s, n in
+        withBuffers(T.self, &value, gradient: gradient, state: &state, names: useMomentum ? ["momentum_buffer"] : []) { p, g, s, n in
             // Branch-free loops per configuration (they vectorise); same arithmetic as the general one.
             if !useMomentum {
                 if decay {

@@ -6,12 +6,13 @@ import Foundation
 ///
 /// File layout:
 /// - tensors: the model's ``Module/stateDict()`` (`0.weight`, `1.running_mean`, …; BatchNorm's
-///   `num_batches_tracked` as I64), and each optimizer slot tensor under
-///   `__optimizer__.<parameter index>.<slot index>` (e.g. Adam's m and v of parameter 0 are
-///   `__optimizer__.0.0` and `__optimizer__.0.1`);
+///   `num_batches_tracked` as I64), and each optimizer state tensor under
+///   `__optimizer__.<parameter index>.<state name>` (e.g. Adam's m and v of parameter 0 are
+///   `__optimizer__.0.exp_avg` and `__optimizer__.0.exp_avg_sq`);
 /// - `__metadata__`: `neural.model` (the model spec string), `neural.config` (training
-///   configuration, JSON), `neural.epoch`, `neural.optimizer` (JSON: `type`, `step`,
-///   `parameter_steps`, `slots` = slot tensors per parameter), `neural.generator` (the
+///   configuration, JSON), `neural.epoch`, `neural.optimizer` (JSON: `type`, `step` and
+///   `parameters`, one `{"step", "tensors"}` per parameter: its update count and the names of its
+///   state tensors), `neural.generator` (the
 ///   ``RandomGenerator/stateWords`` as four comma-separated hex words; other named generators
 ///   under `neural.generator.<name>`), `neural.sampler` (JSON: `epoch`, `position`,
 ///   `permutation`), `neural.training` (the ``TrainingState`` as JSON: epoch, batch within the
@@ -34,7 +35,7 @@ import Foundation
 /// A checkpoint written by PyTorch carries only tensors: ``apply(to:strict:)`` works; the resume
 /// state is absent (``optimizerState`` etc. are `nil`).
 public struct Checkpoint: Sendable {
-    /// Prefix of the optimizer's slot tensors in the file; never part of the model's state.
+    /// Prefix of the optimizer's state tensors in the file; never part of the model's state.
     public static let optimizerPrefix = "__optimizer__."
 
     /// Metadata keys this type reads and writes.
@@ -45,7 +46,7 @@ public struct Checkpoint: Sendable {
         public static let config = "neural.config"
         /// The number of completed epochs.
         public static let epoch = "neural.epoch"
-        /// The optimizer's type, step counts and slot counts, JSON.
+        /// The optimizer's type, step counts and state tensor names, JSON.
         public static let optimizer = "neural.optimizer"
         /// The default random generator's state words (`neural.generator.<name>` for named ones).
         public static let generator = "neural.generator"
@@ -67,7 +68,7 @@ public struct Checkpoint: Sendable {
     public var epoch: Int?
     /// The optimizer's class name when saved (e.g. `Adam`), checked by ``restore(optimizer:)``.
     public var optimizerType: String?
-    /// The optimizer's step counts and slot tensors, if saved.
+    /// The optimizer's step counts and state tensors, if saved.
     public var optimizerState: OptimizerState?
     /// Random generators' ``RandomGenerator/stateWords`` by name (`"default"` for the one passed
     /// as `generator:`).
@@ -145,7 +146,7 @@ public struct Checkpoint: Sendable {
         try safeTensors(file: url.path).write(to: url)
     }
 
-    /// The checkpoint as safetensors contents (model tensors, optimizer slots, metadata).
+    /// The checkpoint as safetensors contents (model tensors, optimizer state tensors, metadata).
     ///
     /// - Throws: ``CheckpointError`` (`.invalidTensor`) when a model tensor uses the reserved
     ///   `__optimizer__.` prefix.
@@ -161,11 +162,11 @@ public struct Checkpoint: Sendable {
         if let config { meta[MetadataKey.config] = config }
         if let epoch { meta[MetadataKey.epoch] = String(epoch) }
         if let state = optimizerState {
-            for (i, slots) in state.slots.enumerated() {
-                for (k, t) in slots.enumerated() { all["\(Checkpoint.optimizerPrefix)\(i).\(k)"] = t.detached() }
+            for (i, p) in state.parameters.enumerated() {
+                for (name, t) in p.tensors { all["\(Checkpoint.optimizerPrefix)\(i).\(name)"] = t.detached() }
             }
-            let info = OptimizerInfo(type: optimizerType, step: state.step, parameter_steps: state.parameterSteps,
-                                     slots: state.slots.map(\.count))
+            let parameters = state.parameters.map { OptimizerInfo.Parameter(step: $0.step, tensors: $0.tensors.keys.sorted()) }
+            let info = OptimizerInfo(type: optimizerType, step: state.step, parameters: parameters)
             meta[MetadataKey.optimizer] = Checkpoint.json(info)
         }
         for (name, words) in generatorStates {
@@ -214,26 +215,25 @@ public struct Checkpoint: Sendable {
             epoch = v
         }
         if let text = meta.removeValue(forKey: MetadataKey.optimizer) {
-            guard let info = Checkpoint.decodeJSON(OptimizerInfo.self, text),
-                  info.parameter_steps.count == info.slots.count, info.step >= 0,
-                  info.slots.allSatisfy({ $0 >= 0 }), info.parameter_steps.allSatisfy({ $0 >= 0 }) else {
-                throw bad(MetadataKey.optimizer, "is not {\"step\": n, \"parameter_steps\": [...], \"slots\": [...]} with one entry per parameter")
+            guard let info = Checkpoint.decodeJSON(OptimizerInfo.self, text), info.step >= 0,
+                  info.parameters.allSatisfy({ $0.step >= 0 && !$0.tensors.contains("") && Set($0.tensors).count == $0.tensors.count }) else {
+                throw bad(MetadataKey.optimizer, "is not {\"step\": n, \"parameters\": [{\"step\": n, \"tensors\": [names]}, ...]} with steps ≥ 0 and distinct, non-empty names")
             }
-            var slots: [[Tensor]] = []
-            for (i, count) in info.slots.enumerated() {
-                var s: [Tensor] = []
-                for k in 0..<count {
-                    let name = "\(Checkpoint.optimizerPrefix)\(i).\(k)"
-                    guard let t = optimizerTensors.removeValue(forKey: name) else {
-                        throw CheckpointError(.malformedMetadata, file: path, field: "tensor '\(name)'",
+            var parameters: [ParameterState] = []
+            for (i, p) in info.parameters.enumerated() {
+                var tensors: [String: Tensor] = [:]
+                for name in p.tensors {
+                    let key = "\(Checkpoint.optimizerPrefix)\(i).\(name)"
+                    guard let t = optimizerTensors.removeValue(forKey: key) else {
+                        throw CheckpointError(.malformedMetadata, file: path, field: "tensor '\(key)'",
                                               "is listed in \(MetadataKey.optimizer) but missing from the file; re-save the checkpoint")
                     }
-                    s.append(t)
+                    tensors[name] = t
                 }
-                slots.append(s)
+                parameters.append(ParameterState(step: p.step, tensors: tensors))
             }
             optimizerType = info.type
-            optimizerState = OptimizerState(step: info.step, parameterSteps: info.parameter_steps, slots: slots)
+            optimizerState = OptimizerState(step: info.step, parameters: parameters)
         }
         if let name = optimizerTensors.keys.sorted().first {
             throw CheckpointError(.malformedMetadata, file: path, field: "tensor '\(name)'",
@@ -337,12 +337,13 @@ public struct Checkpoint: Sendable {
 
     // MARK: Restoring resume state
 
-    /// Restores `optimizer`'s step counts and slot tensors, so that its next ``Optimizer/step()``
+    /// Restores `optimizer`'s step counts and state tensors, so that its next ``Optimizer/step()``
     /// is the one the saved optimizer would have taken. Create it with the same type,
-    /// hyperparameters and schedule over the same parameters (e.g. `model.parameters`), then call this.
+    /// hyperparameters and schedule over the same parameters (e.g. `model.parameters`), then call
+    /// this. Works for any ``Optimizer`` subclass, including ones defined outside Neural.
     ///
     /// - Throws: ``CheckpointError``: `.missingState` when the checkpoint has no optimizer state,
-    ///   `.stateMismatch` when the type, the parameter count or a slot's shape differs.
+    ///   `.stateMismatch` when the type, the parameter count or a state tensor's shape differs.
     public func restore(optimizer: Optimizer) throws(CheckpointError) {
         guard let state = optimizerState else {
             throw CheckpointError(.missingState, file: source?.path, field: MetadataKey.optimizer,
@@ -353,13 +354,13 @@ public struct Checkpoint: Sendable {
             throw CheckpointError(.stateMismatch, file: source?.path, field: MetadataKey.optimizer,
                                   "state of a \(saved) cannot resume a \(type); create a \(saved) with the same settings")
         }
-        guard state.slots.count == optimizer.parameters.count else {
+        guard state.parameters.count == optimizer.parameters.count else {
             throw CheckpointError(.stateMismatch, file: source?.path, field: MetadataKey.optimizer,
-                                  "state for \(state.slots.count) parameters, but the optimizer has \(optimizer.parameters.count); create it over the same model's parameters")
+                                  "state for \(state.parameters.count) parameters, but the optimizer has \(optimizer.parameters.count); create it over the same model's parameters")
         }
-        for (i, slots) in state.slots.enumerated() {
-            for (k, t) in slots.enumerated() where t.shape != optimizer.parameters[i].shape {
-                throw CheckpointError(.stateMismatch, file: source?.path, field: "tensor '\(Checkpoint.optimizerPrefix)\(i).\(k)'",
+        for (i, p) in state.parameters.enumerated() {
+            for (name, t) in p.tensors.sorted(by: { $0.key < $1.key }) where t.shape != optimizer.parameters[i].shape {
+                throw CheckpointError(.stateMismatch, file: source?.path, field: "tensor '\(Checkpoint.optimizerPrefix)\(i).\(name)'",
                                       "has shape \(t.shape) but parameter \(i) has shape \(optimizer.parameters[i].shape); create the optimizer over the same model's parameters")
             }
         }
@@ -418,11 +419,12 @@ public struct Checkpoint: Sendable {
 
     // MARK: JSON
 
+    /// `neural.optimizer`: type, step count and per parameter its update count and state tensor names.
     private struct OptimizerInfo: Codable {
+        struct Parameter: Codable { var step: Int; var tensors: [String] }
         var type: String?
         var step: Int
-        var parameter_steps: [Int]
-        var slots: [Int]
+        var parameters: [Parameter]
     }
 
     private struct SamplerInfo: Codable {

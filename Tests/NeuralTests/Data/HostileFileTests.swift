@@ -327,9 +327,9 @@ struct HostileFileTests {
     static let checkpointCases: [(String, [String: String], String?, String)] = [
         ("bad-epoch", ["neural.epoch": "-1"], nil, "neural.epoch"),
         ("optimizer-not-json", ["neural.optimizer": "{not json"], nil, "neural.optimizer"),
-        ("optimizer-counts-disagree", ["neural.optimizer": #"{"step":1,"parameter_steps":[1,1],"slots":[1]}"#], nil, "neural.optimizer"),
-        ("optimizer-slot-missing", ["neural.optimizer": #"{"step":1,"parameter_steps":[1],"slots":[2]}"#], nil, "__optimizer__.0.0"),
-        ("optimizer-huge-slot-count", ["neural.optimizer": #"{"step":1,"parameter_steps":[1],"slots":[4611686018427387904]}"#], nil, "__optimizer__.0.0"),
+        ("optimizer-negative-step", ["neural.optimizer": #"{"step":1,"parameters":[{"step":-1,"tensors":[]}]}"#], nil, "neural.optimizer"),
+        ("optimizer-repeated-name", ["neural.optimizer": #"{"step":1,"parameters":[{"step":1,"tensors":["exp_avg","exp_avg"]}]}"#], nil, "neural.optimizer"),
+        ("optimizer-tensor-missing", ["neural.optimizer": #"{"step":1,"parameters":[{"step":1,"tensors":["exp_avg"]}]}"#], nil, "__optimizer__.0.exp_avg"),
         ("orphan-optimizer-tensor", [:], "__optimizer__.0.0", "reserved prefix"),
         ("generator-not-hex", ["neural.generator": "1,2,3,zz"], nil, "neural.generator"),
         ("generator-all-zero", ["neural.generator.dropout": "0,0,0,0"], nil, "neural.generator.dropout"),

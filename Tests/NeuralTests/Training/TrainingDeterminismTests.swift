@@ -16,8 +16,8 @@ struct TrainingDeterminismTests {
             }
         }
         for (name, t) in model.stateDict() { out[name] = bits(t) }
-        for (i, slots) in optimizer.state.slots.enumerated() {
-            for (k, t) in slots.enumerated() { out["opt.\(i).\(k)"] = bits(t) }
+        for (i, p) in optimizer.state.parameters.enumerated() {
+            for (name, t) in p.tensors { out["opt.\(i).\(name)"] = bits(t) }
         }
         return out
     }

@@ -63,9 +63,9 @@ public struct TrainingState: Sendable, Equatable, Codable {
     /// Optimisation steps taken so far, over all epochs.
     public var step: Int
     /// Σ loss × examples over the batches of the epoch in progress (for its mean training loss).
-    public var lossSum: Double
+    package var lossSum: Double
     /// Examples seen in the epoch in progress.
-    public var examples: Int
+    package var examples: Int
     /// The best evaluation loss so far (early stopping); nil before the first evaluation.
     public var bestLoss: Double?
     /// Epochs since the best evaluation loss.

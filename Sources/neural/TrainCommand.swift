@@ -3,6 +3,9 @@ import Foundation
 import Neural
 
 /// `neural train`: trains a model on a dataset, with progress, checkpoints, metrics and a plot.
+///
+/// A run takes five steps: `validateOptions`, `buildDataAndModel`, `resumeIfAsked`, `runTraining`
+/// and `report`.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -12,13 +15,15 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Model spec, e.g. \"mlp(512,512)\" (default depends on the data).")
     var model: String?
-    @Option(help: "cross-entropy | logistic | mse | half-mse | poisson (default: cross-entropy for labels, mse for values).")
+    @Option(help: ArgumentHelp("\(Objective.registry.names.joined(separator: " | ")) (default: cross-entropy for labels, mse for values).",
+                               discussion: Objective.registry.helpLines))
     var loss: String?
-    @Option(help: "sgd | momentum | nesterov | adam | adamw | rmsprop")
+    @Option(help: ArgumentHelp(Registries.optimizers.names.joined(separator: " | "), discussion: Registries.optimizers.helpLines))
     var optimizer = "adam"
-    @Option(parsing: .unconditional, help: "Learning rate (default: 0.001 for adam/adamw/rmsprop, 0.05 for sgd; 0.01 with adam on spirals).")
+    @Option(parsing: .unconditional, help: "Learning rate (default: the optimizer's, listed under --optimizer).")
     var lr: Double?
-    @Option(help: "Learning-rate schedule: cosine (decay to 0 over the run) or constant.")
+    @Option(help: ArgumentHelp("Learning-rate schedule: \(Registries.schedules.names.joined(separator: " | ")).",
+                               discussion: Registries.schedules.helpLines))
     var schedule = "cosine"
     @Option(help: "Examples per mini-batch.")
     var batchSize: Int?
@@ -51,6 +56,25 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func train(_ group: ProcessGroup) throws {
+        let choices = try validateOptions(group)
+        let started = Date()
+        let run = try buildDataAndModel(choices, group: group)
+        let point = try resumeIfAsked(run)
+        let (trainer, records) = try runTraining(run, from: point, group: group)
+        try report(run, trainer: trainer, records: records, from: point, started: started, root: group.isRoot)
+    }
+
+    // MARK: Step 1: options
+
+    /// The registry entries the options name.
+    private struct Choices {
+        var optimizer: Registry<OptimizerChoice>.Entry
+        var schedule: Registry<@Sendable (Int) -> LRSchedule?>.Entry
+        var loss: Objective?
+    }
+
+    /// Checks the numeric options, sets the kernels' thread count and looks up the named choices.
+    private func validateOptions(_ group: ProcessGroup) throws -> Choices {
         if let lr, !(lr > 0 && lr.isFinite) { throw CLIError("--lr must be a positive number, got \(lr)") }
         if let epochs, epochs < 1 { throw CLIError("--epochs must be at least 1, got \(epochs)") }
         if let patience, patience < 1 { throw CLIError("--patience must be at least 1, got \(patience)") }
@@ -65,37 +89,50 @@ struct TrainCommand: ParsableCommand {
         } else if group.localSize > 1 {
             Runtime.threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / group.localSize)
         }
-        let root = group.isRoot
-        let started = Date()
+        return Choices(optimizer: try Registries.optimizers.entry(named: optimizer, option: "--optimizer"),
+                       schedule: try Registries.schedules.entry(named: schedule, option: "--schedule"),
+                       loss: try loss.map { try Objective.registry.entry(named: $0, option: "--loss").value })
+    }
+
+    // MARK: Step 2: data and model
+
+    /// What a run trains and with what: the data, the model and its generator, the objective, the
+    /// optimizer (with its schedule), the loaders, and the configuration its checkpoints record.
+    private struct Run {
+        var prepared: PreparedData
+        var spec: ModelSpec
+        var net: Sequential
+        /// Initialises the parameters, then draws the dropout masks: checkpointed as generator "model".
+        var modelGenerator: RandomGenerator
+        var objective: Objective
+        var optimizer: Optimizer
+        var scheduleName: String
+        var epochCount: Int
+        /// Shuffles the training examples: checkpointed as the default generator.
+        var shuffling: RandomGenerator
+        var loader: DataLoader
+        var testLoader: DataLoader
+        var config: RunConfig
+        var resumed: Checkpoint?
+        var checkpointPath: String?
+    }
+
+    /// Loads the data and the `--resume` checkpoint, builds the model, the optimizer and the loaders.
+    private func buildDataAndModel(_ choices: Choices, group: ProcessGroup) throws -> Run {
         let prepared = try dataOptions.load()
         let seed = dataOptions.seed
-        let resumed = try resume.map { path -> Checkpoint in
-            guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--resume \(path): no such file") }
-            do {
-                return try Checkpoint.load(from: URL(fileURLWithPath: path))
-            } catch {
-                throw CLIError("--resume \(path): cannot resume from it: \(error)")
-            }
-        }
+        let resumed = try loadResumeCheckpoint()
         let checkpointPath = checkpoint ?? resume
         if let checkpointPath { Self.removeStaleTemporaries(of: checkpointPath) }
-        let specText = model ?? resumed?.modelSpec ?? Self.defaultModel(prepared.name)
-        let spec = try ModelSpec.parse(specText)
-        // Initialises the parameters, then draws the dropout masks: checkpointed as generator "model".
+        let spec = try ModelSpec.parse(model ?? resumed?.modelSpec ?? Self.defaultModel(prepared.name))
         let modelGenerator = RandomGenerator(seed: seed)
-        let net = try spec.build(inputShape: prepared.inputShape, outputSize: prepared.outputSize,
-                                 generator: modelGenerator)
-        let objective = try loss.map { name -> Objective in
-            guard let o = Objective(rawValue: name) else {
-                throw CLIError("unknown --loss '\(name)'; use \(Objective.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return o
-        } ?? prepared.defaultObjective
+        let net = try spec.build(inputShape: prepared.inputShape, outputSize: prepared.outputSize, generator: modelGenerator)
+        let objective = choices.loss ?? prepared.defaultObjective
         if objective.isClassification != prepared.train.isClassification {
             throw CLIError("--loss \(objective) needs \(objective.isClassification ? "class labels" : "real-valued targets") but \(prepared.name) has \(prepared.train.isClassification ? "class labels" : "real-valued targets")")
         }
-        let rate = lr ?? Self.defaultLearningRate(optimizer, data: prepared.name)
-        let opt = try Self.makeOptimizer(optimizer, parameters: net.trainableParameters, lr: rate)
+        let rate = lr ?? choices.optimizer.value.defaultLearningRate(data: prepared.name)
+        let optimizer = choices.optimizer.value.make(net.trainableParameters, rate)
         let epochCount = epochs ?? Self.defaultEpochs(prepared.name)
         let shuffling = RandomGenerator(seed: seed &+ 2)
         let globalBatch = batchSize ?? Self.defaultBatchSize(prepared.name)
@@ -104,88 +141,150 @@ struct TrainCommand: ParsableCommand {
         }
         let loader = DataLoader(prepared.train, batchSize: globalBatch, generator: shuffling,
                                 shard: group.size > 1 ? DataShard(rank: group.rank, count: group.size) : nil)
-        let testLoader = DataLoader(prepared.test, batchSize: 1000, shuffle: false)
+        optimizer.schedule = choices.schedule.value(epochCount * loader.batchesPerEpoch)
+        let config = RunConfig(data: prepared.name, optimizer: choices.optimizer.name, lr: rate, loss: objective.description,
+                               seed: seed, batchSize: globalBatch)
+        return Run(prepared: prepared, spec: spec, net: net, modelGenerator: modelGenerator, objective: objective,
+                   optimizer: optimizer, scheduleName: choices.schedule.name, epochCount: epochCount, shuffling: shuffling,
+                   loader: loader, testLoader: DataLoader(prepared.test, batchSize: 1000, shuffle: false),
+                   config: config, resumed: resumed, checkpointPath: checkpointPath)
+    }
 
-        switch schedule {
-        case "cosine": opt.schedule = .cosine(steps: epochCount * loader.batchesPerEpoch, minimum: 0)
-        case "constant": break
-        default: throw CLIError("unknown --schedule '\(schedule)'; use cosine or constant")
-        }
-        let effectiveBatchSize = batchSize ?? Self.defaultBatchSize(prepared.name)
-        let config = "{\"data\":\"\(prepared.name)\",\"optimizer\":\"\(optimizer)\",\"lr\":\(rate),\"loss\":\"\(objective)\",\"seed\":\(seed),\"batch_size\":\(effectiveBatchSize)}"
-        var startEpoch = 1
-        var resumeState: TrainingState?
-        if let ck = resumed, let path = resume {
-            try Self.checkSameRun(ck, path: path, current: config)
-            _ = try ck.apply(to: net)
-            try ck.restore(optimizer: opt)
-            try ck.restore(generator: shuffling)
-            if ck.generatorStates["model"] != nil { try ck.restore(generator: modelGenerator, name: "model") }
-            if let s = ck.samplerState {
-                guard s.permutation.count == prepared.train.count else {
-                    throw CLIError("--resume \(path): saved for \(s.permutation.count) training examples, but \(prepared.name) has \(prepared.train.count); resume with the same --data and --seed")
-                }
-                loader.samplerState = s
-            }
-            startEpoch = (ck.epoch ?? 0) + 1
-            resumeState = ck.trainingState
-        }
-
-        let trainer = Trainer(model: net, optimizer: opt, objective: objective)
-        trainer.detectAnomalies = detectAnomalies
-        if group.size > 1 { trainer.dataParallel = DataParallel(model: net, group: group) }
-        if let t = prepared.targetScaler { trainer.targetScale = (t.mean[0], t.std[0]) }
-        let progress = ConsoleProgress(quiet: quiet || !root)
-        trainer.observer = progress
-        if !quiet && root {
-            if group.size > 1 { print("neural: data-parallel on \(group.size) ranks (\(group.backendName)), \(globalBatch / group.size) examples per rank per step, \(Runtime.threads) threads per rank") }
-            print("neural: \(prepared.name) (\(prepared.train.count) train, \(prepared.test.count) test), model \(spec), "
-                  + "\(net.parameterCount) parameters, \(optimizer) lr \(rate) (\(schedule)), \(objective), \(epochCount) epochs")
-        }
-        /// Everything that decides the rest of the run: weights and buffers, optimizer state (its
-        /// step count drives the schedule), both generators, the sampler's place and the trainer's state.
-        func writeCheckpoint(_ state: TrainingState, sampler: ShuffledBatchSampler.State?) throws {
-            guard let checkpointPath, root else { return }
-            var ck = Checkpoint(model: net, optimizer: opt, generator: shuffling, modelSpec: spec.description,
-                                config: config, epoch: state.epoch)
-            ck.generatorStates["model"] = modelGenerator.stateWords
-            ck.samplerState = sampler
-            ck.trainingState = state
-            ck.setPreprocessing(prepared.preprocessing)
-            try ck.write(to: URL(fileURLWithPath: checkpointPath))
-        }
-        let batchesPerEpoch = loader.batchesPerEpoch
-        let records: [EpochRecord]
+    /// The checkpoint `--resume` names, if given.
+    private func loadResumeCheckpoint() throws -> Checkpoint? {
+        guard let path = resume else { return nil }
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--resume \(path): no such file") }
         do {
-            records = try trainer.fit(
-                epochs: epochCount, startEpoch: startEpoch, batchesPerEpoch: batchesPerEpoch,
-                train: { _ in loader }, evaluate: { testLoader }, patience: patience, resume: resumeState,
-                onStep: { state in
-                    // Inside an epoch: the sampler has drawn the whole epoch's order; save the
-                    // place of the next batch in it. (The epoch's end is saved below, after evaluation.)
-                    guard let every = checkpointEvery, state.step % every == 0, state.batch < batchesPerEpoch else { return }
-                    var sampler = loader.samplerState
-                    sampler?.position = state.batch * loader.batchSize
-                    try writeCheckpoint(state, sampler: sampler)
-                },
-                onEpochEnd: { _ in try writeCheckpoint(trainer.state, sampler: loader.samplerState) })
-        } catch let e as NonFiniteError {
-            throw CLIError(e.description + (checkpointPath.map { "; the last checkpoint \($0) holds the state before it" } ?? ""))
+            return try Checkpoint.load(from: URL(fileURLWithPath: path))
+        } catch {
+            throw CLIError("--resume \(path): cannot resume from it: \(error)")
         }
+    }
+
+    // MARK: Step 3: resume
+
+    /// Where training starts: the first epoch, the trainer's saved state, and the point the
+    /// summary names ("epoch 3" or "epoch 4, batch 2"; `nil` for a fresh run).
+    private struct ResumePoint {
+        var startEpoch = 1
+        var state: TrainingState?
+        var description: String?
+    }
+
+    /// Restores the `--resume` checkpoint's weights, optimizer state, generators and sampler
+    /// after checking that it comes from a run with the same settings.
+    private func resumeIfAsked(_ run: Run) throws -> ResumePoint {
+        guard let ck = run.resumed, let path = resume else { return ResumePoint() }
+        try Self.checkSameRun(ck, path: path, current: run.config)
+        _ = try ck.apply(to: run.net)
+        try ck.restore(optimizer: run.optimizer)
+        try ck.restore(generator: run.shuffling)
+        if ck.generatorStates["model"] != nil { try ck.restore(generator: run.modelGenerator, name: "model") }
+        if let s = ck.samplerState {
+            guard s.permutation.count == run.prepared.train.count else {
+                throw CLIError("--resume \(path): saved for \(s.permutation.count) training examples, but \(run.prepared.name) has \(run.prepared.train.count); resume with the same --data and --seed")
+            }
+            run.loader.samplerState = s
+        }
+        let startEpoch = (ck.epoch ?? 0) + 1
+        let state = ck.trainingState
+        let at = state.map { $0.batch > 0 ? "epoch \($0.epoch + 1), batch \($0.batch)" : "epoch \($0.epoch)" } ?? "epoch \(startEpoch - 1)"
+        return ResumePoint(startEpoch: startEpoch, state: state, description: at)
+    }
+
+    /// Refuses to resume a run with settings that would change its course silently.
+    ///
+    /// - Throws: ``CLIError`` naming the first differing option, or the file and field of a
+    ///   saved configuration that does not decode.
+    static func checkSameRun(_ ck: Checkpoint, path: String, current: RunConfig) throws {
+        guard let saved = try RunConfig.saved(in: ck, path: path) else { return }
+        let options = [
+            ("--batch-size", "\(saved.batchSize)", "\(current.batchSize)"),
+            ("--data", saved.data, current.data),
+            ("--loss", Objective.registry.entry(named: saved.loss)?.name ?? saved.loss, current.loss),
+            ("--optimizer", Registries.optimizers.entry(named: saved.optimizer)?.name ?? saved.optimizer, current.optimizer),
+            ("--seed", "\(saved.seed)", "\(current.seed)"),
+        ]
+        if let (option, was, now) = options.first(where: { $0.1 != $0.2 }) {
+            throw CLIError("--resume \(path): the run was started with \(option) \(was), not \(now); pass the same \(option) to resume it")
+        }
+    }
+
+    // MARK: Step 4: training
+
+    /// Trains from `point` to the last epoch (or early stopping), writing checkpoints as asked.
+    private func runTraining(_ run: Run, from point: ResumePoint, group: ProcessGroup) throws -> (Trainer, [EpochRecord]) {
+        let trainer = Trainer(model: run.net, optimizer: run.optimizer, objective: run.objective)
+        trainer.detectAnomalies = detectAnomalies
+        if group.size > 1 { trainer.dataParallel = DataParallel(model: run.net, group: group) }
+        if let t = run.prepared.targetScaler { trainer.targetScale = (t.mean[0], t.std[0]) }
+        let progress = ConsoleProgress(quiet: quiet || !group.isRoot)
+        trainer.observer = progress
+        if !quiet && group.isRoot { printHeader(run, group: group) }
+        let loader = run.loader, batchesPerEpoch = loader.batchesPerEpoch, root = group.isRoot
+        do {
+            let records = try withExtendedLifetime(progress) {
+                try trainer.fit(
+                    epochs: run.epochCount, startEpoch: point.startEpoch, batchesPerEpoch: batchesPerEpoch,
+                    train: { _ in loader }, evaluate: { run.testLoader }, patience: patience, resume: point.state,
+                    onStep: { state in
+                        // Inside an epoch: the sampler has drawn the whole epoch's order; save the
+                        // place of the next batch in it. (The epoch's end is saved after evaluation.)
+                        guard let every = checkpointEvery, state.step % every == 0, state.batch < batchesPerEpoch else { return }
+                        var sampler = loader.samplerState
+                        sampler?.position = state.batch * loader.batchSize
+                        try writeCheckpoint(run, state, sampler: sampler, root: root)
+                    },
+                    onEpochEnd: { _ in try writeCheckpoint(run, trainer.state, sampler: loader.samplerState, root: root) })
+            }
+            return (trainer, records)
+        } catch let e as NonFiniteError {
+            throw CLIError(e.description + (run.checkpointPath.map { "; the last checkpoint \($0) holds the state before it" } ?? ""))
+        }
+    }
+
+    /// The run's header line (and the data-parallel line under `mpirun`).
+    private func printHeader(_ run: Run, group: ProcessGroup) {
+        if group.size > 1 {
+            print("neural: data-parallel on \(group.size) ranks (\(group.backendName)), \(run.config.batchSize / group.size) examples per rank per step, \(Runtime.threads) threads per rank")
+        }
+        let p = run.prepared
+        print("neural: \(p.name) (\(p.train.count) train, \(p.test.count) test), model \(run.spec), "
+              + "\(run.net.parameterCount) parameters, \(run.config.optimizer) lr \(run.config.lr) (\(run.scheduleName)), "
+              + "\(run.objective), \(run.epochCount) epochs")
+    }
+
+    /// Writes everything that decides the rest of the run (root only): weights and buffers,
+    /// optimizer state (its step count drives the schedule), both generators, the sampler's place
+    /// and the trainer's state.
+    private func writeCheckpoint(_ run: Run, _ state: TrainingState, sampler: ShuffledBatchSampler.State?, root: Bool) throws {
+        guard let path = run.checkpointPath, root else { return }
+        var ck = Checkpoint(model: run.net, optimizer: run.optimizer, generator: run.shuffling, modelSpec: run.spec.description,
+                            epoch: state.epoch)
+        ck.setConfig(run.config)
+        ck.generatorStates["model"] = run.modelGenerator.stateWords
+        ck.samplerState = sampler
+        ck.trainingState = state
+        ck.setPreprocessing(run.prepared.preprocessing)
+        try ck.write(to: URL(fileURLWithPath: path))
+    }
+
+    // MARK: Step 5: report
+
+    /// Prints the summary (root only) and writes the metrics JSON and the plots.
+    private func report(_ run: Run, trainer: Trainer, records: [EpochRecord], from point: ResumePoint, started: Date, root: Bool) throws {
         let history = trainer.state.history
         let total = Date().timeIntervalSince(started)
         let trainSeconds = records.reduce(0) { $0 + $1.seconds }
-        let examples = Double(prepared.train.count * records.count)
-        let final = history.last?.test ?? trainer.evaluate(testLoader)
-        let resumedAt = resumeState.map { $0.batch > 0 ? "epoch \($0.epoch + 1), batch \($0.batch)" : "epoch \($0.epoch)" }
-            ?? (resumed != nil ? "epoch \(startEpoch - 1)" : nil)
-        var summary = "done: \(history.count) epochs" + (resumedAt.map { " (resumed after \($0))" } ?? "")
+        let samplesPerSecond = Double(run.prepared.train.count * records.count) / Swift.max(trainSeconds, 1e-9)
+        let final = history.last?.test ?? trainer.evaluate(run.testLoader)
+        guard root else { return }
+        var summary = "done: \(history.count) epochs" + (point.description.map { " (resumed after \($0))" } ?? "")
             + " in \(String(format: "%.1f", total)) s, "
-            + "\(String(format: "%.0f", examples / Swift.max(trainSeconds, 1e-9))) samples/s; test loss \(String(format: "%.4f", final.loss))"
+            + "\(String(format: "%.0f", samplesPerSecond)) samples/s; test loss \(String(format: "%.4f", final.loss))"
         if let a = final.accuracy { summary += String(format: ", test accuracy %.2f%%", a * 100) }
         if let r = final.rmse { summary += ", test RMSE \(money(r))" }
         if let m = final.mae { summary += ", test MAE \(money(m))" }
-        guard root else { return }
         print(summary)
         if let dp = trainer.dataParallel, !quiet {
             let st = dp.statistics, steps = Double(Swift.max(st.steps, 1))
@@ -193,41 +292,30 @@ struct TrainCommand: ParsableCommand {
                          st.steps, st.buckets, Double(st.bytesPerStep) / 1e6, st.allreduceSeconds / steps * 1e3,
                          100 * st.exposedSeconds / Swift.max(trainSeconds, 1e-9)))
         }
-
         if let metricsJson {
-            try writeText(Self.metricsJSON(history, final: final, samplesPerSecond: examples / Swift.max(trainSeconds, 1e-9), totalSeconds: total),
-                          to: metricsJson)
+            try writeText(MetricsDocument(history, final: final, samplesPerSecond: samplesPerSecond, totalSeconds: total).json(), to: metricsJson)
         }
+        try writePlots(run, history: history)
+    }
+
+    /// The training curves (and, on 2-D data, the decision regions) as SVG.
+    private func writePlots(_ run: Run, history: [EpochRecord]) throws {
+        guard !history.isEmpty else { return }
         let points = history.map { r in
             HistoryPoint(epoch: r.epoch, trainLoss: r.trainLoss, testLoss: r.test?.loss,
                          testAccuracy: r.test?.accuracy, testRMSE: r.test?.rmse, seconds: r.seconds)
         }
-        if !points.isEmpty {
-            try Figures.history(points, title: "\(prepared.name): \(spec)").write(to: URL(fileURLWithPath: plot))
-            var written = [plot]
-            if let (x, y) = prepared.points {
-                let regions = (plot as NSString).deletingPathExtension + "-regions.svg"
-                try Figures.decisionRegions(model: net, points: x, labels: y).write(to: URL(fileURLWithPath: regions))
-                written.append(regions)
-            }
-            if !quiet { print("plot: \(written.joined(separator: ", "))") }
+        try Figures.history(points, title: "\(run.prepared.name): \(run.spec)").write(to: URL(fileURLWithPath: plot))
+        var written = [plot]
+        if let (x, y) = run.prepared.points {
+            let regions = (plot as NSString).deletingPathExtension + "-regions.svg"
+            try Figures.decisionRegions(model: run.net, points: x, labels: y).write(to: URL(fileURLWithPath: regions))
+            written.append(regions)
         }
+        if !quiet { print("plot: \(written.joined(separator: ", "))") }
     }
 
-    /// Refuses to resume a run with settings that would change its course silently.
-    static func checkSameRun(_ ck: Checkpoint, path: String, current: String) throws {
-        func fields(_ json: String?) -> [String: String] {
-            guard let data = json?.data(using: .utf8),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-            return object.mapValues { "\($0)" }
-        }
-        let saved = fields(ck.config), now = fields(current)
-        let options = ["data": "--data", "seed": "--seed", "batch_size": "--batch-size", "optimizer": "--optimizer", "loss": "--loss"]
-        for key in options.keys.sorted() {
-            guard let was = saved[key], let is_ = now[key], was != is_ else { continue }
-            throw CLIError("--resume \(path): the run was started with \(options[key]!) \(was), not \(is_); pass the same \(options[key]!) to resume it")
-        }
-    }
+    // MARK: Defaults
 
     /// Removes `.NAME.tmp-*` files next to the checkpoint, left by a run killed while writing it.
     static func removeStaleTemporaries(of path: String) {
@@ -258,42 +346,4 @@ struct TrainCommand: ParsableCommand {
     }
 
     static func defaultBatchSize(_ data: String) -> Int { data == "mnist" ? 128 : 64 }
-
-    static func defaultLearningRate(_ optimizer: String, data: String) -> Double {
-        switch optimizer {
-        case "sgd", "momentum", "nesterov": return 0.05
-        default: return data == "spirals" ? 0.01 : 1e-3
-        }
-    }
-
-    static func makeOptimizer(_ name: String, parameters: [Parameter], lr: Double) throws -> Optimizer {
-        switch name.lowercased() {
-        case "sgd": return SGD(parameters, learningRate: lr)
-        case "momentum": return SGD(parameters, learningRate: lr, momentum: 0.9)
-        case "nesterov": return SGD(parameters, learningRate: lr, momentum: 0.9, nesterov: true)
-        case "adam": return Adam(parameters, learningRate: lr)
-        case "adamw": return AdamW(parameters, learningRate: lr)
-        case "rmsprop": return RMSProp(parameters, learningRate: lr)
-        default: throw CLIError("unknown --optimizer '\(name)'; use sgd, momentum, nesterov, adam, adamw or rmsprop")
-        }
-    }
-
-    /// `{"epochs": [{"epoch", "train_loss", "test_loss", "test_accuracy"|"test_rmse", "seconds"}…], "final": {…}}`.
-    static func metricsJSON(_ records: [EpochRecord], final: EvaluationMetrics, samplesPerSecond: Double, totalSeconds: Double) -> String {
-        func num(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-        func metrics(_ m: EvaluationMetrics?) -> [String] {
-            guard let m else { return [] }
-            var f = ["\"test_loss\": \(num(m.loss))"]
-            if let a = m.accuracy { f.append("\"test_accuracy\": \(num(a))") }
-            if let r = m.rmse { f.append("\"test_rmse\": \(num(r))") }
-            if let e = m.mae { f.append("\"test_mae\": \(num(e))") }
-            return f
-        }
-        let epochs = records.map { r in
-            "    {" + (["\"epoch\": \(r.epoch)", "\"train_loss\": \(num(r.trainLoss))"] + metrics(r.test) + ["\"seconds\": \(num(r.seconds))"]).joined(separator: ", ") + "}"
-        }
-        var final = ["\"epoch\": \(records.last?.epoch ?? 0)", "\"train_loss\": \(num(records.last?.trainLoss ?? .nan))"] + metrics(final)
-        final += ["\"seconds\": \(num(records.last?.seconds ?? 0))", "\"samples_per_second\": \(num(samplesPerSecond))", "\"total_seconds\": \(num(totalSeconds))"]
-        return "{\n  \"epochs\": [\n" + epochs.joined(separator: ",\n") + "\n  ],\n  \"final\": {" + final.joined(separator: ", ") + "}\n}\n"
-    }
 }

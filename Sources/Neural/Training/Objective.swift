@@ -1,20 +1,34 @@
 /// What a model is trained to minimise, with the metrics that go with it (§7.1): the loss of
 /// eq. 7.1 / 7.4 / 7.6 (or Poisson, S4) on a batch, and accuracy for classifiers or RMSE/MAE
 /// for regression.
-public enum Objective: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum Objective: Sendable, CaseIterable, CustomStringConvertible {
     /// Softmax cross-entropy on logits `[batch, k]` with integer labels (eq. 7.6).
-    case crossEntropy = "cross-entropy"
+    case crossEntropy
     /// Logistic loss on one logit per example `[batch, 1]` with 0/1 labels (eq. 7.4).
     case logistic
     /// (h − y)² averaged (PyTorch's MSELoss), outputs and targets `[batch, k]`.
     case mse
     /// The notes' ½(h − y)² (eq. 7.1).
-    case halfMSE = "half-mse"
+    case halfMSE
     /// Poisson negative log-likelihood with log-rate outputs, for counts (S4).
     case poisson
 
-    /// The name used on the command line.
-    public var description: String { rawValue }
+    /// The command line's loss names (`--loss`): one entry per objective.
+    package static let registry = Registry<Objective>([
+        .init(["cross-entropy"], help: "softmax cross-entropy on logits [batch, k] with class labels (eq. 7.6)", .crossEntropy),
+        .init(["logistic"], help: "logistic loss on one logit [batch, 1] with 0/1 labels (eq. 7.4)", .logistic),
+        .init(["mse"], help: "squared error (h − y)² averaged, outputs and targets [batch, k] (PyTorch's MSELoss)", .mse),
+        .init(["half-mse"], help: "the notes' ½(h − y)² averaged (eq. 7.1)", .halfMSE),
+        .init(["poisson"], help: "Poisson negative log-likelihood of log-rate outputs, for counts (S4)", .poisson),
+    ])
+
+    /// The name used on the command line (its ``registry`` entry's canonical name).
+    public var description: String {
+        guard let entry = Objective.registry.entries.first(where: { $0.value == self }) else {
+            preconditionFailure("Neural: an Objective case has no registry entry")
+        }
+        return entry.name
+    }
 
     /// Whether examples carry class labels (accuracy is reported) rather than real targets.
     public var isClassification: Bool { self == .crossEntropy || self == .logistic }

@@ -69,7 +69,77 @@ struct CLITests {
         #expect(epochs.count == 20)
         #expect(Set(epochs[0].keys) == ["epoch", "train_loss", "test_loss", "test_accuracy", "seconds"])
         let final = try #require(json?["final"] as? [String: Any])
-        #expect(final["samples_per_second"] != nil && final["total_seconds"] != nil)
+        #expect(Set(final.keys) == ["epoch", "train_loss", "test_loss", "test_accuracy", "seconds", "samples_per_second", "total_seconds"])
+        #expect(final["epoch"] as? Int == 20)
+    }
+
+    @Test func regressionMetricsJSONHasRMSEAndMAE() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        let r = try NeuralTool.run(["train", "--data", "house", "--epochs", "2", "--quiet", "--metrics-json", "m.json"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("m.json"))) as? [String: Any]
+        let epochs = try #require(json?["epochs"] as? [[String: Any]])
+        #expect(epochs.map { Set($0.keys) } == Array(repeating: ["epoch", "train_loss", "test_loss", "test_rmse", "test_mae", "seconds"], count: 2))
+        let final = try #require(json?["final"] as? [String: Any])
+        #expect(Set(final.keys) == ["epoch", "train_loss", "test_loss", "test_rmse", "test_mae", "seconds", "samples_per_second", "total_seconds"])
+    }
+
+    @Test func optimizerNamesIgnoreCaseAndBringTheirDefaultLearningRate() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        let sgd = try NeuralTool.run(["train", "--optimizer", "SGD", "--epochs", "1", "--checkpoint", "c.safetensors"], in: dir)
+        #expect(sgd.status == 0, "\(sgd.stderr)")
+        #expect(sgd.stdout.contains(", sgd lr 0.05 (cosine), "), "\(sgd.stdout)")
+        // The saved configuration holds the canonical name: resuming with another spelling is the same run.
+        let resumed = try NeuralTool.run(["train", "--optimizer", "sgd", "--epochs", "2", "--quiet", "--resume", "c.safetensors"], in: dir)
+        #expect(resumed.status == 0 && resumed.stdout.contains("resumed after epoch 1"), "\(resumed.stdout)\(resumed.stderr)")
+        let adam = try NeuralTool.run(["train", "--optimizer", "AdamW", "--schedule", "Constant", "--loss", "Cross-Entropy", "--epochs", "1"], in: dir)
+        #expect(adam.stdout.contains(", adamw lr 0.01 (constant), cross-entropy, "), "\(adam.stdout)\(adam.stderr)")
+    }
+
+    @Test func unknownNamesListTheKnownOnes() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        try expectCleanFailure(["train", "--optimizer", "lion"], mentions: "unknown --optimizer 'lion'; use sgd, momentum, nesterov, adam, adamw or rmsprop", in: dir)
+        try expectCleanFailure(["train", "--loss", "hinge"], mentions: "unknown --loss 'hinge'; use cross-entropy, logistic, mse, half-mse or poisson", in: dir)
+        try expectCleanFailure(["train", "--schedule", "step"], mentions: "unknown --schedule 'step'; use cosine or constant", in: dir)
+    }
+
+    @Test func trainHelpListsEveryRegisteredName() throws {
+        let r = try NeuralTool.run(["train", "--help"], in: NeuralTool.temporaryDirectory())
+        #expect(r.status == 0)
+        let help = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let losses = Objective.registry.entries.map { "\($0.name): \($0.help)" }
+        for line in ["sgd: plain gradient descent", "momentum: SGD with momentum 0.9", "nesterov: SGD with Nesterov momentum 0.9",
+                     "adam: Adam, β = (0.9, 0.999) (default lr 0.001, 0.01 on spirals)", "adamw: AdamW", "rmsprop: RMSProp",
+                     "cosine: cosine decay", "constant: the same learning rate"] + losses {
+            #expect(help.contains(line), "--help lacks \"\(line)\": \(r.stdout)")
+        }
+    }
+
+    @Test func resumeFromAMalformedConfigurationNamesFileAndField() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        #expect(try NeuralTool.run(["train", "--epochs", "1", "--quiet", "--checkpoint", "c.safetensors"], in: dir).status == 0)
+        let url = dir.appendingPathComponent("c.safetensors")
+        var ck = try Checkpoint.load(from: url)
+        ck.config = #"{"data":"spirals","optimizer":"adam","lr":0.01,"loss":"cross-entropy","seed":"zero","batch_size":64}"#
+        try ck.write(to: url)
+        try expectCleanFailure(["train", "--epochs", "2", "--resume", "c.safetensors"],
+                               mentions: "--resume c.safetensors: __metadata__ \"neural.config\" field \"seed\"", in: dir)
+        ck.config = #"{"data":"spirals","optimizer":"adam","lr":0.01,"loss":"cross-entropy","seed":0}"#
+        try ck.write(to: url)
+        try expectCleanFailure(["train", "--epochs", "2", "--resume", "c.safetensors"], mentions: "has no field \"batch_size\"", in: dir)
+        ck.config = #"{"data":"spirals","optimizer":"adam","lr":0.01,"loss":"cross-entropy","seed":0,"batch_size":32}"#
+        try ck.write(to: url)
+        try expectCleanFailure(["train", "--epochs", "2", "--resume", "c.safetensors"],
+                               mentions: "the run was started with --batch-size 32, not 64", in: dir)
+    }
+
+    @Test func everyObjectiveHasOneRegistryEntryAndLookupIgnoresCase() {
+        for objective in Objective.allCases {
+            #expect(Objective.registry.entries.filter { $0.value == objective }.count == 1, "\(objective)")
+            #expect(Objective.registry.entry(named: objective.description.uppercased())?.value == objective)
+        }
+        #expect(Objective.registry.entry(named: "hinge") == nil)
+        #expect(Objective.halfMSE.description == "half-mse")
     }
 
     @Test func checkpointResumeAndEvaluateRoundTrip() throws {

@@ -44,12 +44,11 @@ extension Checkpoint {
         var optimizerTensors = file.tensors.filter { $0.key.hasPrefix(Checkpoint.optimizerPrefix) }
         let meta = file.metadata
         if let text = meta[MetadataKey.optimizer] {
-            guard let info = Checkpoint.decodeJSON(OptimizerInfo.self, text), info.step >= 0,
+            let slots = try Checkpoint.decodeJSON(SlotOptimizerInfo.self, text).map { (s) throws(CheckpointError) in
+                try s.named(renaming: &optimizerTensors, path: path)
+            }
+            guard let info = slots ?? Checkpoint.decodeJSON(OptimizerInfo.self, text), info.step >= 0,
                   info.parameters.allSatisfy({ $0.step >= 0 && !$0.tensors.contains("") && Set($0.tensors).count == $0.tensors.count }) else {
-                if text.contains("\"slots\"") {
-                    throw CheckpointError(.malformedMetadata, file: path, field: "__metadata__ \"\(MetadataKey.optimizer)\"",
-                                          "holds optimizer state as numbered slots, the layout of an earlier Neural version, which this version cannot resume; load the weights alone (Checkpoint.load(from:resumeState: false), as neural predict and evaluate do) and start a new run from them")
-                }
                 throw bad(MetadataKey.optimizer, "is not {\"step\": n, \"parameters\": [{\"step\": n, \"tensors\": [names]}, ...]} with steps ≥ 0 and distinct, non-empty names")
             }
             var parameters: [ParameterState] = []
@@ -162,6 +161,60 @@ extension Checkpoint {
         var type: String?
         var step: Int
         var parameters: [Parameter]
+    }
+
+    /// `neural.optimizer` as single-file checkpoints of earlier versions wrote it: state tensors
+    /// numbered per parameter (`__optimizer__.<parameter>.<slot>`) in each built-in optimizer's
+    /// fixed order, with the update counts in `parameter_steps`.
+    struct SlotOptimizerInfo: Codable {
+        var type: String?
+        var step: Int
+        var parameter_steps: [Int]
+        var slots: [Int]
+
+        /// The state tensor names of `count` slots of optimizer `type`, in slot order; nil when
+        /// they cannot be told (an optimizer defined outside Neural, or RMSProp with two slots:
+        /// momentum or centered).
+        static func names(type: String?, count: Int) -> [String]? {
+            switch (type, count) {
+            case (_, 0): return []
+            case ("SGD", 1): return ["momentum_buffer"]
+            case ("Adam", 2), ("AdamW", 2): return ["exp_avg", "exp_avg_sq"]
+            case ("RMSProp", 1): return ["square_avg"]
+            case ("RMSProp", 3): return ["square_avg", "momentum_buffer", "grad_avg"]
+            default: return nil
+            }
+        }
+
+        /// The same state in today's layout: renames the numbered tensors in `tensors` to their
+        /// state names and returns the matching ``OptimizerInfo``.
+        ///
+        /// - Throws: ``CheckpointError`` (`.malformedMetadata`) when the counts disagree or the
+        ///   slots cannot be named.
+        func named(renaming tensors: inout [String: Tensor], path: String?) throws(CheckpointError) -> OptimizerInfo {
+            let field = "__metadata__ \"\(MetadataKey.optimizer)\""
+            guard parameter_steps.count == slots.count else {
+                throw CheckpointError(.malformedMetadata, file: path, field: field,
+                                      "lists \(parameter_steps.count) parameter_steps but \(slots.count) slots; re-save the checkpoint")
+            }
+            var parameters: [OptimizerInfo.Parameter] = []
+            for (i, count) in slots.enumerated() {
+                guard let names = SlotOptimizerInfo.names(type: type, count: count) else {
+                    throw CheckpointError(.malformedMetadata, file: path, field: field,
+                                          "holds \(count) numbered state slots of a \(type ?? "unnamed optimizer") (the layout of an earlier Neural version), which cannot be named unambiguously; load the weights alone (Checkpoint.load(from:resumeState: false), as neural predict and evaluate do) and start a new run from them")
+                }
+                for (k, name) in names.enumerated() {
+                    let key = "\(Checkpoint.optimizerPrefix)\(i).\(k)"
+                    guard let t = tensors.removeValue(forKey: key) else {
+                        throw CheckpointError(.malformedMetadata, file: path, field: "tensor '\(key)'",
+                                              "is listed in \(MetadataKey.optimizer) but missing from the file; re-save the checkpoint")
+                    }
+                    tensors["\(Checkpoint.optimizerPrefix)\(i).\(name)"] = t
+                }
+                parameters.append(.init(step: parameter_steps[i], tensors: names))
+            }
+            return OptimizerInfo(type: type, step: step, parameters: parameters)
+        }
     }
 
     /// `neural.sampler`: the epoch, the place in it and the epoch's permutation.

@@ -138,7 +138,7 @@ struct CheckpointPairTests {
         }
     }
 
-    @Test func singleFileCheckpointOfAnEarlierVersionLoadsAndResumes() throws {
+    @Test func singleFileCheckpointsOfEarlierVersionsLoadAndResume() throws {
         let dir = serializationTemporaryDirectory("pair-legacy")
         defer { try? FileManager.default.removeItem(at: dir) }
         let (model, adam, g) = trainedParts(seed: 6)
@@ -155,12 +155,31 @@ struct CheckpointPairTests {
         try back.restore(optimizer: restored)
         #expect(restored.state.parameters.map(\.step) == adam.state.parameters.map(\.step))
 
-        // Optimizer slots by index (before optimizer state tensors had names) cannot resume; the weights load.
-        try SafeTensors(tensors: weights.tensors.merging(["__optimizer__.0.0": Tensor.zeros([4, 3])]) { a, _ in a },
-                        metadata: weights.metadata.merging(["neural.optimizer": #"{"parameter_steps":[1],"slots":[1],"step":1,"type":"Adam"}"#]) { a, _ in a })
+        // Older still: state tensors numbered per parameter in each optimizer's fixed order (Adam: m, v).
+        var numbered = weights.tensors
+        for (i, p) in adam.state.parameters.enumerated() {
+            numbered["__optimizer__.\(i).0"] = p.tensors["exp_avg"]
+            numbered["__optimizer__.\(i).1"] = p.tensors["exp_avg_sq"]
+        }
+        let steps = adam.state.parameters.map { String($0.step) }.joined(separator: ",")
+        let slots = Array(repeating: "2", count: adam.state.parameters.count).joined(separator: ",")
+        try SafeTensors(tensors: numbered, metadata: weights.metadata.merging(
+            ["neural.optimizer": #"{"parameter_steps":[\#(steps)],"slots":[\#(slots)],"step":1,"type":"Adam"}"#]) { a, _ in a })
+            .write(to: url)
+        let slotted = Adam(model.parameters, learningRate: 0.01)
+        try Checkpoint.load(from: url).restore(optimizer: slotted)
+        #expect(slotted.stepCount == 1)
+        for (a, b) in zip(adam.state.parameters, slotted.state.parameters) {
+            #expect(a.step == b.step && a.tensors.keys.sorted() == b.tensors.keys.sorted())
+            for (name, t) in a.tensors { expectBitIdentical(t, b.tensors[name]!) }
+        }
+
+        // Two numbered RMSProp slots are momentum or centered: not resumable, said so; the weights load.
+        try SafeTensors(tensors: weights.tensors.merging(["__optimizer__.0.0": Tensor.zeros([4, 3]), "__optimizer__.0.1": Tensor.zeros([4, 3])]) { a, _ in a },
+                        metadata: weights.metadata.merging(["neural.optimizer": #"{"parameter_steps":[1],"slots":[2],"step":1,"type":"RMSProp"}"#]) { a, _ in a })
             .write(to: url)
         let e = #expect(throws: CheckpointError.self) { try Checkpoint.load(from: url) }
-        #expect(e?.description.contains("earlier Neural version") == true && e?.description.contains("resumeState: false") == true,
+        #expect(e?.description.contains("an earlier Neural version") == true && e?.description.contains("resumeState: false") == true,
                 "\(String(describing: e))")
         let weightsOnly = try Checkpoint.load(from: url, resumeState: false)
         #expect(weightsOnly.optimizerState == nil && Set(weightsOnly.tensors.keys) == Set(model.stateDict().map(\.name)))

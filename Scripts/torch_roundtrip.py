@@ -18,14 +18,29 @@ Run with a Python that has torch and safetensors (e.g. /tmp/neural-peers/venv/bi
       DIR/torch_NAME.io.safetensors (input, eval-mode output, metadata "layers") for Neural to load
       and compare (Tests/NeuralTests/Serialization/TorchRoundTripTests.swift does).
 
+  torch_roundtrip.py cli NEURAL MNIST_DIR WORKDIR
+      The CLI's own checkpoint, as users get it: runs, in WORKDIR,
+        NEURAL train --data mnist --data-dir MNIST_DIR --model "conv2d(8,3) relu maxpool(2) flatten linear(10)"
+                     --epochs 1 --checkpoint ck.safetensors
+      loads ck.safetensors with safetensors.torch.load_file + load_state_dict(strict=True) into the
+      equivalent torch.nn.Sequential, checks that the resume-state file it names is beside it with
+      the same save id, writes the first 1000 MNIST test images (normalised as Neural's loader does)
+      to X.npy, runs `NEURAL predict --checkpoint ck.safetensors --input X.npy --output Y.npy`, and
+      compares torch's outputs with Y.npy. Prints RESULT lines; exits 1 when the maximum absolute
+      difference exceeds the tolerance (1e-5).
+
 "layers" JSON: a list of {"type": "Linear", "in": I, "out": O} | {"type": "ReLU"} |
 {"type": "Conv2d", "in": C, "out": C2, "kernel": K, "stride": S, "padding": P} |
 {"type": "BatchNorm2d", "features": C} | {"type": "MaxPool2d", "kernel": K, "stride": S} | {"type": "Flatten"}.
 """
 import glob
+import gzip
 import json
 import os
+import subprocess
 import sys
+
+import numpy as np
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -120,7 +135,74 @@ def torch_to_neural(directory):
     return 0
 
 
+CLI_SPEC = "conv2d(8,3) relu maxpool(2) flatten linear(10)"
+# The same network in torch: conv2d(8,3) has stride 1 and no padding, so 28×28 → 26×26 → 13×13.
+CLI_LAYERS = [{"type": "Conv2d", "in": 1, "out": 8, "kernel": 3, "stride": 1, "padding": 0},
+              {"type": "ReLU"}, {"type": "MaxPool2d", "kernel": 2, "stride": 2}, {"type": "Flatten"},
+              {"type": "Linear", "in": 8 * 13 * 13, "out": 10}]
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081   # MNIST.mean and MNIST.std in Sources/Neural/Data/MNIST.swift
+
+
+def mnist_test(directory, count):
+    """The first `count` test images [count, 1, 28, 28] normalised as MNIST.load(normalize: true), and their labels."""
+    with gzip.open(os.path.join(directory, "t10k-images-idx3-ubyte.gz")) as f:
+        pixels = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)[:count]
+    with gzip.open(os.path.join(directory, "t10k-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), dtype=np.uint8, offset=8)[:count]
+    scale, shift = np.float32(1 / (255 * MNIST_STD)), np.float32(-MNIST_MEAN / MNIST_STD)
+    return pixels.astype(np.float32) * scale + shift, labels.astype(np.int64)
+
+
+def run(command, cwd):
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"torch_roundtrip: {' '.join(command)} failed ({result.returncode}):\n{result.stderr}")
+    return result.stdout
+
+
+def cli(neural, mnist_dir, workdir):
+    neural = os.path.abspath(neural)   # the commands run in workdir
+    os.makedirs(workdir, exist_ok=True)
+    ck = os.path.join(workdir, "ck.safetensors")
+    out = run([neural, "train", "--data", "mnist", "--data-dir", os.path.abspath(mnist_dir), "--model", CLI_SPEC,
+               "--epochs", "1", "--checkpoint", "ck.safetensors"], workdir)
+    print(f"RESULT direction=cli train: {[l for l in out.splitlines() if l.startswith('done:')][-1]}")
+
+    from safetensors import safe_open
+    with safe_open(ck, framework="pt") as f:
+        metadata = f.metadata()
+    state_name, state_id = metadata["neural.state.file"], metadata["neural.state.id"]
+    with safe_open(os.path.join(workdir, state_name), framework="pt") as f:
+        if f.metadata().get("neural.state.id") != state_id:
+            raise SystemExit(f"torch_roundtrip: {state_name} does not carry the save id {state_id} of ck.safetensors")
+        state_tensors = len(f.keys())
+
+    state = load_file(ck)
+    model = build(CLI_LAYERS)
+    model.load_state_dict(state, strict=True)   # raises on any missing/unexpected/mis-shaped key
+    model.eval()
+    print(f"RESULT direction=cli load_state_dict=strict keys={sorted(state)} "
+          f"state_file={state_name} state_tensors={state_tensors}")
+
+    x, labels = mnist_test(mnist_dir, 1000)
+    np.save(os.path.join(workdir, "X.npy"), x)
+    run([neural, "predict", "--checkpoint", "ck.safetensors", "--input", "X.npy", "--output", "Y.npy"], workdir)
+    y = torch.from_numpy(np.load(os.path.join(workdir, "Y.npy")))
+    with torch.no_grad():
+        out = model(torch.from_numpy(x))
+    diff = (out.double() - y.double()).abs().max().item()
+    agree = (out.argmax(1) == y.argmax(1)).float().mean().item()
+    accuracy = (out.argmax(1).numpy() == labels).mean()
+    ok = diff <= TOLERANCE
+    print(f"RESULT direction=cli examples={len(labels)} output_shape={list(out.shape)} max_abs_diff={diff:.3e} "
+          f"argmax_agreement={agree:.4f} torch_accuracy={accuracy:.4f} tolerance={TOLERANCE:g} {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
 def main(argv):
+    if len(argv) == 5 and argv[1] == "cli":
+        torch.set_num_threads(1)
+        return cli(argv[2], argv[3], argv[4])
     if len(argv) != 3 or argv[1] not in ("neural-to-torch", "torch-to-neural"):
         print(__doc__, file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ import Neural
 enum ModelLoading {
     /// Output size of the checkpoint's last layer: the first dimension of the highest-numbered `N.weight`.
     static func outputSize(of ck: Checkpoint) -> Int? {
-        let weights = ck.tensors.filter { $0.key.hasSuffix(".weight") && !$0.key.hasPrefix(Checkpoint.optimizerPrefix) }
+        let weights = ck.tensors.filter { $0.key.hasSuffix(".weight") }
         let last = weights.compactMap { k, t -> (Int, Int)? in
             guard let i = Int(k.split(separator: ".").first ?? "") else { return nil }
             return (i, t.shape.first ?? 1)
@@ -14,10 +14,11 @@ enum ModelLoading {
         return last?.1
     }
 
-    /// The checkpoint at `path` (given with `--checkpoint`); a missing file is a CLI error naming it.
+    /// The weights and metadata of the checkpoint at `path` (given with `--checkpoint`; its resume
+    /// state is not read); a missing file is a CLI error naming it.
     static func checkpoint(at path: String) throws -> Checkpoint {
         guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--checkpoint \(path): no such file") }
-        return try Checkpoint.load(from: URL(fileURLWithPath: path))
+        return try Checkpoint.load(from: URL(fileURLWithPath: path), resumeState: false)
     }
 
     /// The `seed` of the checkpoint's training configuration (`neural.config`), if it has one.
@@ -61,9 +62,8 @@ struct EvaluateCommand: ParsableCommand {
             let prepared = try dataOptions.load(seed: seed)
             let (net, _, _) = try ModelLoading.load(checkpoint: checkpoint, model: model, inputShape: prepared.inputShape)
             let objective = prepared.defaultObjective
-            let trainer = Trainer(model: net, optimizer: SGD(net.parameters, learningRate: 0), objective: objective)
-            if let t = prepared.targetScaler { trainer.targetScale = (t.mean[0], t.std[0]) }
-            let m = trainer.evaluate(DataLoader(prepared.test, batchSize: 1000, shuffle: false))
+            let m = evaluate(model: net, data: DataLoader(prepared.test, batchSize: 1000, shuffle: false), objective: objective,
+                             targetScale: prepared.targetScaler.map { ($0.mean[0], $0.std[0]) } ?? (0, 1))
             var line = "\(prepared.name) test (\(m.count) examples): loss \(String(format: "%.4f", m.loss))"
             if let a = m.accuracy { line += String(format: ", accuracy %.2f%%", a * 100) }
             if let r = m.rmse { line += ", RMSE \(money(r))" }

@@ -17,7 +17,7 @@ private let systemWrite = Darwin.write
 
 /// Crash-safe file replacement: readers of the destination see either the old file or the
 /// complete new one, never a partial write.
-public enum AtomicFile {
+package enum AtomicFile {
     /// Test hook: when the environment variable `NEURAL_TEST_SLOW_WRITE_MS` is set to a number of
     /// milliseconds, every write pauses that long halfway through the data and again before the
     /// rename, so that a test can kill the process while a write is in progress.
@@ -31,7 +31,7 @@ public enum AtomicFile {
     /// temporary file is removed and any existing file at `url` is left as it was.
     ///
     /// - Throws: ``CheckpointError`` (`.io`) naming the path, the step that failed and the system's reason.
-    public static func write(_ data: Data, to url: URL) throws(CheckpointError) {
+    package static func write(_ data: Data, to url: URL) throws(CheckpointError) {
         let path = url.path
         let directory = url.deletingLastPathComponent().path
         let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -1,23 +1,36 @@
 import Foundation
 
-/// A training checkpoint in one safetensors file: the model's weights under PyTorch's `state_dict`
-/// names and layouts (so `safetensors.torch.load_file` + `load_state_dict(strict=True)` loads them
-/// into the equivalent `torch.nn.Sequential`), plus everything needed to resume a run exactly.
+/// A training checkpoint: the model's weights in a safetensors file that PyTorch loads as it is
+/// (`safetensors.torch.load_file` + `load_state_dict(strict=True)` into the equivalent
+/// `torch.nn.Sequential`), and everything needed to resume the run exactly in a second file beside it.
 ///
-/// File layout:
-/// - tensors: the model's ``Module/stateDict()`` (`0.weight`, `1.running_mean`, …; BatchNorm's
-///   `num_batches_tracked` as I64), and each optimizer state tensor under
-///   `__optimizer__.<parameter index>.<state name>` (e.g. Adam's m and v of parameter 0 are
-///   `__optimizer__.0.exp_avg` and `__optimizer__.0.exp_avg_sq`);
+/// The weights file, e.g. `ck.safetensors`:
+/// - tensors: the model's ``Module/stateDict()`` and nothing else (`0.weight`, `1.running_mean`, …;
+///   BatchNorm's `num_batches_tracked` as I64);
 /// - `__metadata__`: `neural.model` (the model spec string), `neural.config` (training
-///   configuration, JSON), `neural.epoch`, `neural.optimizer` (JSON: `type`, `step` and
-///   `parameters`, one `{"step", "tensors"}` per parameter: its update count and the names of its
-///   state tensors), `neural.generator` (the
-///   ``RandomGenerator/stateWords`` as four comma-separated hex words; other named generators
-///   under `neural.generator.<name>`), `neural.sampler` (JSON: `epoch`, `position`,
-///   `permutation`), `neural.training` (the ``TrainingState`` as JSON: epoch, batch within the
-///   epoch, step, loss accumulators as bit patterns, early-stopping state, history),
-///   `neural.format` (`1`), and any caller entries in ``metadata``.
+///   configuration, JSON), `neural.epoch`, `neural.preprocessing` (see ``setPreprocessing(_:)``),
+///   `neural.format` (`2`), any caller entries in ``metadata``, and, when the checkpoint has resume
+///   state, `neural.state.file` (the name of its state file, in the same directory) and
+///   `neural.state.id` (the id of this save, which the state file repeats).
+///
+/// The resume-state file, e.g. `ck.state-3f9c0a1b2d4e5f60.safetensors` (only when there is resume state):
+/// - tensors: each optimizer state tensor as `__optimizer__.<parameter index>.<state name>` (e.g.
+///   Adam's m and v of parameter 0 are `__optimizer__.0.exp_avg` and `__optimizer__.0.exp_avg_sq`);
+/// - `__metadata__`: `neural.state.id`, `neural.optimizer` (JSON: `type`, `step` and `parameters`,
+///   one `{"step", "tensors"}` per parameter: its update count and the names of its state
+///   tensors), `neural.generator` (the ``RandomGenerator/stateWords`` as four comma-separated hex
+///   words; other named generators under `neural.generator.<name>`), `neural.sampler` (JSON:
+///   `epoch`, `position`, `permutation`), `neural.training` (the ``TrainingState`` as JSON:
+///   epoch, batch within the epoch, step, loss accumulators as bit patterns, early-stopping
+///   state, history), `neural.format` (`2`).
+///
+/// ``write(to:)`` writes the state file under a new id first, then the weights file naming it (the
+/// commit point), then deletes the state files of earlier saves and the temporaries of interrupted
+/// ones; each file is written atomically (temporary file, fsync, rename, directory fsync). So at
+/// any moment, a crash included, the weights file is the previous or the new one, and the state
+/// file it names is complete. ``load(from:resumeState:)`` reads the state file and checks that it
+/// carries the weights file's id: a missing or foreign state file is a ``CheckpointError``
+/// (`.tornPair`) naming both files.
 ///
 /// Saving and resuming:
 ///
@@ -33,29 +46,34 @@ import Foundation
 /// ```
 ///
 /// A checkpoint written by PyTorch carries only tensors: ``apply(to:strict:)`` works; the resume
-/// state is absent (``optimizerState`` etc. are `nil`).
+/// state is absent (``optimizerState`` etc. are `nil`). A single-file checkpoint of an earlier
+/// version (its resume state inside the weights file) loads and resumes too.
 public struct Checkpoint: Sendable {
-    /// Prefix of the optimizer's state tensors in the file; never part of the model's state.
-    public static let optimizerPrefix = "__optimizer__."
+    /// Prefix of the optimizer's state tensors in a state file; never part of the model's state.
+    package static let optimizerPrefix = "__optimizer__."
 
     /// Metadata keys this type reads and writes.
-    public enum MetadataKey {
+    package enum MetadataKey {
         /// The model spec string.
-        public static let model = "neural.model"
+        package static let model = "neural.model"
         /// The training configuration, JSON.
-        public static let config = "neural.config"
+        package static let config = "neural.config"
         /// The number of completed epochs.
-        public static let epoch = "neural.epoch"
+        package static let epoch = "neural.epoch"
         /// The optimizer's type, step counts and state tensor names, JSON.
-        public static let optimizer = "neural.optimizer"
+        package static let optimizer = "neural.optimizer"
         /// The default random generator's state words (`neural.generator.<name>` for named ones).
-        public static let generator = "neural.generator"
+        package static let generator = "neural.generator"
         /// The shuffled batch sampler's state, JSON.
-        public static let sampler = "neural.sampler"
-        /// The checkpoint layout version (`1`).
-        public static let format = "neural.format"
+        package static let sampler = "neural.sampler"
+        /// The checkpoint layout version (`2`: weights and resume state in two files).
+        package static let format = "neural.format"
         /// The trainer's ``TrainingState``, JSON.
-        public static let training = "neural.training"
+        package static let training = "neural.training"
+        /// In the weights file: the name of its resume-state file.
+        package static let stateFile = "neural.state.file"
+        /// In both files: the id of the save that wrote them.
+        package static let stateID = "neural.state.id"
     }
 
     /// The model's state by `state_dict` name (parameters and buffers).
@@ -79,8 +97,11 @@ public struct Checkpoint: Sendable {
     public var trainingState: TrainingState?
     /// Other `__metadata__` entries (the `neural.*` keys are parsed into the properties above).
     public var metadata: [String: String]
-    /// The file this checkpoint was loaded from (named in errors), if any.
+    /// The weights file this checkpoint was loaded from (named in errors), if any.
     public var source: URL?
+    /// The file the resume state was read from (the state file, or ``source`` for a single-file
+    /// checkpoint), named in errors about that state.
+    var stateSource: URL?
 
     /// A checkpoint of `model`'s current state and, optionally, the state needed to resume.
     ///
@@ -92,7 +113,7 @@ public struct Checkpoint: Sendable {
     ///   - modelSpec: the model spec string (`neural.model`).
     ///   - config: the training configuration as JSON text (`neural.config`).
     ///   - epoch: completed epochs (`neural.epoch`).
-    ///   - metadata: extra `__metadata__` entries (keys starting with `neural.` are reserved).
+    ///   - metadata: extra `__metadata__` entries of the weights file (keys starting with `neural.` are reserved).
     public init(model: Module, optimizer: Optimizer? = nil, generator: RandomGenerator? = nil,
                 sampler: ShuffledBatchSampler? = nil, modelSpec: String? = nil, config: String? = nil,
                 epoch: Int? = nil, metadata: [String: String] = [:]) {
@@ -126,143 +147,10 @@ public struct Checkpoint: Sendable {
         self.source = nil
     }
 
-    // MARK: Saving
-
-    /// Builds a ``Checkpoint`` (see ``init(model:optimizer:generator:sampler:modelSpec:config:epoch:metadata:)``)
-    /// and writes it atomically to `url`.
-    ///
-    /// - Throws: ``CheckpointError`` (`.io` when the file cannot be written; the old file, if any, is then intact).
-    public static func save(model: Module, optimizer: Optimizer? = nil, generator: RandomGenerator? = nil,
-                            sampler: ShuffledBatchSampler? = nil, modelSpec: String? = nil, config: String? = nil,
-                            epoch: Int? = nil, metadata: [String: String] = [:], to url: URL) throws(CheckpointError) {
-        try Checkpoint(model: model, optimizer: optimizer, generator: generator, sampler: sampler,
-                       modelSpec: modelSpec, config: config, epoch: epoch, metadata: metadata).write(to: url)
-    }
-
-    /// Writes the checkpoint atomically to `url` (temporary file, fsync, rename, directory fsync).
-    ///
-    /// - Throws: ``CheckpointError``.
-    public func write(to url: URL) throws(CheckpointError) {
-        try safeTensors(file: url.path).write(to: url)
-    }
-
-    /// The checkpoint as safetensors contents (model tensors, optimizer state tensors, metadata).
-    ///
-    /// - Throws: ``CheckpointError`` (`.invalidTensor`) when a model tensor uses the reserved
-    ///   `__optimizer__.` prefix.
-    public func safeTensors(file: String? = nil) throws(CheckpointError) -> SafeTensors {
-        var all = tensors
-        for name in tensors.keys where name.hasPrefix(Checkpoint.optimizerPrefix) {
-            throw CheckpointError(.invalidTensor, file: file, field: "tensor '\(name)'",
-                                  "the prefix \(Checkpoint.optimizerPrefix) is reserved for optimizer state; rename the tensor")
-        }
-        var meta = metadata
-        meta[MetadataKey.format] = "1"
-        if let modelSpec { meta[MetadataKey.model] = modelSpec }
-        if let config { meta[MetadataKey.config] = config }
-        if let epoch { meta[MetadataKey.epoch] = String(epoch) }
-        if let state = optimizerState {
-            for (i, p) in state.parameters.enumerated() {
-                for (name, t) in p.tensors { all["\(Checkpoint.optimizerPrefix)\(i).\(name)"] = t.detached() }
-            }
-            let parameters = state.parameters.map { OptimizerInfo.Parameter(step: $0.step, tensors: $0.tensors.keys.sorted()) }
-            let info = OptimizerInfo(type: optimizerType, step: state.step, parameters: parameters)
-            meta[MetadataKey.optimizer] = Checkpoint.json(info)
-        }
-        for (name, words) in generatorStates {
-            let key = name == "default" ? MetadataKey.generator : MetadataKey.generator + "." + name
-            meta[key] = words.map { String($0, radix: 16) }.joined(separator: ",")
-        }
-        if let s = samplerState {
-            meta[MetadataKey.sampler] = Checkpoint.json(SamplerInfo(epoch: s.epoch, position: s.position, permutation: s.permutation))
-        }
-        if let t = trainingState { meta[MetadataKey.training] = Checkpoint.json(t) }
-        return SafeTensors(tensors: all, metadata: meta)
-    }
-
-    // MARK: Loading
-
-    /// Reads the checkpoint at `url` (any safetensors file: one written by PyTorch loads too,
-    /// without resume state).
-    ///
-    /// - Throws: ``CheckpointError``: the file's errors (see ``SafeTensors/read(from:)``) or
-    ///   `.malformedMetadata` for a `neural.*` entry or `__optimizer__.` tensor that does not parse.
-    public static func load(from url: URL) throws(CheckpointError) -> Checkpoint {
-        var c = try Checkpoint(try SafeTensors.read(from: url), file: url.path)
-        c.source = url
-        return c
-    }
-
-    /// Interprets safetensors contents as a checkpoint; `file` is named in errors.
-    ///
-    /// - Throws: ``CheckpointError`` (`.malformedMetadata`).
-    public init(_ file: SafeTensors, file path: String? = nil) throws(CheckpointError) {
-        self.init(tensors: [:])
-        func bad(_ key: String, _ why: String) -> CheckpointError {
-            CheckpointError(.malformedMetadata, file: path, field: "__metadata__ \"\(key)\"",
-                            "\(why); re-save the checkpoint with Neural or remove the entry")
-        }
-        var optimizerTensors: [String: Tensor] = [:]
-        for (name, t) in file.tensors {
-            if name.hasPrefix(Checkpoint.optimizerPrefix) { optimizerTensors[name] = t } else { tensors[name] = t }
-        }
-        var meta = file.metadata
-        modelSpec = meta.removeValue(forKey: MetadataKey.model)
-        config = meta.removeValue(forKey: MetadataKey.config)
-        meta.removeValue(forKey: MetadataKey.format)
-        if let e = meta.removeValue(forKey: MetadataKey.epoch) {
-            guard let v = Int(e), v >= 0 else { throw bad(MetadataKey.epoch, "\"\(e)\" is not a non-negative integer") }
-            epoch = v
-        }
-        if let text = meta.removeValue(forKey: MetadataKey.optimizer) {
-            guard let info = Checkpoint.decodeJSON(OptimizerInfo.self, text), info.step >= 0,
-                  info.parameters.allSatisfy({ $0.step >= 0 && !$0.tensors.contains("") && Set($0.tensors).count == $0.tensors.count }) else {
-                throw bad(MetadataKey.optimizer, "is not {\"step\": n, \"parameters\": [{\"step\": n, \"tensors\": [names]}, ...]} with steps ≥ 0 and distinct, non-empty names")
-            }
-            var parameters: [ParameterState] = []
-            for (i, p) in info.parameters.enumerated() {
-                var tensors: [String: Tensor] = [:]
-                for name in p.tensors {
-                    let key = "\(Checkpoint.optimizerPrefix)\(i).\(name)"
-                    guard let t = optimizerTensors.removeValue(forKey: key) else {
-                        throw CheckpointError(.malformedMetadata, file: path, field: "tensor '\(key)'",
-                                              "is listed in \(MetadataKey.optimizer) but missing from the file; re-save the checkpoint")
-                    }
-                    tensors[name] = t
-                }
-                parameters.append(ParameterState(step: p.step, tensors: tensors))
-            }
-            optimizerType = info.type
-            optimizerState = OptimizerState(step: info.step, parameters: parameters)
-        }
-        if let name = optimizerTensors.keys.sorted().first {
-            throw CheckpointError(.malformedMetadata, file: path, field: "tensor '\(name)'",
-                                  "uses the reserved prefix \(Checkpoint.optimizerPrefix) but no \(MetadataKey.optimizer) entry lists it; re-save the checkpoint or rename the tensor")
-        }
-        for key in meta.keys.sorted() where key == MetadataKey.generator || key.hasPrefix(MetadataKey.generator + ".") {
-            let text = meta.removeValue(forKey: key)!
-            let words = text.split(separator: ",").compactMap { UInt64($0, radix: 16) }
-            guard words.count == 4, text.split(separator: ",").count == 4, words.contains(where: { $0 != 0 }) else {
-                throw bad(key, "is not four comma-separated hexadecimal words, not all zero")
-            }
-            let name = key == MetadataKey.generator ? "default" : String(key.dropFirst(MetadataKey.generator.count + 1))
-            generatorStates[name] = words
-        }
-        if let text = meta.removeValue(forKey: MetadataKey.sampler) {
-            guard let s = Checkpoint.decodeJSON(SamplerInfo.self, text), s.epoch >= 0,
-                  (0...s.permutation.count).contains(s.position),
-                  s.permutation.sorted() == Array(0..<s.permutation.count) else {
-                throw bad(MetadataKey.sampler, "is not {\"epoch\": e, \"position\": p, \"permutation\": [...]} with a permutation of 0..<n and p in 0...n")
-            }
-            samplerState = ShuffledBatchSampler.State(epoch: s.epoch, permutation: s.permutation, position: s.position)
-        }
-        if let text = meta.removeValue(forKey: MetadataKey.training) {
-            guard let t = Checkpoint.decodeJSON(TrainingState.self, text) else {
-                throw bad(MetadataKey.training, "is not a training state {\"epoch\", \"batch\", \"step\", \"loss_sum_bits\", \"examples\", \"epochs_since_best\", \"stopped\", \"history\"}")
-            }
-            trainingState = t
-        }
-        metadata = meta
+    /// Whether there is anything to resume from besides the weights (optimizer, generators,
+    /// sampler or trainer state): then ``write(to:)`` writes a state file beside the weights.
+    var hasResumeState: Bool {
+        optimizerState != nil || !generatorStates.isEmpty || samplerState != nil || trainingState != nil
     }
 
     // MARK: Applying
@@ -335,66 +223,6 @@ public struct Checkpoint: Sendable {
         return ApplyReport(loaded: loaded, missing: missing, unexpected: unexpected)
     }
 
-    // MARK: Restoring resume state
-
-    /// Restores `optimizer`'s step counts and state tensors, so that its next ``Optimizer/step()``
-    /// is the one the saved optimizer would have taken. Create it with the same type,
-    /// hyperparameters and schedule over the same parameters (e.g. `model.parameters`), then call
-    /// this. Works for any ``Optimizer`` subclass, including ones defined outside Neural.
-    ///
-    /// - Throws: ``CheckpointError``: `.missingState` when the checkpoint has no optimizer state,
-    ///   `.stateMismatch` when the type, the parameter count or a state tensor's shape differs.
-    public func restore(optimizer: Optimizer) throws(CheckpointError) {
-        guard let state = optimizerState else {
-            throw CheckpointError(.missingState, file: source?.path, field: MetadataKey.optimizer,
-                                  "the checkpoint holds no optimizer state; start the optimizer afresh or resume from a checkpoint saved with optimizer:")
-        }
-        let type = String(describing: Swift.type(of: optimizer))
-        if let saved = optimizerType, saved != type {
-            throw CheckpointError(.stateMismatch, file: source?.path, field: MetadataKey.optimizer,
-                                  "state of a \(saved) cannot resume a \(type); create a \(saved) with the same settings")
-        }
-        guard state.parameters.count == optimizer.parameters.count else {
-            throw CheckpointError(.stateMismatch, file: source?.path, field: MetadataKey.optimizer,
-                                  "state for \(state.parameters.count) parameters, but the optimizer has \(optimizer.parameters.count); create it over the same model's parameters")
-        }
-        for (i, p) in state.parameters.enumerated() {
-            for (name, t) in p.tensors.sorted(by: { $0.key < $1.key }) where t.shape != optimizer.parameters[i].shape {
-                throw CheckpointError(.stateMismatch, file: source?.path, field: "tensor '\(Checkpoint.optimizerPrefix)\(i).\(name)'",
-                                      "has shape \(t.shape) but parameter \(i) has shape \(optimizer.parameters[i].shape); create the optimizer over the same model's parameters")
-            }
-        }
-        optimizer.state = state
-    }
-
-    /// Sets `generator`'s state to the saved generator `name` (`"default"`: the one passed to `save(generator:)`).
-    ///
-    /// - Throws: ``CheckpointError`` (`.missingState`) when no such generator state was saved.
-    public func restore(generator: RandomGenerator, name: String = "default") throws(CheckpointError) {
-        guard let words = generatorStates[name] else {
-            throw CheckpointError(.missingState, file: source?.path, field: MetadataKey.generator,
-                                  "the checkpoint holds no state for random generator \"\(name)\"; reseed it instead")
-        }
-        generator.stateWords = words
-    }
-
-    /// Sets `sampler`'s epoch, permutation and position to the saved ones. Restore the generator
-    /// it draws from too (``restore(generator:name:)``), so later epochs shuffle identically.
-    ///
-    /// - Throws: ``CheckpointError``: `.missingState` without saved sampler state,
-    ///   `.stateMismatch` when the saved permutation is not over `sampler.count` examples.
-    public func restore(sampler: inout ShuffledBatchSampler) throws(CheckpointError) {
-        guard let state = samplerState else {
-            throw CheckpointError(.missingState, file: source?.path, field: MetadataKey.sampler,
-                                  "the checkpoint holds no sampler state; start the epoch afresh")
-        }
-        guard state.permutation.count == sampler.count else {
-            throw CheckpointError(.stateMismatch, file: source?.path, field: MetadataKey.sampler,
-                                  "saved for \(state.permutation.count) examples, but the dataset has \(sampler.count); resume with the same data")
-        }
-        sampler.state = state
-    }
-
     // MARK: Configuration helpers
 
     /// Stores `value` as the training configuration (JSON with sorted keys).
@@ -419,21 +247,8 @@ public struct Checkpoint: Sendable {
 
     // MARK: JSON
 
-    /// `neural.optimizer`: type, step count and per parameter its update count and state tensor names.
-    private struct OptimizerInfo: Codable {
-        struct Parameter: Codable { var step: Int; var tensors: [String] }
-        var type: String?
-        var step: Int
-        var parameters: [Parameter]
-    }
-
-    private struct SamplerInfo: Codable {
-        var epoch: Int
-        var position: Int
-        var permutation: [Int]
-    }
-
-    private static func json<T: Encodable>(_ value: T) -> String {
+    /// `value` as JSON text with sorted keys (non-finite numbers as `"inf"`, `"-inf"`, `"nan"`).
+    static func json<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -441,7 +256,8 @@ public struct Checkpoint: Sendable {
         return s
     }
 
-    private static func decodeJSON<T: Decodable>(_: T.Type, _ text: String) -> T? {
+    /// `text` decoded as JSON of a `T` (nil when it does not decode).
+    static func decodeJSON<T: Decodable>(_: T.Type, _ text: String) -> T? {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try? decoder.decode(T.self, from: Data(text.utf8))

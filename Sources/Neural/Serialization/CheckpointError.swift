@@ -31,6 +31,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable, Equatab
         case stateMismatch
         /// The checkpoint lacks the state asked for (e.g. optimizer state), or it does not fit the object.
         case missingState
+        /// The weights file's resume-state file is missing, unreadable or from another save.
+        case tornPair
     }
 
     /// The kind of failure.
@@ -43,7 +45,7 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable, Equatab
     public let message: String
 
     /// An error of `kind` about `file` (a path) and `field`, explained by `message`.
-    public init(_ kind: Kind, file: String?, field: String? = nil, _ message: String) {
+    package init(_ kind: Kind, file: String?, field: String? = nil, _ message: String) {
         self.kind = kind
         self.file = file
         self.field = field

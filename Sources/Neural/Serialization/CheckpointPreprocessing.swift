@@ -2,7 +2,7 @@ import Foundation
 
 extension Checkpoint.MetadataKey {
     /// `__metadata__` key of the training data's ``Preprocessing`` (JSON).
-    public static let preprocessing = "neural.preprocessing"
+    package static let preprocessing = "neural.preprocessing"
 }
 
 extension Checkpoint {

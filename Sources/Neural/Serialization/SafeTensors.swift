@@ -30,7 +30,7 @@ public struct SafeTensors: Sendable {
     /// The `__metadata__` entries.
     public var metadata: [String: String]
     /// For a file that was read: each tensor's dtype as stored (`"F32"`, `"I64"`, …) before conversion.
-    public private(set) var storedDTypes: [String: String] = [:]
+    package private(set) var storedDTypes: [String: String] = [:]
 
     /// Tensors and metadata to write.
     public init(tensors: [String: Tensor], metadata: [String: String] = [:]) {
@@ -39,13 +39,13 @@ public struct SafeTensors: Sendable {
     }
 
     /// The tensor names in file order (sorted).
-    public var names: [String] { tensors.keys.sorted() }
+    var names: [String] { tensors.keys.sorted() }
 
     /// Whether `name` is stored as `I64` when written: BatchNorm's `num_batches_tracked` counts.
-    public static func isInt64(_ name: String) -> Bool { name.hasSuffix("num_batches_tracked") }
+    static func isInt64(_ name: String) -> Bool { name.hasSuffix("num_batches_tracked") }
 
     /// Largest header accepted when reading (100 MB, as the reference implementation).
-    public static let maximumHeaderLength = 100_000_000
+    static let maximumHeaderLength = 100_000_000
 
     // MARK: Element types
 
@@ -62,7 +62,7 @@ public struct SafeTensors: Sendable {
     /// - Parameter file: the destination's path, named in errors.
     /// - Throws: ``CheckpointError`` (`.invalidTensor`) when a `num_batches_tracked` tensor holds a
     ///   value that is not an integer, or a metadata or tensor name is empty.
-    public func encoded(file: String? = nil) throws(CheckpointError) -> Data {
+    package func encoded(file: String? = nil) throws(CheckpointError) -> Data {
         var header = "{"
         var entries: [String] = []
         if !metadata.isEmpty {

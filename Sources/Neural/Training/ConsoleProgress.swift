@@ -4,9 +4,9 @@ import Foundation
 /// ETA redrawn in place; otherwise one plain line per epoch; with `quiet`, nothing.
 public final class ConsoleProgress: TrainingObserver {
     /// Whether to draw a live bar (stdout is a terminal).
-    public let interactive: Bool
+    package let interactive: Bool
     /// Print nothing per epoch.
-    public let quiet: Bool
+    package let quiet: Bool
     private var lastDraw = 0.0
 
     /// A progress printer; `interactive` defaults to whether standard output is a terminal.
@@ -40,7 +40,7 @@ public final class ConsoleProgress: TrainingObserver {
     }
 
     /// `epoch 3/10  train_loss 0.1234  test_loss 0.1345  test_accuracy 97.85%  4.2 s  12345 samples/s`.
-    public static func line(_ r: EpochRecord, epochs: Int) -> String {
+    package static func line(_ r: EpochRecord, epochs: Int) -> String {
         var s = String(format: "epoch %d/%d  train_loss %.4f", r.epoch, epochs, r.trainLoss)
         if let t = r.test {
             s += String(format: "  test_loss %.4f", t.loss)

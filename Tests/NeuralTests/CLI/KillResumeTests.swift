@@ -36,14 +36,30 @@ struct KillResumeTests {
         return p
     }
 
-    /// Every tensor's bits by name (model state and optimizer slots).
+    /// Every tensor's bits by name: the model's state and the optimizer's state tensors (`opt.<parameter>.<name>`).
     private static func bits(_ c: Checkpoint) throws -> [String: [UInt64]] {
-        let all = try c.safeTensors().tensors
+        var all = c.tensors
+        for (i, p) in try #require(c.optimizerState).parameters.enumerated() {
+            for (name, t) in p.tensors { all["opt.\(i).\(name)"] = t }
+        }
         return all.mapValues { t in
             switch t.dtype {
             case .float32: return t.scalars(as: Float.self).map { UInt64($0.bitPattern) }
             case .float64: return t.scalars(as: Double.self).map(\.bitPattern)
             }
+        }
+    }
+
+    /// Files of `ck.safetensors` in `dir` that a completed save leaves none of: temporaries of
+    /// atomic writes, and state files other than the one the weights file names.
+    private static func strayFiles(in dir: URL) throws -> [String] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        let ck = dir.appendingPathComponent("ck.safetensors")
+        let named = FileManager.default.fileExists(atPath: ck.path)
+            ? try SafeTensors.read(from: ck).metadata["neural.state.file"] : nil
+        return names.filter { name in
+            name.hasPrefix(".ck.safetensors.tmp-") || name.hasPrefix(".ck.state-")
+                || (name.hasPrefix("ck.state-") && name != named)
         }
     }
 
@@ -100,21 +116,31 @@ struct KillResumeTests {
                 try expectSameAsReference(killsThisRun)
                 completedRuns += 1
                 killsThisRun = 0
+                if let state = try SafeTensors.read(from: ck).metadata["neural.state.file"] {
+                    try FileManager.default.removeItem(at: dir.appendingPathComponent(state))
+                }
                 try FileManager.default.removeItem(at: ck)
             }
-            // Never torn: whatever the kill interrupted, the checkpoint (if any) is a complete one.
+            // Never torn: whatever the kill interrupted, the weights file (if any) names a complete
+            // state file of the same save (Checkpoint.load checks the pair).
             if FileManager.default.fileExists(atPath: ck.path) {
                 let c = try Checkpoint.load(from: ck)
                 #expect(c.trainingState != nil && c.samplerState != nil && c.optimizerState != nil)
             }
-            let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-            if names.contains(where: { $0.hasPrefix(".ck.safetensors.tmp-") }) { killsDuringWrites += 1 }
+            // A kill inside a save leaves a temporary file, or a state file the weights do not name
+            // (written before the weights' commit, or not yet deleted after it).
+            if try !Self.strayFiles(in: dir).isEmpty { killsDuringWrites += 1 }
         }
+        let unfinished = try FileManager.default.fileExists(atPath: ck.path)
+            ? Checkpoint.load(from: ck).trainingState.map { !$0.stopped && $0.epoch < 14 } ?? true : true
         let last = try NeuralTool.run(Self.run + ["--checkpoint", "ck.safetensors"]
                                       + (FileManager.default.fileExists(atPath: ck.path) ? ["--resume", "ck.safetensors"] : []), in: dir)
         #expect(last.status == 0, "\(last.stderr)")
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: dir.path)).contains { $0.hasPrefix(".ck.safetensors.tmp-") },
                 "stale temporary files are removed on start")
+        if unfinished {
+            #expect(try Self.strayFiles(in: dir).isEmpty, "a save deletes earlier state files and temporaries")
+        }
         try expectSameAsReference(killsThisRun)
         print("kill/resume: \(kills) SIGKILLs over \(launches) launches (\(killsDuringWrites) during a checkpoint write, "
               + "\(killsBeforeFirstCheckpoint) before the first checkpoint; \(midEpochResumes) resumes from the middle of an epoch; "
@@ -135,6 +161,21 @@ struct KillResumeTests {
             let lines = r.stderr.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].hasPrefix("neural: ") && lines[0].contains(mention), "\(r.stderr)")
         }
+        // The weights file without its state file: resuming names both files and the fix; the
+        // weights alone still evaluate.
+        let state = try #require(try SafeTensors.read(from: dir.appendingPathComponent("c.safetensors")).metadata["neural.state.file"])
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("c.safetensors"), to: dir.appendingPathComponent("alone.safetensors"))
+        try FileManager.default.copyItem(at: dir.appendingPathComponent(state), to: dir.appendingPathComponent("kept-\(state)"))
+        try FileManager.default.removeItem(at: dir.appendingPathComponent(state))
+        let torn = try NeuralTool.run(["train", "--epochs", "2", "--quiet", "--resume", "alone.safetensors"], in: dir)
+        let tornLines = torn.stderr.split(separator: "\n")
+        #expect(torn.status == 1 && tornLines.count == 1 && tornLines[0].hasPrefix("neural: ") && tornLines[0].contains("--resume alone.safetensors"), "\(torn.stderr)")
+        #expect(torn.stderr.contains("alone.safetensors") && torn.stderr.contains(state) && torn.stderr.contains("is missing: the pair is torn"),
+                "\(torn.stderr)")
+        let evaluated = try NeuralTool.run(["evaluate", "--checkpoint", "alone.safetensors"], in: dir)
+        #expect(evaluated.status == 0 && evaluated.stdout.contains("accuracy"), "\(evaluated.stderr)")
+        try FileManager.default.moveItem(at: dir.appendingPathComponent("kept-\(state)"), to: dir.appendingPathComponent(state))
+
         // Resuming with a different batch size would silently change the run: refused.
         let r = try NeuralTool.run(["train", "--epochs", "2", "--quiet", "--resume", "c.safetensors", "--batch-size", "8"], in: dir)
         #expect(r.status == 1 && r.stderr.hasPrefix("neural: ") && r.stderr.contains("--batch-size"), "\(r.stderr)")

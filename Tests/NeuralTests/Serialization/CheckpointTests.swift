@@ -56,7 +56,7 @@ struct CheckpointTests {
         var ckpt = Checkpoint(tensors: ["w": Tensor.ones([1])])
         ckpt.setConfig(Config(lr: 0.5, batchSize: 32, optimizer: "adam"))
         #expect(ckpt.config == #"{"batchSize":32,"lr":0.5,"optimizer":"adam"}"#)
-        let back = try Checkpoint(SafeTensors.decode(try ckpt.safeTensors().encoded()))
+        let back = try Checkpoint(SafeTensors.decode(try ckpt.weightsFile().encoded()))
         #expect(try back.decodeConfig(Config.self) == Config(lr: 0.5, batchSize: 32, optimizer: "adam"))
         #expect(throws: CheckpointError.self) { try Checkpoint(tensors: [:]).decodeConfig(Config.self) }
     }
@@ -156,7 +156,11 @@ struct CheckpointTests {
         let sgd = SGD(model.parameters, learningRate: 0.1, momentum: 0.9)
         for p in model.parameters { p.value.grad = Tensor.ones(like: p.value) }
         sgd.step()
-        let withState = try Checkpoint(SafeTensors.decode(try Checkpoint(model: model, optimizer: sgd).safeTensors().encoded()))
+        let dir = serializationTemporaryDirectory("ckpt-restore-errors")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("sgd.safetensors")
+        try Checkpoint.save(model: model, optimizer: sgd, to: url)
+        let withState = try Checkpoint.load(from: url)
         #expect(withState.optimizerType == "SGD")
         #expect(withState.optimizerState?.parameters.map { $0.tensors.keys.sorted() } == Array(repeating: ["momentum_buffer"], count: 4))
 
@@ -169,6 +173,7 @@ struct CheckpointTests {
         let wrongShapes = SGD(Sequential(Linear(2, 4), ReLU(), Linear(4, 1)).parameters, learningRate: 0.1, momentum: 0.9)
         let e2 = #expect(throws: CheckpointError.self) { try withState.restore(optimizer: wrongShapes) }
         #expect(e2?.description.contains("__optimizer__.0.momentum_buffer") == true)
+        #expect(e2?.file?.contains("sgd.state-") == true, "errors about the optimizer state name the state file")
 
         let bare = Checkpoint(model: model)
         let e3 = #expect(throws: CheckpointError.self) { try bare.restore(optimizer: sgd) }
@@ -177,7 +182,8 @@ struct CheckpointTests {
         var sampler = ShuffledBatchSampler(count: 5, batchSize: 2, generator: RandomGenerator(seed: 0))
         #expect(throws: CheckpointError.self) { try bare.restore(sampler: &sampler) }
 
-        // Optimizer slot tensors are not model keys: a strict apply ignores them.
+        // The weights file holds the model's keys alone: a strict apply takes them.
+        #expect(Set(try SafeTensors.read(from: url).tensors.keys) == Set(model.stateDict().map(\.name)))
         try withState.apply(to: model)
     }
 

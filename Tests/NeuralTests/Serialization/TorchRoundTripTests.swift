@@ -73,6 +73,21 @@ private func torchMaxAbsDifference(_ a: Tensor, _ b: Tensor) -> Double {
 
 @Suite("TorchRoundTrip")
 struct TorchRoundTripTests {
+    /// The checkpoint `neural train --checkpoint` writes loads into torch with
+    /// `load_state_dict(strict=True)` as it is, and torch's outputs equal `neural predict`'s.
+    @Test(.enabled(if: TorchPeers.python != nil && NeuralTool.executable != nil && sharedDataDirectory("mnist") != nil,
+                   "skipped: needs a Python with torch and safetensors, the neural executable and ../shared/data/mnist"))
+    func cliCheckpointLoadsStrictlyIntoTorchAndMatchesPredict() throws {
+        let python = try #require(TorchPeers.python), neural = try #require(NeuralTool.executable)
+        let mnist = try #require(sharedDataDirectory("mnist"))
+        let dir = serializationTemporaryDirectory("torch-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try TorchPeers.run(python, [TorchPeers.script, "cli", neural.path, mnist, dir.path])
+        print(r.output, terminator: "")
+        #expect(r.status == 0, "torch_roundtrip.py cli failed:\n\(r.output)")
+        #expect(r.output.contains("load_state_dict=strict") && r.output.contains("tolerance=1e-05 PASS"), "\(r.output)")
+    }
+
     // Runs only where the peers' Python can import torch and safetensors; elsewhere Swift Testing
     // reports it as skipped with this reason (it never fails for lack of torch).
     @Test(.enabled(if: TorchPeers.python != nil,

@@ -56,6 +56,35 @@ private final class RecordingObserver: TrainingObserver {
         #expect(m.accuracy == nil)
     }
 
+    @Test func evaluateNeedsNoOptimizerAndRestoresTheModelsMode() throws {
+        let g = RandomGenerator(seed: 6)
+        let x = Tensor.randn([40, 3], generator: g)
+        let labels = (0..<40).map { $0 % 3 }
+        let dropout = Dropout(0.5, generator: g)
+        let model = Sequential(Linear(3, 8, generator: g), dropout, Linear(8, 3, generator: g))
+        let data = batches(x, labels: labels, size: 16)
+        let m = evaluate(model: model, data: data, objective: .crossEntropy)
+        #expect(model.isTraining && dropout.isTraining, "the mode is restored")
+        // Evaluation mode: Dropout is the identity, so the metrics are those of the plain forward pass.
+        let logits = withNoGrad { model.eval()(x) }
+        model.train()
+        let loss = crossEntropyLoss(logits: logits, labels: labels).item()
+        let correct = zip(logits.argmax(axis: -1).scalars(as: Double.self), labels).filter { Int($0) == $1 }.count
+        #expect(m.count == 40 && abs(m.loss - loss) < 1e-6, "\(m.loss) vs \(loss)")
+        #expect(m.accuracy == Double(correct) / 40 && m.rmse == nil)
+        let trainer = Trainer(model: model, optimizer: SGD(model.parameters, learningRate: 0.1), objective: .crossEntropy)
+        #expect(trainer.evaluate(data) == m)
+    }
+
+    @Test func evaluateReportsRegressionErrorsInTheTargetsUnits() {
+        // Predictions 0 against standardised targets ±1 with std 10: every error is 10 units.
+        let model = Linear(1, 1, bias: false)
+        model.weight.value = Tensor([0], shape: [1, 1])
+        let data = [MemoryBatch(inputs: Tensor([1, 2, 3, 4], shape: [4, 1]), labels: nil, targets: Tensor([1, -1, 1, -1], shape: [4, 1]))]
+        let m = evaluate(model: model, data: data, objective: .mse, targetScale: (mean: 50, std: 10))
+        #expect(m.rmse == 10 && m.mae == 10 && m.loss == 1 && m.accuracy == nil, "\(m)")
+    }
+
     @Test func earlyStoppingStopsWhenEvaluationLossStalls() throws {
         let g = RandomGenerator(seed: 5)
         let x = Tensor.randn([64, 3], generator: g)

@@ -22,11 +22,10 @@ enum ModelLoading {
     }
 
     /// The `seed` of the checkpoint's training configuration (`neural.config`), if it has one.
+    ///
+    /// - Throws: ``CLIError`` naming the file and the field when the configuration does not decode.
     static func trainingSeed(checkpoint path: String) throws -> UInt64? {
-        guard let config = try checkpoint(at: path).config,
-              let object = try? JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any],
-              let seed = object["seed"] as? NSNumber else { return nil }
-        return UInt64(exactly: seed.doubleValue)
+        try RunConfig.saved(in: checkpoint(at: path), path: path, option: "--checkpoint")?.seed
     }
 
     static func load(checkpoint path: String, model: String?, inputShape: [Int]) throws -> (Sequential, Checkpoint, ModelSpec) {

@@ -123,7 +123,6 @@ struct TrainCommand: ParsableCommand {
         let seed = dataOptions.seed
         let resumed = try loadResumeCheckpoint()
         let checkpointPath = checkpoint ?? resume
-        if let checkpointPath { Self.removeStaleTemporaries(of: checkpointPath) }
         let spec = try ModelSpec.parse(model ?? resumed?.modelSpec ?? Self.defaultModel(prepared.name))
         let modelGenerator = RandomGenerator(seed: seed)
         let net = try spec.build(inputShape: prepared.inputShape, outputSize: prepared.outputSize, generator: modelGenerator)
@@ -316,17 +315,6 @@ struct TrainCommand: ParsableCommand {
     }
 
     // MARK: Defaults
-
-    /// Removes `.NAME.tmp-*` files next to the checkpoint, left by a run killed while writing it.
-    static func removeStaleTemporaries(of path: String) {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent()
-        let prefix = "." + url.lastPathComponent + ".tmp-"
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        for name in names where name.hasPrefix(prefix) {
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
-        }
-    }
 
     static func defaultModel(_ data: String) -> String {
         switch data {

@@ -23,9 +23,8 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr);
 /// The AVX-512F tiles on packed panels. They also prefetch into L2 the `pfLines` cache lines
 /// from `pf` on (none when pfLines = 0; pf is never read otherwise), two per 4 steps of k: the
 /// driver hands each tile of a row block its slice of the next packed B micro-panel, which would
-/// otherwise come from L3 at the first tile's full speed (1.02–1.07× on N = 1024, 2048). Two
-/// rather than one: a row block of 6 tiles at kc = 1024 covered only 3/4 of a 12 × 32 panel
-/// (1024² on 2 threads 1.015–1.033×).
+/// otherwise come from L3 at the first tile's full speed. Two lines per 4 steps let a row block
+/// of 6 tiles at kc = 1024 cover a whole 12 × 32 panel (docs/PERFORMANCE.md).
 void nk_sgemm_ukr_avx512_wide(long kc, const float *a, const float *b, float *c, long ldc,
                               float alpha, float beta, long mr, long nr, const char *pf, long pfLines);
 void nk_sgemm_ukr_avx512(long kc, const float *a, const float *b, float *c, long ldc,

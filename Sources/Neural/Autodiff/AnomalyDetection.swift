@@ -14,13 +14,13 @@ public struct Anomaly: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Forward output or backward gradient.
     public var pass: Pass
-    /// The operation's name (``Tensor/gradientFunctionName``, e.g. `log`, `matmul`, `cross_entropy`).
+    /// The operation's name (as in the tensor's description, e.g. `log`, `matmul`, `cross_entropy`).
     public var operation: String
     /// The module path active when the operation was recorded (e.g. `2` for layer 2 of a
     /// ``Sequential``), if known.
     public var module: String?
     /// The kind of module (e.g. `Linear`), if known.
-    public var moduleType: String?
+    package var moduleType: String?
     /// For ``Pass/backward``: the index of the input whose gradient was non-finite.
     public var input: Int?
     /// The shape of the non-finite tensor (the output, or the input's gradient).
@@ -28,8 +28,8 @@ public struct Anomaly: Error, Sendable, Equatable, CustomStringConvertible {
     /// The first non-finite element (NaN, +∞ or −∞).
     public var value: Double
 
-    /// A creatable anomaly (for tests and custom detectors).
-    public init(pass: Pass, operation: String, module: String? = nil, moduleType: String? = nil,
+    /// An anomaly as the detector records it (also for tests).
+    package init(pass: Pass, operation: String, module: String? = nil, moduleType: String? = nil,
                 input: Int? = nil, shape: [Int], value: Double) {
         self.pass = pass
         self.operation = operation
@@ -59,7 +59,7 @@ public struct Anomaly: Error, Sendable, Equatable, CustomStringConvertible {
 /// recorded operation's output and every gradient its backward function returns is checked for
 /// NaN and ±∞, and the first offender is kept. It costs one pass over each value checked, so it is
 /// off by default; turn it on to find where a NaN comes from.
-public enum AnomalyDetection {
+package enum AnomalyDetection {
     /// Collects the first anomaly of one detection scope.
     final class Recorder: Sendable {
         let first = Mutex<Anomaly?>(nil)
@@ -74,17 +74,17 @@ public enum AnomalyDetection {
     @TaskLocal static var module: (path: String, type: String)?
 
     /// Whether anomaly detection is on in the current task.
-    public static var isEnabled: Bool { recorder != nil }
+    package static var isEnabled: Bool { recorder != nil }
 
     /// Runs `body` with detection on and returns its result and the first anomaly (nil: none).
-    public static func run<R>(_ body: () throws -> R) rethrows -> (result: R, anomaly: Anomaly?) {
+    package static func run<R>(_ body: () throws -> R) rethrows -> (result: R, anomaly: Anomaly?) {
         let r = Recorder()
         let result = try $recorder.withValue(r) { try body() }
         return (result, r.first.withLock { $0 })
     }
 
     /// Runs `body` attributing the operations it records to module `path` (of kind `type`).
-    public static func inModule<R>(_ path: String, type: String, _ body: () throws -> R) rethrows -> R {
+    package static func inModule<R>(_ path: String, type: String, _ body: () throws -> R) rethrows -> R {
         try $module.withValue((path, type)) { try body() }
     }
 
@@ -110,7 +110,7 @@ public enum AnomalyDetection {
     }
 
     /// The first NaN or ±∞ element of `t`, or nil when all are finite.
-    public static func firstNonFinite(_ t: Tensor) -> Double? {
+    package static func firstNonFinite(_ t: Tensor) -> Double? {
         switch t.dtype {
         case .float32:
             return t.withUnsafeScalars(as: Float.self) { b in

@@ -22,7 +22,7 @@ extension Tensor {
 
     /// Whether this tensor is a leaf of the autodiff graph (it requires gradients and was not
     /// produced by a recorded operation).
-    public var isLeaf: Bool { node?.isLeaf ?? true }
+    package var isLeaf: Bool { node?.isLeaf ?? true }
 
     /// The accumulated gradient ∂J/∂self of a leaf after ``backward(_:retainGraph:)``, with this
     /// tensor's shape (B2); `nil` before any backward pass or after ``zeroGrad()``.
@@ -48,7 +48,7 @@ extension Tensor {
     }
 
     /// The name of the operation that produced this tensor (`leaf` for leaves, `nil` when it does not require gradients).
-    public var gradientFunctionName: String? { node?.op }
+    package var gradientFunctionName: String? { node?.op }
 
     /// Computes ∂J/∂x for every leaf x that J depends on and adds it to `x.grad`.
     ///

@@ -31,7 +31,8 @@ extension Tensor {
     }
 
     /// Defines a differentiable operation from a forward computation and its backward function
-    /// B[g, z](v) (eq. 7.56–7.59), the way every built-in operation is defined.
+    /// B[g, z](v) (eq. 7.56–7.59), without touching the library: the operation is recorded like a
+    /// built-in one (built-in operations record theirs directly with ``record(_:op:inputs:backward:)``).
     ///
     /// `forward` runs without recording history on detached copies of `inputs` and returns the
     /// output u. `backward` receives v = ∂J/∂u (u's shape), the detached inputs and the detached
@@ -46,7 +47,7 @@ extension Tensor {
     /// ```
     ///
     /// - Parameters:
-    ///   - name: shown by ``gradientFunctionName`` and in error messages.
+    ///   - name: shown in the tensor's description (`grad_fn`), anomaly reports and error messages.
     ///   - inputs: the tensors z₁, …, zₙ the operation reads.
     public static func differentiable(
         _ name: String, _ inputs: Tensor...,

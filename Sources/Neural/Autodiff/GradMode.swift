@@ -1,9 +1,9 @@
 /// Whether operations record autodiff history.
-public enum GradMode {
+package enum GradMode {
     @TaskLocal static var enabled = true
 
     /// Whether operations on tensors that require gradients currently record history.
-    public static var isEnabled: Bool { enabled }
+    package static var isEnabled: Bool { enabled }
 }
 
 /// Runs `body` without recording autodiff history (like `torch.no_grad()`): results of operations

@@ -3,7 +3,7 @@ import Synchronization
 /// The backward function B[g, z](v) of an operation (eq. 7.57): given v = ∂J/∂u for the
 /// operation's output u (same shape as u), returns ∂J/∂zᵢ for each input zᵢ, each with exactly
 /// zᵢ's shape (B2), or `nil` for inputs that need no gradient (`needsGradient[i] == false`).
-public typealias BackwardFunction = (_ v: Tensor, _ needsGradient: [Bool]) -> [Tensor?]
+typealias BackwardFunction = (_ v: Tensor, _ needsGradient: [Bool]) -> [Tensor?]
 
 /// One vertex of the autodiff graph: either a leaf (a tensor the user marked with
 /// `requiresGrad`, which accumulates ``Tensor/grad``) or the record of an operation: its inputs'

@@ -1,29 +1,29 @@
 /// The outcome of ``checkGradients(of:at:epsilon:absoluteTolerance:relativeTolerance:)``.
 public struct GradientCheckReport: Sendable, CustomStringConvertible {
     /// One compared element.
-    public struct Element: Sendable {
+    package struct Element: Sendable {
         /// Which input (position in `inputs`).
-        public let input: Int
+        package let input: Int
         /// The element's full index in that input.
-        public let index: [Int]
+        package let index: [Int]
         /// ∂J/∂x from `backward()`.
-        public let analytic: Double
+        package let analytic: Double
         /// ∂J/∂x from central differences.
-        public let numeric: Double
+        package let numeric: Double
         /// |analytic − numeric|.
-        public var absoluteError: Swift.Double { Swift.abs(analytic - numeric) }
+        package var absoluteError: Swift.Double { Swift.abs(analytic - numeric) }
     }
 
     /// Whether every element was within tolerance.
     public let passed: Bool
     /// The element furthest outside (or closest to) the tolerance.
-    public let worst: Element?
+    package let worst: Element?
     /// Largest |analytic − numeric| over all elements.
-    public let maxAbsoluteError: Double
+    package let maxAbsoluteError: Double
     /// Number of elements compared.
-    public let checked: Int
+    package let checked: Int
     /// The tolerances used.
-    public let absoluteTolerance: Double, relativeTolerance: Double
+    package let absoluteTolerance: Double, relativeTolerance: Double
 
     /// A one-paragraph summary naming the worst element.
     public var description: String {

@@ -38,8 +38,8 @@ enum Elementwise {
     /// Out-of-place results of at least this many bytes are written with non-temporal stores
     /// where the kernel has them: input and output then do not both stay in the last-level cache,
     /// and skipping the read-for-ownership of the output cuts the memory traffic from 3 to 2
-    /// passes. 16 MiB, half a 32 MiB L3 (measured on Zen 4: a 4096×1024 LayerNorm forward went
-    /// from 1.1 to 0.75 ms; `sysconf` reports the host's whole L3 inside VMs, so it is not used).
+    /// passes. 16 MiB, half a 32 MiB L3; a constant because `sysconf` reports the host's whole L3
+    /// inside VMs (docs/PERFORMANCE.md).
     static let streamingBytes = 16 << 20
 
     /// Whether a result of `bytes` bytes is written with non-temporal stores.
@@ -76,27 +76,25 @@ enum Elementwise {
     /// Applies `f` to contiguous `x` into contiguous `out` (same count; may be the same storage).
     @inline(__always)
     private static func run<F: UnaryFunctor>(_ x: Tensor, into out: Tensor, _ f: F) {
-        switch x.dtype {
-        case .float32:
-            let streaming = streams(bytes: x.count * 4) && x.storage !== out.storage
-            if let kernel = (streaming ? f.streamingFloatKernel : nil) ?? f.floatKernel {
-                let xs = SendablePointer(x.pointer(Float.self)), ys = SendablePointer(out.pointer(Float.self))
-                Parallel.forRanges(count: x.count, grain: F.grain) { r in
-                    kernel(xs.pointer + r.lowerBound, ys.pointer + r.lowerBound, r.count)
-                }
-            } else {
-                unaryLoop(x.pointer(Float.self), out.pointer(Float.self), x.count, f)
+        if x.dtype == .float32,
+           let kernel = (streams(bytes: x.count * 4) && x.storage !== out.storage ? f.streamingFloatKernel : nil)
+                ?? f.floatKernel {
+            let xs = SendablePointer(x.pointer(Float.self)), ys = SendablePointer(out.pointer(Float.self))
+            Parallel.forRanges(count: x.count, grain: F.grain) { r in
+                kernel(xs.pointer + r.lowerBound, ys.pointer + r.lowerBound, r.count)
             }
-        case .float64: unaryLoop(x.pointer(Double.self), out.pointer(Double.self), x.count, f)
+            return
+        }
+        switch x.dtype {
+        case .float32: unaryLoop(Float.self, x, out, f)
+        case .float64: unaryLoop(Double.self, x, out, f)
         }
     }
 
     @inline(__always)
-    private static func unaryLoop<T: KernelScalar, F: UnaryFunctor>(
-        _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int, _ f: F
-    ) {
-        let xs = SendablePointer(x), ys = SendablePointer(y)
-        Parallel.forRanges(count: n, grain: F.grain) { r in
+    private static func unaryLoop<T: KernelScalar, F: UnaryFunctor>(_: T.Type, _ x: Tensor, _ y: Tensor, _ f: F) {
+        let xs = SendablePointer(x.pointer(T.self)), ys = SendablePointer(y.pointer(T.self))
+        Parallel.forRanges(count: x.count, grain: F.grain) { r in
             let x = xs.pointer, y = ys.pointer
             // In place as its own loop: the vectoriser gives up on a loop whose operands overlap.
             if x == y {
@@ -178,6 +176,20 @@ enum Elementwise {
         }
     }
 
+    /// B[GELU](v) = v ⊙ (Φ(z) + z φ(z)) for Float32 `z` and `v` of one shape, by the SIMD C kernel
+    /// (double precision per element), into a new contiguous tensor of that shape.
+    static func geluGrad(_ z: Tensor, _ v: Tensor) -> Tensor {
+        let zc = z.contiguous(), g = v.contiguous(), out = Tensor(uninitialized: z.shape, dtype: .float32)
+        let zp = SendablePointer(zc.pointer(Float.self)), gp = SendablePointer(g.pointer(Float.self))
+        let op = SendablePointer(out.pointer(Float.self))
+        withExtendedLifetime((zc, g)) {
+            Parallel.forRanges(count: z.count, grain: GELUGradF.grain) { r in
+                nk_s_gelu_grad(zp.pointer + r.lowerBound, gp.pointer + r.lowerBound, op.pointer + r.lowerBound, r.count)
+            }
+        }
+        return out
+    }
+
     /// `cond != 0 ? a : b` elementwise with broadcasting of all three operands.
     static func select(_ cond: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.dtype == b.dtype && cond.dtype == a.dtype,
@@ -188,18 +200,18 @@ enum Elementwise {
         let out = Tensor(uninitialized: shape, dtype: a.dtype)
         withExtendedLifetime((c, av, bv)) {
             switch a.dtype {
-            case .float32: selectLoop(c.pointer(Float.self), av.pointer(Float.self), bv.pointer(Float.self), out.pointer(Float.self), out.count)
-            case .float64: selectLoop(c.pointer(Double.self), av.pointer(Double.self), bv.pointer(Double.self), out.pointer(Double.self), out.count)
+            case .float32: selectLoop(Float.self, c, av, bv, out)
+            case .float64: selectLoop(Double.self, c, av, bv, out)
             }
         }
         return out
     }
 
     @inline(__always)
-    private static func selectLoop<T: KernelScalar>(_ c: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>,
-                                                    _ b: UnsafeMutablePointer<T>, _ o: UnsafeMutablePointer<T>, _ n: Int) {
-        let cp = SendablePointer(c), ap = SendablePointer(a), bp = SendablePointer(b), op = SendablePointer(o)
-        Parallel.forRanges(count: n, grain: 1 << 15) { r in
+    private static func selectLoop<T: KernelScalar>(_: T.Type, _ c: Tensor, _ a: Tensor, _ b: Tensor, _ o: Tensor) {
+        let cp = SendablePointer(c.pointer(T.self)), ap = SendablePointer(a.pointer(T.self))
+        let bp = SendablePointer(b.pointer(T.self)), op = SendablePointer(o.pointer(T.self))
+        Parallel.forRanges(count: o.count, grain: 1 << 15) { r in
             let c = cp.pointer, a = ap.pointer, b = bp.pointer, o = op.pointer
             for i in r { o[i] = c[i] != 0 ? a[i] : b[i] }
         }
@@ -207,14 +219,17 @@ enum Elementwise {
 
     /// Fills contiguous storage with one value.
     static func fill(_ t: Tensor, _ value: Double) {
-        let n = t.count
         switch t.dtype {
-        case .float32:
-            let p = SendablePointer(t.pointer(Float.self)), v = Float(value)
-            Parallel.forRanges(count: n, grain: 1 << 16) { r in p.pointer.advanced(by: r.lowerBound).update(repeating: v, count: r.count) }
-        case .float64:
-            let p = SendablePointer(t.pointer(Double.self))
-            Parallel.forRanges(count: n, grain: 1 << 16) { r in p.pointer.advanced(by: r.lowerBound).update(repeating: value, count: r.count) }
+        case .float32: fill(Float.self, t, value)
+        case .float64: fill(Double.self, t, value)
+        }
+    }
+
+    @inline(__always)
+    private static func fill<T: KernelScalar>(_: T.Type, _ t: Tensor, _ value: Double) {
+        let p = SendablePointer(t.pointer(T.self)), v = T(value)
+        Parallel.forRanges(count: t.count, grain: 1 << 16) { r in
+            p.pointer.advanced(by: r.lowerBound).update(repeating: v, count: r.count)
         }
     }
 }

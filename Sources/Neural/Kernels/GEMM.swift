@@ -42,7 +42,7 @@ public enum BLAS {
     /// Testing hook: caps the instruction-set level of the GEMM micro-kernels
     /// (0 portable, 1 AVX2+FMA, 2 AVX-512F; `nil` = best the CPU supports). Levels above what the
     /// CPU supports are ignored. AVX2 and AVX-512 kernels give bit-identical results.
-    public static var _kernelLevelCap: Int? {
+    package static var _kernelLevelCap: Int? {
         get { let v = GEMMConfig.levelCap.load(ordering: .relaxed); return v < 0 ? nil : v }
         set { GEMMConfig.levelCap.store(newValue ?? -1, ordering: .relaxed) }
     }
@@ -51,13 +51,13 @@ public enum BLAS {
     /// (`nil`: the default, in place whenever the kernel level can, except rows a multiple of 4 KiB
     /// apart; `false`: always packed; `true`: always in place where the kernel level can). The
     /// results are the same bits; for tests and A/B benchmarks.
-    public static var _readsAInPlace: Bool? {
+    package static var _readsAInPlace: Bool? {
         get { let v = GEMMConfig.directA.load(ordering: .relaxed); return v < 0 ? nil : v == 1 }
         set { GEMMConfig.directA.store(newValue.map { $0 ? 1 : 0 } ?? -1, ordering: .relaxed) }
     }
 
     /// The same for whole panels of untransposed B operands (`nil`: the default, in place).
-    public static var _readsBInPlace: Bool? {
+    package static var _readsBInPlace: Bool? {
         get { let v = GEMMConfig.directB.load(ordering: .relaxed); return v < 0 ? nil : v == 1 }
         set { GEMMConfig.directB.store(newValue.map { $0 ? 1 : 0 } ?? -1, ordering: .relaxed) }
     }

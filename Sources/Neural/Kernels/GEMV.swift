@@ -40,7 +40,7 @@ extension GEMMDriver {
             } else {
                 // Row updates: acc[i] += x[p] * M[p, i], over blocks of outputs that stay in L1.
                 // One thread: it streams M row by row, which two threads splitting the columns
-                // of each row do not beat (measured: slower).
+                // of each row do not beat.
                 let block = 16384 / MemoryLayout<T>.stride
                 let body = { (range: Range<Int>) in
                     withUnsafeTemporaryAllocation(of: T.self, capacity: block) { accBuf in

@@ -29,7 +29,7 @@ public enum Runtime {
     }
 
     /// Bytes of freed tensor memory held for reuse now (at most ``bufferCacheLimit``).
-    public static var bufferCacheBytes: Int { BufferCache.cachedBytes }
+    package static var bufferCacheBytes: Int { BufferCache.cachedBytes }
 
     /// Runs `body` with the kernels limited to `threads` threads (at least 1) in the current task,
     /// leaving the process-wide ``threads`` untouched for concurrently running code.
@@ -74,13 +74,11 @@ enum Parallel {
         }
         // The pool runs one job per thread, and each claims task indices from a shared counter.
         // The closure is called through a borrowed reference to its box: a copy of it per call
-        // would retain and release its context, an atomic the threads contend for (256 LayerNorm
-        // blocks: 4% of the time in swift_release).
+        // would retain and release its context, an atomic the threads contend for.
         // Thread s (the caller is nearly always 0: it joins first) works through tasks
         // [s·tasks/threads, (s+1)·tasks/threads) before it helps the others, so that consecutive
         // loops over the same data (an optimizer update, then the next forward's row blocks of the
-        // same weight) give each core the part it touched last, from its own L2. MLP step 1.011–
-        // 1.018× (2 threads, in-process A/B, 50 pairs, with the GEMM's own row ranges).
+        // same weight) give each core the part it touched last, from its own L2.
         withoutActuallyEscaping(body) { body in
             withUnsafeTemporaryAllocation(of: Atomic<Int>.self, capacity: threads) { cursors in
                 for o in 0..<threads { (cursors.baseAddress! + o).initialize(to: Atomic(tasks * o / threads)) }
@@ -139,10 +137,4 @@ enum Parallel {
             if lo < hi { body(lo..<hi) }
         }
     }
-}
-
-/// Holds a non-Sendable value for a closure whose caller guarantees data-race freedom.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -17,8 +17,8 @@ enum Reduce {
         if out.count == 0 { return out }
         withExtendedLifetime(src) {
             switch x.dtype {
-            case .float32: run(src.pointer(Float.self), out.pointer(Float.self), o, r, i, kind)
-            case .float64: run(src.pointer(Double.self), out.pointer(Double.self), o, r, i, kind)
+            case .float32: run(Float.self, src, out, o, r, i, kind)
+            case .float64: run(Double.self, src, out, o, r, i, kind)
             }
         }
         return out
@@ -33,8 +33,8 @@ enum Reduce {
         let out = Tensor(uninitialized: outShape, dtype: x.dtype)
         withExtendedLifetime(src) {
             switch x.dtype {
-            case .float32: argmaxLoop(src.pointer(Float.self), out.pointer(Float.self), o, r, i)
-            case .float64: argmaxLoop(src.pointer(Double.self), out.pointer(Double.self), o, r, i)
+            case .float32: argmaxLoop(Float.self, src, out, o, r, i)
+            case .float64: argmaxLoop(Double.self, src, out, o, r, i)
             }
         }
         return out
@@ -58,8 +58,9 @@ enum Reduce {
     }
 
     @inline(__always)
-    private static func run<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
-                                             _ o: Int, _ r: Int, _ i: Int, _ kind: Kind) {
+    private static func run<T: KernelScalar>(_: T.Type, _ src: Tensor, _ out: Tensor, _ o: Int, _ r: Int, _ i: Int,
+                                             _ kind: Kind) {
+        let x = src.pointer(T.self), y = out.pointer(T.self)
         let xs = SendablePointer(x), ys = SendablePointer(y)
         if r == 0 {
             let v: T = kind == .sum ? 0 : -.infinity
@@ -131,8 +132,9 @@ enum Reduce {
     }
 
     @inline(__always)
-    private static func argmaxLoop<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
-                                                    _ o: Int, _ r: Int, _ i: Int) {
+    private static func argmaxLoop<T: KernelScalar>(_: T.Type, _ src: Tensor, _ out: Tensor, _ o: Int, _ r: Int,
+                                                    _ i: Int) {
+        let x = src.pointer(T.self), y = out.pointer(T.self)
         precondition(r > 0, "Neural: argmax over an empty axis")
         let xs = SendablePointer(x), ys = SendablePointer(y)
         Parallel.forRanges(count: o * i, grain: max(1, (1 << 14) / r)) { range in

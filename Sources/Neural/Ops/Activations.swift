@@ -154,18 +154,7 @@ extension Tensor {
         if let out = Elementwise.unaryInPlace(&self, GELUF()) { return out }
         let z = detached()
         return Tensor.record(Elementwise.unary(self, GELUF()), op: "gelu", input: self) { v in
-            if z.dtype == .float32, v.dtype == .float32, v.shape == z.shape {
-                // SIMD C kernel: v ⊙ (Φ(z) + z φ(z)) in double precision per element.
-                let zc = z.contiguous(), g = v.contiguous(), out = Tensor(uninitialized: z.shape, dtype: .float32)
-                let zp = SendablePointer(zc.pointer(Float.self)), gp = SendablePointer(g.pointer(Float.self))
-                let op = SendablePointer(out.pointer(Float.self))
-                withExtendedLifetime((zc, g)) {
-                    Parallel.forRanges(count: z.count, grain: GELUGradF.grain) { r in
-                        nk_s_gelu_grad(zp.pointer + r.lowerBound, gp.pointer + r.lowerBound, op.pointer + r.lowerBound, r.count)
-                    }
-                }
-                return out
-            }
+            if z.dtype == .float32, v.dtype == .float32, v.shape == z.shape { return Elementwise.geluGrad(z, v) }
             return Elementwise.binary(z, v, GELUGradF(), op: "gelu backward")
         }
     }

@@ -35,7 +35,7 @@ struct PowScalarF: UnaryFunctor {
 extension Tensor {
     /// Sums a gradient computed for the broadcast shape back to an operand's `shape` (eq. 7.83):
     /// over leading dimensions the operand lacks and over dimensions where it has size 1.
-    public func sumToShape(_ shape: [Int]) -> Tensor {
+    package func sumToShape(_ shape: [Int]) -> Tensor {
         if self.shape == shape { return self }
         let lead = rank - shape.count
         precondition(lead >= 0, "Neural: cannot sum shape \(self.shape) down to \(shape)")
@@ -187,7 +187,7 @@ extension Tensor {
 
     /// Adds `other` (broadcast to this shape) into this tensor's storage in place, without
     /// recording history; copies first if the storage is shared.
-    public mutating func addInPlace(_ other: Tensor, scale: Double = 1) {
+    package mutating func addInPlace(_ other: Tensor, scale: Double = 1) {
         precondition(Shape.broadcast(shape, other.shape, op: "addInPlace") == shape,
                      "Neural: addInPlace: shape \(other.shape) does not broadcast to \(shape)")
         let keep = node

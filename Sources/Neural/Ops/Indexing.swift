@@ -135,14 +135,14 @@ extension Tensor {
         }
         let flat = moved.detached().contiguous().reshaped([rows, k])   // a view of shape [rows, k] would stay strided
         let out = Tensor(uninitialized: [rows], dtype: dtype)
+        func pick<T: KernelScalar>(_: T.Type) {
+            let s = flat.pointer(T.self), d = out.pointer(T.self)
+            for i in 0..<rows { d[i] = s[i * k + indices[i]] }
+        }
         withExtendedLifetime(flat) {
             switch dtype {
-            case .float32:
-                let s = flat.pointer(Float.self), d = out.pointer(Float.self)
-                for i in 0..<rows { d[i] = s[i * k + indices[i]] }
-            case .float64:
-                let s = flat.pointer(Double.self), d = out.pointer(Double.self)
-                for i in 0..<rows { d[i] = s[i * k + indices[i]] }
+            case .float32: pick(Float.self)
+            case .float64: pick(Double.self)
             }
         }
         var outShape = moved.shape
@@ -152,14 +152,14 @@ extension Tensor {
         return Tensor.record(result, op: "gather", input: self) { v in
             let g = Tensor.zeros([rows, k], dtype: dt)
             let vc = v.contiguous()
+            func scatter<T: KernelScalar>(_: T.Type) {
+                let s = vc.pointer(T.self), d = g.pointer(T.self)
+                for i in 0..<rows { d[i * k + indices[i]] += s[i] }
+            }
             withExtendedLifetime(vc) {
                 switch dt {
-                case .float32:
-                    let s = vc.pointer(Float.self), d = g.pointer(Float.self)
-                    for i in 0..<rows { d[i * k + indices[i]] += s[i] }
-                case .float64:
-                    let s = vc.pointer(Double.self), d = g.pointer(Double.self)
-                    for i in 0..<rows { d[i * k + indices[i]] += s[i] }
+                case .float32: scatter(Float.self)
+                case .float64: scatter(Double.self)
                 }
             }
             let back = g.reshaped(movedShape)
@@ -170,12 +170,16 @@ extension Tensor {
     /// One-hot rows for integer class labels: shape `[labels.count, classes]`, row i has a 1 in column `labels[i]`.
     public static func oneHot(_ labels: [Int], classes: Int, dtype: DType = .float32) -> Tensor {
         let out = Tensor.zeros([labels.count, classes], dtype: dtype)
-        for (i, y) in labels.enumerated() {
-            precondition(y >= 0 && y < classes, "Neural: label \(y) at position \(i) is outside 0..<\(classes)")
-            switch dtype {
-            case .float32: out.pointer(Float.self)[i * classes + y] = 1
-            case .float64: out.pointer(Double.self)[i * classes + y] = 1
+        func mark<T: KernelScalar>(_: T.Type) {
+            let p = out.pointer(T.self)
+            for (i, y) in labels.enumerated() {
+                precondition(y >= 0 && y < classes, "Neural: label \(y) at position \(i) is outside 0..<\(classes)")
+                p[i * classes + y] = 1
             }
+        }
+        switch dtype {
+        case .float32: mark(Float.self)
+        case .float64: mark(Double.self)
         }
         return out
     }

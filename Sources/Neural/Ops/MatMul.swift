@@ -61,17 +61,14 @@ extension Tensor {
                 var oa = a.offset, ob = b.offset
                 for d in 0..<bs.count { oa += idx[d] * bsa[d]; ob += idx[d] * bsb[d] }
                 let oc = t * n * m
+                func multiply<T: KernelScalar>(_: T.Type) {
+                    BLAS.gemm(T.self, transA: la.trans, transB: lb.trans, m: n, n: m, k: k,
+                              a: a.storage.pointer(T.self) + oa, lda: la.ld, b: b.storage.pointer(T.self) + ob, ldb: lb.ld,
+                              beta: 0, c: out.pointer(T.self) + oc, ldc: m)
+                }
                 switch a.dtype {
-                case .float32:
-                    BLAS.gemm(transA: la.trans, transB: lb.trans, m: n, n: m, k: k, alpha: 1,
-                              a: a.storage.pointer(Float.self) + oa, lda: la.ld,
-                              b: b.storage.pointer(Float.self) + ob, ldb: lb.ld,
-                              beta: 0, c: out.pointer(Float.self) + oc, ldc: m)
-                case .float64:
-                    BLAS.gemm(transA: la.trans, transB: lb.trans, m: n, n: m, k: k, alpha: 1,
-                              a: a.storage.pointer(Double.self) + oa, lda: la.ld,
-                              b: b.storage.pointer(Double.self) + ob, ldb: lb.ld,
-                              beta: 0, c: out.pointer(Double.self) + oc, ldc: m)
+                case .float32: multiply(Float.self)
+                case .float64: multiply(Double.self)
                 }
                 var d = bs.count - 1
                 while d >= 0 {
@@ -119,16 +116,15 @@ extension Tensor {
         let rows = shape[0]
         let x = detached().contiguous(), w = weight.detached().contiguous(), b = bias?.detached().contiguous()
         let y = Tensor(uninitialized: [rows, outF], dtype: dtype)
+        func forward<T: KernelScalar>(_: T.Type) {
+            LinearKernels.forward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), b: b.map { UnsafePointer($0.pointer(T.self)) },
+                                  y: y.pointer(T.self), rows: rows, inFeatures: inF, outFeatures: outF,
+                                  relu: activation == .relu)
+        }
         withExtendedLifetime((x, w, b)) {
             switch dtype {
-            case .float32:
-                LinearKernels.forward(Float.self, x: x.pointer(Float.self), w: w.pointer(Float.self),
-                                      b: b.map { UnsafePointer($0.pointer(Float.self)) }, y: y.pointer(Float.self),
-                                      rows: rows, inFeatures: inF, outFeatures: outF, relu: activation == .relu)
-            case .float64:
-                LinearKernels.forward(Double.self, x: x.pointer(Double.self), w: w.pointer(Double.self),
-                                      b: b.map { UnsafePointer($0.pointer(Double.self)) }, y: y.pointer(Double.self),
-                                      rows: rows, inFeatures: inF, outFeatures: outF, relu: activation == .relu)
+            case .float32: forward(Float.self)
+            case .float64: forward(Double.self)
             }
         }
         guard GradMode.enabled, node != nil || weight.node != nil || bias?.node != nil else { return y }
@@ -140,135 +136,19 @@ extension Tensor {
             let dx = needs[0] ? Tensor(uninitialized: [rows, inF], dtype: x.dtype) : nil
             let dw = needs[1] ? Tensor(uninitialized: [outF, inF], dtype: x.dtype) : nil
             let db = needs.count > 2 && needs[2] ? Tensor(uninitialized: [outF], dtype: x.dtype) : nil
+            func backward<T: KernelScalar>(_: T.Type) {
+                LinearKernels.backward(T.self, x: x.pointer(T.self), w: w.pointer(T.self),
+                                       y: relu ? UnsafePointer(saved.pointer(T.self)) : nil, v: v.pointer(T.self),
+                                       dx: dx?.pointer(T.self), dw: dw?.pointer(T.self), db: db?.pointer(T.self),
+                                       rows: rows, inFeatures: inF, outFeatures: outF)
+            }
             withExtendedLifetime((x, w, v, saved)) {
                 switch x.dtype {
-                case .float32:
-                    LinearKernels.backward(Float.self, x: x.pointer(Float.self), w: w.pointer(Float.self),
-                                           y: relu ? UnsafePointer(saved.pointer(Float.self)) : nil, v: v.pointer(Float.self),
-                                           dx: dx?.pointer(Float.self), dw: dw?.pointer(Float.self), db: db?.pointer(Float.self),
-                                           rows: rows, inFeatures: inF, outFeatures: outF)
-                case .float64:
-                    LinearKernels.backward(Double.self, x: x.pointer(Double.self), w: w.pointer(Double.self),
-                                           y: relu ? UnsafePointer(saved.pointer(Double.self)) : nil, v: v.pointer(Double.self),
-                                           dx: dx?.pointer(Double.self), dw: dw?.pointer(Double.self), db: db?.pointer(Double.self),
-                                           rows: rows, inFeatures: inF, outFeatures: outF)
+                case .float32: backward(Float.self)
+                case .float64: backward(Double.self)
                 }
             }
             return Array([dx, dw, db].prefix(needs.count))
-        }
-    }
-}
-
-/// The raw loops of ``Tensor/linear(weight:bias:activation:)``; all buffers contiguous row-major.
-enum LinearKernels {
-    /// y = act(x Wᵀ + b): x `[rows, inFeatures]`, w `[outFeatures, inFeatures]`, y `[rows, outFeatures]`.
-    static func forward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, b: UnsafePointer<T>?,
-                                         y: UnsafeMutablePointer<T>, rows: Int, inFeatures inF: Int, outFeatures outF: Int,
-                                         relu: Bool) {
-        if rows == 0 { return }
-        if T.self == Float.self && rows >= 16 && 2 * rows <= outF && BLAS.readsAInPlace(T.self, lda: inF) {
-            forwardTransposed(x: floatPointer(x), w: floatPointer(w), b: b.map { floatPointer($0) },
-                              y: floatPointer(y), rows: rows, inFeatures: inF, outFeatures: outF, relu: relu)
-            return
-        }
-        BLAS.gemm(T.self, transA: false, transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: w, ldb: inF,
-                  beta: 0, c: y, ldc: outF)
-        if b == nil && !relu { return }
-        // The epilogue: z + b, then max(·, 0) — the same two roundings as the unfused ops.
-        let yp = SendablePointer(y), bp = b.map { SendablePointer($0) }
-        Parallel.forRanges(count: rows, grain: Swift.max(1, (1 << 15) / Swift.max(outF, 1))) { r in
-            if T.self == Float.self {
-                nk_bias_act_cols_f32(floatPointer(yp.pointer + r.lowerBound * outF),
-                                     bp.map { floatPointer(UnsafePointer($0.pointer)) },
-                                     r.count, outF, outF, relu ? 1 : 0)
-                return
-            }
-            for i in r {
-                let row = yp.pointer + i * outF
-                if let bp {
-                    let bb = bp.pointer
-                    if relu {
-                        for j in 0..<outF { let z = row[j] + bb[j]; row[j] = z > 0 ? z : 0 }
-                    } else {
-                        for j in 0..<outF { row[j] += bb[j] }
-                    }
-                } else {
-                    for j in 0..<outF { let z = row[j]; row[j] = z > 0 ? z : 0 }
-                }
-            }
-        }
-    }
-
-    /// ``forward(_:x:w:b:y:rows:inFeatures:outFeatures:relu:)`` for a batch smaller than the layer
-    /// (2·rows ≤ outFeatures), as yᵀ = W xᵀ: the kernel reads W `[outFeatures, inFeatures]` in place
-    /// and only xᵀ is packed (rows·inFeatures elements instead of W's outFeatures·inFeatures), then
-    /// the bias and activation are applied while yᵀ is transposed into y. Every element is the same
-    /// multiply-add chain over the inputs, then the same two roundings: the same bits as the GEMM
-    /// y = x Wᵀ followed by the epilogue.
-    private static func forwardTransposed(x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
-                                          y: UnsafeMutablePointer<Float>, rows: Int, inFeatures inF: Int,
-                                          outFeatures outF: Int, relu: Bool) {
-        GEMMScratch.withBuffer(bytes: rows * outF * MemoryLayout<Float>.stride) { raw in
-            let t = raw.bindMemory(to: Float.self, capacity: rows * outF)
-            BLAS.gemm(Float.self, transA: false, transB: true, m: outF, n: rows, k: inF, a: w, lda: inF, b: x, ldb: inF,
-                      beta: 0, c: t, ldc: rows)
-            let yp = SendablePointer(y), tp = SendablePointer(UnsafePointer(t)), bp = b.map { SendablePointer($0) }
-            Parallel.forRanges(count: rows, grain: Swift.max(16, (1 << 15) / Swift.max(outF, 1))) { r in
-                nk_bias_act_transpose_f32(yp.pointer + r.lowerBound * outF, outF, tp.pointer + r.lowerBound, rows,
-                                          bp.map { UnsafePointer($0.pointer) }, r.count, outF, relu ? 1 : 0)
-            }
-        }
-    }
-
-    /// Gradients of ``forward(_:x:w:b:y:rows:inFeatures:outFeatures:relu:)`` for v = ∂J/∂y; `y` is
-    /// the forward output when the ReLU was applied (its mask), else nil. Nil outputs are skipped.
-    static func backward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, y: UnsafePointer<T>?,
-                                          v: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?,
-                                          db: UnsafeMutablePointer<T>?, rows: Int, inFeatures inF: Int, outFeatures outF: Int) {
-        // g = v ⊙ 1{y > 0} (or v), and db = column sums of g in row order (independent of threads).
-        var gBuffer: UnsafeMutablePointer<T>? = nil
-        defer { gBuffer?.deallocate() }
-        let g: UnsafePointer<T>
-        if let y {
-            let buf = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(rows * outF, 1))
-            gBuffer = buf
-            let gp = SendablePointer(buf), vp = SendablePointer(v), yp = SendablePointer(y)
-            Parallel.forRanges(count: rows, grain: Swift.max(1, (1 << 15) / Swift.max(outF, 1))) { r in
-                if T.self == Float.self {
-                    let o = r.lowerBound * outF
-                    nk_relu_grad_f32(floatPointer(gp.pointer + o), floatPointer(vp.pointer + o),
-                                     floatPointer(yp.pointer + o), r.count * outF)
-                    return
-                }
-                for i in r {
-                    let gi = gp.pointer + i * outF, vi = vp.pointer + i * outF, yi = yp.pointer + i * outF
-                    for j in 0..<outF { gi[j] = yi[j] > 0 ? vi[j] : 0 }
-                }
-            }
-            g = UnsafePointer(buf)
-        } else {
-            g = v
-        }
-        if let db {
-            db.update(repeating: 0, count: outF)
-            if T.self == Float.self {
-                nk_colsum_add_f32(floatPointer(db), floatPointer(g), rows, outF)
-            } else {
-                for i in 0..<rows {
-                    let gi = g + i * outF
-                    for j in 0..<outF { db[j] += gi[j] }
-                }
-            }
-        }
-        if let dx {
-            // dx = g W: [rows, outF] · [outF, inF].
-            BLAS.gemm(T.self, transA: false, transB: false, m: rows, n: inF, k: outF, a: g, lda: outF, b: w, ldb: inF,
-                      beta: 0, c: dx, ldc: inF)
-        }
-        if let dw {
-            // dW = gᵀ x: [outF, rows] · [rows, inF].
-            BLAS.gemm(T.self, transA: true, transB: false, m: outF, n: inF, k: rows, a: g, lda: outF, b: x, ldb: inF,
-                      beta: 0, c: dw, ldc: inF)
         }
     }
 }

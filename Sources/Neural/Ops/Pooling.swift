@@ -42,7 +42,7 @@ extension Tensor {
 
     /// 2-D max pooling with a square `kernelSize × kernelSize` window (same stride, padding and
     /// dilation in both directions): `[N, C, H, W] → [N, C, H′, W′]`.
-    public func maxPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1) -> Tensor {
+    package func maxPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1) -> Tensor {
         let s = stride ?? kernelSize
         return pool2d(kernelSize: (kernelSize, kernelSize), stride: (s, s), padding: (padding, padding),
                       dilation: (dilation, dilation), max: true)
@@ -61,7 +61,7 @@ extension Tensor {
     }
 
     /// 2-D average pooling with a square window: `[N, C, H, W] → [N, C, H′, W′]`.
-    public func avgPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+    package func avgPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
         let s = stride ?? kernelSize
         return pool2d(kernelSize: (kernelSize, kernelSize), stride: (s, s), padding: (padding, padding),
                       dilation: (1, 1), max: false)
@@ -117,13 +117,17 @@ extension Tensor {
         if outCount > 0 {
             withExtendedLifetime(x) {
                 argmax.withUnsafeMutableBufferPointer { am in
+                    func forward<T: KernelScalar>(_: T.Type) {
+                        if max {
+                            PoolKernels.maxForward(T.self, x: x.pointer(T.self), out: out.pointer(T.self),
+                                                   argmax: am.isEmpty ? nil : am.baseAddress, planes: planes, geometry: g)
+                        } else {
+                            PoolKernels.avgForward(T.self, x: x.pointer(T.self), out: out.pointer(T.self), planes: planes, geometry: g)
+                        }
+                    }
                     switch x.dtype {
-                    case .float32:
-                        if max { PoolKernels.maxForward(Float.self, x: x.pointer(Float.self), out: out.pointer(Float.self), argmax: am.isEmpty ? nil : am.baseAddress, planes: planes, geometry: g) }
-                        else { PoolKernels.avgForward(Float.self, x: x.pointer(Float.self), out: out.pointer(Float.self), planes: planes, geometry: g) }
-                    case .float64:
-                        if max { PoolKernels.maxForward(Double.self, x: x.pointer(Double.self), out: out.pointer(Double.self), argmax: am.isEmpty ? nil : am.baseAddress, planes: planes, geometry: g) }
-                        else { PoolKernels.avgForward(Double.self, x: x.pointer(Double.self), out: out.pointer(Double.self), planes: planes, geometry: g) }
+                    case .float32: forward(Float.self)
+                    case .float64: forward(Double.self)
                     }
                 }
             }
@@ -138,13 +142,17 @@ extension Tensor {
             if outCount == 0 { return Tensor.zeros(inShape, dtype: dtype) }
             withExtendedLifetime(v) {
                 indices.withUnsafeBufferPointer { am in
+                    func backward<T: KernelScalar>(_: T.Type) {
+                        if max {
+                            PoolKernels.maxBackward(T.self, v: v.pointer(T.self), argmax: am.baseAddress!, dx: dx.pointer(T.self),
+                                                    planes: planes, geometry: g)
+                        } else {
+                            PoolKernels.avgBackward(T.self, v: v.pointer(T.self), dx: dx.pointer(T.self), planes: planes, geometry: g)
+                        }
+                    }
                     switch dtype {
-                    case .float32:
-                        if max { PoolKernels.maxBackward(Float.self, v: v.pointer(Float.self), argmax: am.baseAddress!, dx: dx.pointer(Float.self), planes: planes, geometry: g) }
-                        else { PoolKernels.avgBackward(Float.self, v: v.pointer(Float.self), dx: dx.pointer(Float.self), planes: planes, geometry: g) }
-                    case .float64:
-                        if max { PoolKernels.maxBackward(Double.self, v: v.pointer(Double.self), argmax: am.baseAddress!, dx: dx.pointer(Double.self), planes: planes, geometry: g) }
-                        else { PoolKernels.avgBackward(Double.self, v: v.pointer(Double.self), dx: dx.pointer(Double.self), planes: planes, geometry: g) }
+                    case .float32: backward(Float.self)
+                    case .float64: backward(Double.self)
                     }
                 }
             }

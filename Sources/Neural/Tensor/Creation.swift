@@ -12,12 +12,14 @@ extension Tensor {
         precondition(Shape.count(shape) == values.count,
                      "Neural: \(values.count) values do not fill shape \(shape) (\(Shape.count(shape)) elements)")
         self.init(uninitialized: shape, dtype: dtype)
+        let t = self
+        func store<T: KernelScalar>(_: T.Type) {
+            let p = t.pointer(T.self)
+            for i in values.indices { p[i] = T(values[i]) }
+        }
         switch dtype {
-        case .float32:
-            let p = pointer(Float.self)
-            for i in values.indices { p[i] = Float(values[i]) }
-        case .float64:
-            pointer(Double.self).update(from: values, count: values.count)
+        case .float32: store(Float.self)
+        case .float64: store(Double.self)
         }
     }
 
@@ -38,7 +40,7 @@ extension Tensor {
     }
 
     /// A 3-D tensor `[a.count, a[0].count, a[0][0].count]` from nested arrays.
-    public init(_ blocks: [[[Double]]], dtype: DType = .float32) {
+    package init(_ blocks: [[[Double]]], dtype: DType = .float32) {
         let rows = blocks.first?.count ?? 0, cols = blocks.first?.first?.count ?? 0
         precondition(blocks.allSatisfy { $0.count == rows && $0.allSatisfy { $0.count == cols } },
                      "Neural: nested arrays are ragged")
@@ -72,7 +74,7 @@ extension Tensor {
     }
 
     /// `[0, 1, …, end − 1]` (with `step`), shape `[n]`.
-    public static func arange(_ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
+    package static func arange(_ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
         arange(0, end, step: step, dtype: dtype)
     }
 
@@ -129,14 +131,14 @@ extension Tensor {
         let src = contiguous()
         let out = Tensor(uninitialized: shape, dtype: dtype)
         let n = count
+        func convert<S: KernelScalar, D: KernelScalar>(_: S.Type, _: D.Type) {
+            let s = src.pointer(S.self), d = out.pointer(D.self)
+            for i in 0..<n { d[i] = D(s[i]) }
+        }
         withExtendedLifetime(src) {
             switch dtype {
-            case .float64:
-                let s = src.pointer(Float.self), d = out.pointer(Double.self)
-                for i in 0..<n { d[i] = Double(s[i]) }
-            case .float32:
-                let s = src.pointer(Double.self), d = out.pointer(Float.self)
-                for i in 0..<n { d[i] = Float(s[i]) }
+            case .float32: convert(Double.self, Float.self)
+            case .float64: convert(Float.self, Double.self)
             }
         }
         let from = self.dtype

@@ -9,7 +9,7 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     case float64
 
     /// Bytes per element.
-    public var byteSize: Int { self == .float32 ? 4 : 8 }
+    package var byteSize: Int { self == .float32 ? 4 : 8 }
 
     /// The name, e.g. `float32`.
     public var description: String { rawValue }

@@ -1,5 +1,5 @@
 /// Printing: shape, dtype and values, eliding the middle of long dimensions like NumPy.
-extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
+extension Tensor: CustomStringConvertible {
     /// e.g. `Tensor([2, 3], float32)\n[[1, 2, 3],\n [4, 5, 6]]`.
     public var description: String {
         var header = "Tensor(\(shape), \(dtype)"
@@ -8,9 +8,6 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
         let values = scalars(as: Double.self)
         return header + "\n" + Tensor.format(values, shape: shape, strides: Shape.contiguousStrides(shape), offset: 0, depth: 0)
     }
-
-    /// The same as ``description``.
-    public var debugDescription: String { description }
 
     private static let edge = 3
 

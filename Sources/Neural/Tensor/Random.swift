@@ -64,10 +64,10 @@ public final class RandomGenerator: Sendable {
     }
 
     /// The next 64 random bits.
-    public func next() -> UInt64 { state.withLock { RandomGenerator.next(&$0) } }
+    package func next() -> UInt64 { state.withLock { RandomGenerator.next(&$0) } }
 
     /// A uniform integer in `0..<bound` (unbiased).
-    public func nextInt(below bound: Int) -> Int {
+    package func nextInt(below bound: Int) -> Int {
         precondition(bound > 0, "Neural: nextInt(below:) needs a positive bound, got \(bound)")
         let b = UInt64(bound)
         let limit = UInt64.max - UInt64.max % b
@@ -78,10 +78,10 @@ public final class RandomGenerator: Sendable {
     }
 
     /// A uniform Double in [0, 1).
-    public func nextUniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+    package func nextUniform() -> Double { Double(next() >> 11) * 0x1p-53 }
 
     /// A uniformly random permutation of `0..<n` (Fisher–Yates).
-    public func permutation(_ n: Int) -> [Int] {
+    package func permutation(_ n: Int) -> [Int] {
         var p = Array(0..<n)
         if n > 1 {
             for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, nextInt(below: i + 1)) }

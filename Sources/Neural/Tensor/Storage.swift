@@ -15,24 +15,19 @@ final class Storage: @unchecked Sendable {
     init(count: Int, dtype: DType) {
         self.dtype = dtype
         self.count = count
-        raw = BufferCache.allocate(bytes: Swift.max(count, 1) * dtype.byteSize)
+        let raw = BufferCache.allocate(bytes: Swift.max(count, 1) * dtype.byteSize)
+        func bind<T: KernelScalar>(_: T.Type) { raw.bindMemory(to: T.self, capacity: Swift.max(count, 1)) }
         switch dtype {
-        case .float32: raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
-        case .float64: raw.bindMemory(to: Double.self, capacity: Swift.max(count, 1))
+        case .float32: bind(Float.self)
+        case .float64: bind(Double.self)
         }
+        self.raw = raw
     }
 
     deinit { BufferCache.release(raw, bytes: Swift.max(count, 1) * dtype.byteSize) }
 
     @inline(__always) func pointer<T: TensorScalar>(_: T.Type) -> UnsafeMutablePointer<T> {
         raw.assumingMemoryBound(to: T.self)
-    }
-
-    /// A copy of the elements.
-    func copy() -> Storage {
-        let s = Storage(count: count, dtype: dtype)
-        s.raw.copyMemory(from: raw, byteCount: count * dtype.byteSize)
-        return s
     }
 }
 

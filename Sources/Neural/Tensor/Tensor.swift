@@ -90,16 +90,15 @@ public struct Tensor: Sendable {
     public func scalars<T: TensorScalar>(as _: T.Type = Float.self) -> [T] {
         let c = contiguous()
         let n = count
+        func read<S: KernelScalar>(_: S.Type) -> [T] {
+            let p = c.pointer(S.self)
+            if T.self == S.self { return Array(UnsafeBufferPointer(start: p, count: n)) as! [T] }
+            return (0..<n).map { T(p[$0]) }
+        }
         return withExtendedLifetime(c) {
             switch dtype {
-            case .float32:
-                let p = c.pointer(Float.self)
-                if T.self == Float.self { return Array(UnsafeBufferPointer(start: p, count: n)) as! [T] }
-                return (0..<n).map { T(p[$0]) }
-            case .float64:
-                let p = c.pointer(Double.self)
-                if T.self == Double.self { return Array(UnsafeBufferPointer(start: p, count: n)) as! [T] }
-                return (0..<n).map { T(p[$0]) }
+            case .float32: read(Float.self)
+            case .float64: read(Double.self)
             }
         }
     }
@@ -107,10 +106,7 @@ public struct Tensor: Sendable {
     /// The value of a one-element tensor (any shape with `count == 1`), as `Double`.
     public func item() -> Double {
         precondition(count == 1, "Neural: item() needs a tensor with one element, got shape \(shape)")
-        switch dtype {
-        case .float32: return Double(storage.pointer(Float.self)[offset])
-        case .float64: return storage.pointer(Double.self)[offset]
-        }
+        return storageElement(offset)
     }
 
     /// The element at a full index (one entry per dimension, negative counts from the end), as `Double`.
@@ -123,9 +119,15 @@ public struct Tensor: Sendable {
             precondition(j >= 0 && j < n, "Neural: index \(i) out of range for dimension \(d) of size \(n) (shape \(shape))")
             pos += j * strides[d]
         }
+        return storageElement(pos)
+    }
+
+    /// Element `position` of the storage (not of the view), as `Double`.
+    private func storageElement(_ position: Int) -> Double {
+        func read<T: KernelScalar>(_: T.Type) -> Double { Double(storage.pointer(T.self)[position]) }
         switch dtype {
-        case .float32: return Double(storage.pointer(Float.self)[pos])
-        case .float64: return storage.pointer(Double.self)[pos]
+        case .float32: return read(Float.self)
+        case .float64: return read(Double.self)
         }
     }
 

@@ -44,7 +44,7 @@ struct DescriptionTests {
         x.requiresGrad = true
         #expect(x.description.hasPrefix("Tensor([2], float32, requiresGrad)"))
         #expect((x * x).description.hasPrefix("Tensor([2], float32, grad_fn: mul)"))
-        #expect(x.debugDescription == x.description)
+        #expect(String(reflecting: x) == x.description)
         #expect("\(x.detached())".hasPrefix("Tensor([2], float32)\n"))
     }
 }

@@ -22,7 +22,7 @@ extension Tensor {
 
     /// Whether this tensor is a leaf of the autodiff graph (it requires gradients and was not
     /// produced by a recorded operation).
-    package var isLeaf: Bool { node?.isLeaf ?? true }
+    public var isLeaf: Bool { node?.isLeaf ?? true }
 
     /// The accumulated gradient ∂J/∂self of a leaf after ``backward(_:retainGraph:)``, with this
     /// tensor's shape (B2); `nil` before any backward pass or after ``zeroGrad()``.

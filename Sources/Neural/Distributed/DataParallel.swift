@@ -214,15 +214,15 @@ public final class DataParallel {
         let bucket = buckets[b]
         let g = gradient.dtype == bucket.dtype ? gradient.contiguous() : gradient.to(bucket.dtype).contiguous()
         let w = stepWeight ?? 1
+        func scaledCopy<T: KernelScalar>(_: T.Type) {
+            let src = g.pointer(T.self), dst = bucket.buffer.assumingMemoryBound(to: T.self) + offset
+            let s = T(w)
+            for k in 0..<g.count { dst[k] = src[k] * s }
+        }
         withExtendedLifetime(g) {
             switch bucket.dtype {
-            case .float32:
-                let src = g.pointer(Float.self), dst = bucket.buffer.assumingMemoryBound(to: Float.self) + offset
-                let s = Float(w)
-                for k in 0..<g.count { dst[k] = src[k] * s }
-            case .float64:
-                let src = g.pointer(Double.self), dst = bucket.buffer.assumingMemoryBound(to: Double.self) + offset
-                for k in 0..<g.count { dst[k] = src[k] * w }
+            case .float32: scaledCopy(Float.self)
+            case .float64: scaledCopy(Double.self)
             }
         }
         engine.packed(bucket: b)

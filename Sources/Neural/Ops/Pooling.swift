@@ -42,7 +42,7 @@ extension Tensor {
 
     /// 2-D max pooling with a square `kernelSize × kernelSize` window (same stride, padding and
     /// dilation in both directions): `[N, C, H, W] → [N, C, H′, W′]`.
-    package func maxPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1) -> Tensor {
+    public func maxPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1) -> Tensor {
         let s = stride ?? kernelSize
         return pool2d(kernelSize: (kernelSize, kernelSize), stride: (s, s), padding: (padding, padding),
                       dilation: (dilation, dilation), max: true)
@@ -61,7 +61,7 @@ extension Tensor {
     }
 
     /// 2-D average pooling with a square window: `[N, C, H, W] → [N, C, H′, W′]`.
-    package func avgPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+    public func avgPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
         let s = stride ?? kernelSize
         return pool2d(kernelSize: (kernelSize, kernelSize), stride: (s, s), padding: (padding, padding),
                       dilation: (1, 1), max: false)

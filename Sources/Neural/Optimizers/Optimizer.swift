@@ -197,11 +197,18 @@ extension Optimizer {
 @discardableResult
 public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double) -> Double {
     var sumSquares = 0.0
+    func addSquares<T: KernelScalar>(_: T.Type, _ g: Tensor) {
+        g.withUnsafeScalars(as: T.self) { for x in $0 { sumSquares += Double(x) * Double(x) } }
+    }
+    func scale<T: KernelScalar>(_: T.Type, _ g: inout Tensor, by coefficient: Double) {
+        let c = T(coefficient)
+        g.withUnsafeMutableScalars(as: T.self) { for i in $0.indices { $0[i] *= c } }
+    }
     for p in parameters {
         guard let g = p.grad else { continue }
         switch g.dtype {
-        case .float32: g.withUnsafeScalars(as: Float.self) { for x in $0 { sumSquares += Double(x) * Double(x) } }
-        case .float64: g.withUnsafeScalars(as: Double.self) { for x in $0 { sumSquares += x * x } }
+        case .float32: addSquares(Float.self, g)
+        case .float64: addSquares(Double.self, g)
         }
     }
     let norm = sumSquares.squareRoot()
@@ -210,11 +217,8 @@ public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double) -> Double {
         for p in parameters {
             guard var g = p.grad else { continue }
             switch g.dtype {
-            case .float32:
-                let c = Float(coefficient)
-                g.withUnsafeMutableScalars(as: Float.self) { for i in $0.indices { $0[i] *= c } }
-            case .float64:
-                g.withUnsafeMutableScalars(as: Double.self) { for i in $0.indices { $0[i] *= coefficient } }
+            case .float32: scale(Float.self, &g, by: coefficient)
+            case .float64: scale(Double.self, &g, by: coefficient)
             }
             p.value.grad = g
         }

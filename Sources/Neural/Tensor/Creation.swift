@@ -40,7 +40,7 @@ extension Tensor {
     }
 
     /// A 3-D tensor `[a.count, a[0].count, a[0][0].count]` from nested arrays.
-    package init(_ blocks: [[[Double]]], dtype: DType = .float32) {
+    public init(_ blocks: [[[Double]]], dtype: DType = .float32) {
         let rows = blocks.first?.count ?? 0, cols = blocks.first?.first?.count ?? 0
         precondition(blocks.allSatisfy { $0.count == rows && $0.allSatisfy { $0.count == cols } },
                      "Neural: nested arrays are ragged")
@@ -74,7 +74,7 @@ extension Tensor {
     }
 
     /// `[0, 1, …, end − 1]` (with `step`), shape `[n]`.
-    package static func arange(_ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
+    public static func arange(_ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
         arange(0, end, step: step, dtype: dtype)
     }
 

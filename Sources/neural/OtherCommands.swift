@@ -25,7 +25,15 @@ enum ModelLoading {
     ///
     /// - Throws: ``CLIError`` naming the file and the field when the configuration does not decode.
     static func trainingSeed(checkpoint path: String) throws -> UInt64? {
-        try RunConfig.saved(in: checkpoint(at: path), path: path, option: "--checkpoint")?.seed
+        /// The one field of the configuration `evaluate` needs (configurations saved through the
+        /// library may hold other fields).
+        struct Seed: Decodable { var seed: UInt64? }
+        guard let config = try checkpoint(at: path).config else { return nil }
+        do {
+            return try JSONDecoder().decode(Seed.self, from: Data(config.utf8)).seed
+        } catch {
+            throw CLIError("--checkpoint \(path): __metadata__ \"\(Checkpoint.MetadataKey.config)\" has no valid \"seed\" (\(error)); pass --seed")
+        }
     }
 
     static func load(checkpoint path: String, model: String?, inputShape: [Int]) throws -> (Sequential, Checkpoint, ModelSpec) {

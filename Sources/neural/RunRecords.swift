@@ -22,11 +22,10 @@ struct RunConfig: Codable, Equatable {
         case batchSize = "batch_size"
     }
 
-    /// The configuration saved in `checkpoint` (`nil` when it has none), read from `option path`
-    /// (`--resume` or `--checkpoint`).
+    /// The configuration saved in `checkpoint` (`nil` when it has none), read from `--resume path`.
     ///
     /// - Throws: ``CLIError`` naming the file, the metadata entry and the field that does not decode.
-    static func saved(in checkpoint: Checkpoint, path: String, option: String = "--resume") throws -> RunConfig? {
+    static func saved(in checkpoint: Checkpoint, path: String) throws -> RunConfig? {
         guard let text = checkpoint.config else { return nil }
         let problem: String
         do {
@@ -38,7 +37,7 @@ struct RunConfig: Codable, Equatable {
         } catch {
             problem = "is not a JSON object"
         }
-        throw CLIError("\(option) \(path): __metadata__ \"\(Checkpoint.MetadataKey.config)\" \(problem); resume from a checkpoint written by neural train")
+        throw CLIError("--resume \(path): __metadata__ \"\(Checkpoint.MetadataKey.config)\" \(problem); resume from a checkpoint written by neural train")
     }
 }
 

@@ -94,6 +94,10 @@ open class Optimizer {
     ///     the first); the tensors are the ones this method stored on earlier updates (none before
     ///     the first), each to be kept with `value`'s shape.
     ///   - learningRate: α for this step (the schedule already applied).
+    ///
+    /// `value` is the parameter's storage, borrowed for the duration of the call: read the
+    /// parameter being updated through `value`, not through ``parameters`` (Swift's exclusivity
+    /// check stops a second access to it at run time); the other parameters can be read freely.
     open func update(_ value: inout Tensor, gradient: Tensor, state: inout ParameterState, learningRate: Double) {
         preconditionFailure("Neural: \(type(of: self)) must override update(_:gradient:state:learningRate:)")
     }

@@ -17,12 +17,15 @@ extension Checkpoint {
     /// Writes the weights to `url` and, when there is resume state (optimizer, generators, sampler
     /// or trainer state), that state to a new file beside it, `NAME.state-<id>.safetensors`:
     /// the state file first, then the weights file naming it (the commit point), each atomically
-    /// (temporary file, fsync, rename, directory fsync). Then the state files of earlier saves to
-    /// `url` and the temporaries of interrupted ones are deleted. A crash at any moment leaves the
-    /// previous pair or the new one, never a torn one.
+    /// (temporary file, fsync, rename, directory fsync). Then the state files of `url`'s name that
+    /// no weights file in the directory names any more (earlier saves' and those of interrupted
+    /// ones; a copy such as `best.safetensors` keeps its state file) and the temporaries of
+    /// interrupted writes are deleted. A crash at any moment leaves the previous pair or the new
+    /// one, never a torn one.
     ///
-    /// - Throws: ``CheckpointError``: `.io` when a file cannot be written (the previous checkpoint
-    ///   is then intact), `.invalidTensor` when a model tensor uses the reserved `__optimizer__.` prefix.
+    /// - Throws: ``CheckpointError``: `.io` when a file cannot be written (when that happens before
+    ///   the weights file is renamed into place, the previous checkpoint is intact and the new state
+    ///   file is removed), `.invalidTensor` when a model tensor uses the reserved `__optimizer__.` prefix.
     public func write(to url: URL) throws(CheckpointError) {
         let files = CheckpointFiles(weights: url)
         var weights = try weightsFile(file: url.path)
@@ -35,7 +38,14 @@ extension Checkpoint {
             weights.metadata[MetadataKey.stateID] = id
             let data = try weights.encoded(file: url.path)
             try AtomicFile.write(state, to: stateURL)
-            try AtomicFile.write(data, to: url)
+            do {
+                try AtomicFile.write(data, to: url)
+            } catch {
+                if CheckpointFiles.stateFileNamed(by: url) != stateURL.lastPathComponent {
+                    try? FileManager.default.removeItem(at: stateURL)
+                }
+                throw error
+            }
             kept = stateURL.lastPathComponent
         } else {
             try AtomicFile.write(try weights.encoded(file: url.path), to: url)
@@ -80,7 +90,7 @@ extension Checkpoint {
         c.source = url
         c.stateSource = url
         if resumeState, let stateName {
-            let files = CheckpointFiles(weights: url)
+            let files = CheckpointFiles(weights: url.resolvingSymlinksInPath())
             let (state, stateURL) = try files.readState(named: stateName, id: file.metadata[MetadataKey.stateID])
             try c.readResumeState(state, path: stateURL.path)
             c.stateSource = stateURL
@@ -160,13 +170,35 @@ struct CheckpointFiles {
         return target == weights.lastPathComponent || isStateFile(target)
     }
 
-    /// Deletes the state files of this checkpoint other than `kept` and the temporaries of
+    /// Deletes the state files of this checkpoint's name other than `kept` that no weights file in
+    /// the directory names (so a copy of the weights file, e.g. `best.safetensors`, keeps its pair,
+    /// and `ck` and `ck.safetensors`, which share the name, keep theirs), and the temporaries of
     /// interrupted writes. Best effort: a file that cannot be deleted is left for the next save.
     func removeStale(keeping kept: String?) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        for name in names where name != kept && (isStateFile(name) || isTemporary(name)) {
+        let stale = names.filter { $0 != kept && isStateFile($0) }
+        let named = stale.isEmpty ? [] : Set(names.filter { ($0.hasSuffix(".safetensors") || $0 == stem) && !isStateFile($0) }
+            .compactMap { CheckpointFiles.stateFileNamed(by: directory.appendingPathComponent($0)) })
+        for name in stale where !named.contains(name) {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
+        for name in names where isTemporary(name) {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
+    /// The `neural.state.file` entry of the safetensors file at `url`, read from its header alone;
+    /// nil when the file is not a safetensors file or names no state file.
+    static func stateFileNamed(by url: URL) -> String? {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        guard let prefix = try? handle.read(upToCount: 8), prefix.count == 8 else { return nil }
+        let n = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard n <= UInt64(SafeTensors.maximumHeaderLength), let header = try? handle.read(upToCount: Int(n)),
+              header.count == Int(n),
+              let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
+              let metadata = object["__metadata__"] as? [String: Any] else { return nil }
+        return metadata[Checkpoint.MetadataKey.stateFile] as? String
     }
 
     /// The state file `name` (from the weights file's `neural.state.file`) with its URL, checked to

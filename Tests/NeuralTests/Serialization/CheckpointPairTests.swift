@@ -75,6 +75,35 @@ struct CheckpointPairTests {
         #expect(try Checkpoint.load(from: url).optimizerState == nil)
     }
 
+    @Test func savesKeepTheStateFilesOfCopiesAndOfNamesSharingTheStem() throws {
+        let dir = serializationTemporaryDirectory("pair-copies")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (model, adam, g) = trainedParts(seed: 5)
+        let url = dir.appendingPathComponent("ck.safetensors")
+        try Checkpoint.save(model: model, optimizer: adam, generator: g, to: url)
+        // A copy of the weights file (as `cp ck.safetensors best.safetensors` makes) names the first state file.
+        let best = dir.appendingPathComponent("best.safetensors")
+        try FileManager.default.copyItem(at: url, to: best)
+        // `ck` without the suffix shares the state files' name with `ck.safetensors`.
+        let bare = dir.appendingPathComponent("ck")
+        try Checkpoint.save(model: model, optimizer: adam, generator: g, to: bare)
+        adam.step()
+        try Checkpoint.save(model: model, optimizer: adam, generator: g, to: url)
+        try Checkpoint.save(model: model, optimizer: adam, generator: g, to: url)
+
+        let names = try listing(dir)
+        #expect(names.filter { $0.hasPrefix("ck.state-") }.count == 3, "\(names)")
+        #expect(try Checkpoint.load(from: best).optimizerState?.parameters.first?.step == 1)
+        #expect(try Checkpoint.load(from: bare).optimizerState?.parameters.first?.step == 1)
+        #expect(try Checkpoint.load(from: url).optimizerState?.parameters.first?.step == 2)
+        // A symbolic link to a weights file finds the state file beside the file it points to.
+        let elsewhere = serializationTemporaryDirectory("pair-link")
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let link = elsewhere.appendingPathComponent("latest.safetensors")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: url)
+        #expect(try Checkpoint.load(from: link).optimizerState?.parameters.first?.step == 2)
+    }
+
     @Test func deletedStateFileIsATornPairNamingBothFiles() throws {
         let dir = serializationTemporaryDirectory("pair-deleted")
         defer { try? FileManager.default.removeItem(at: dir) }

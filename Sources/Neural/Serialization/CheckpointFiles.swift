@@ -187,18 +187,10 @@ struct CheckpointFiles {
         }
     }
 
-    /// The `neural.state.file` entry of the safetensors file at `url`, read from its header alone;
-    /// nil when the file is not a safetensors file or names no state file.
+    /// The state file the safetensors file at `url` names (`neural.state.file`), read from its
+    /// header alone; nil when it names none or is not a safetensors file.
     static func stateFileNamed(by url: URL) -> String? {
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
-        defer { try? handle.close() }
-        guard let prefix = try? handle.read(upToCount: 8), prefix.count == 8 else { return nil }
-        let n = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard n <= UInt64(SafeTensors.maximumHeaderLength), let header = try? handle.read(upToCount: Int(n)),
-              header.count == Int(n),
-              let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
-              let metadata = object["__metadata__"] as? [String: Any] else { return nil }
-        return metadata[Checkpoint.MetadataKey.stateFile] as? String
+        SafeTensors.metadata(of: url)?[Checkpoint.MetadataKey.stateFile]
     }
 
     /// The state file `name` (from the weights file's `neural.state.file`) with its URL, checked to

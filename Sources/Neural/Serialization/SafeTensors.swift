@@ -154,6 +154,22 @@ public struct SafeTensors: Sendable {
         return try decode(data, file: path)
     }
 
+    /// The `__metadata__` of the safetensors file at `url`, read from its header alone (the tensor
+    /// data is not read); nil when the file cannot be read or its header is not a safetensors header.
+    package static func metadata(of url: URL) -> [String: String]? {
+        /// A header's `__metadata__` entry alone.
+        struct MetadataOnly: Decodable {
+            var __metadata__: [String: String]?
+        }
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        guard let prefix = try? handle.read(upToCount: 8), prefix.count == 8 else { return nil }
+        let n = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard n <= UInt64(maximumHeaderLength), let header = try? handle.read(upToCount: Int(n)), header.count == Int(n),
+              let decoded = try? JSONDecoder().decode(MetadataOnly.self, from: header) else { return nil }
+        return decoded.__metadata__ ?? [:]
+    }
+
     /// Parses and validates safetensors bytes; `file` (a path or label) is named in errors.
     ///
     /// - Throws: ``CheckpointError`` as ``read(from:)``.

@@ -3,6 +3,12 @@
 #include "CNeuralKernels.h"
 #include <string.h>
 
+// Every element of C is one chain of fused multiply-adds over k, written out in every body
+// (intrinsics, or __builtin_elementwise_fma in the portable one): the compiler must not fuse or
+// split anything on its own, or the levels would round differently.
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -173,10 +179,27 @@ int nk_gemm_tile_wide(int level, int dbl, long *mr, long *nr) {
 #define UKR_FMADD _mm256_fmadd_ps
 #define UKR_MUL _mm256_mul_ps
 #define UKR_T float
+// The same family as AVX-512F: packed, A in place, A and B in place, B in place; the kernels
+// that read a packed B prefetch the next B micro-panel.
+#define UKR_PREFETCH_NEXT
 #define UKR_NAME nk_sgemm_ukr_avx2
 #define UKR_MR S256_MR
 #define UKR_NV S256_NV
 #include "gemm_ukr_template.h"
+#undef UKR_NAME
+#define UKR_DIRECT_A
+#define UKR_NAME nk_sgemm_ukr_avx2_direct
+#include "gemm_ukr_template.h"
+#undef UKR_NAME
+#undef UKR_PREFETCH_NEXT
+#define UKR_DIRECT_B
+#define UKR_NAME nk_sgemm_ukr_avx2_direct_ab
+#include "gemm_ukr_template.h"
+#undef UKR_NAME
+#undef UKR_DIRECT_A
+#define UKR_NAME nk_sgemm_ukr_avx2_direct_b
+#include "gemm_ukr_template.h"
+#undef UKR_DIRECT_B
 #undef UKR_V
 #undef UKR_VL
 #undef UKR_SET1
@@ -265,8 +288,21 @@ void nk_sgemm_ukr_avx512(long kc, const float *a, const float *b, float *c, long
     nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr);
 }
 void nk_sgemm_ukr_avx2(long kc, const float *a, const float *b, float *c, long ldc,
-                       float alpha, float beta, long mr, long nr) {
+                       float alpha, float beta, long mr, long nr, const char *pf, long pfLines) {
+    (void)pf; (void)pfLines;
     nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr);
+}
+void nk_sgemm_ukr_avx2_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
+                              float alpha, float beta, long mr, long nr, const char *pf, long pfLines) {
+    nk_sgemm_ukr_avx512_direct(kc, ar, b, c, ldc, alpha, beta, mr, nr, pf, pfLines);
+}
+void nk_sgemm_ukr_avx2_direct_ab(long kc, const float *const *ar, const float *bb, const long *bo, float *c,
+                                 long ldc, float alpha, float beta, long mr, long nr) {
+    nk_sgemm_ukr_avx512_direct_ab(kc, ar, bb, bo, c, ldc, alpha, beta, mr, nr);
+}
+void nk_sgemm_ukr_avx2_direct_b(long kc, const float *a, const float *bb, const long *bo, float *c, long ldc,
+                                float alpha, float beta, long mr, long nr) {
+    nk_sgemm_ukr_avx512_direct_b(kc, a, bb, bo, c, ldc, alpha, beta, mr, nr);
 }
 void nk_dgemm_ukr_avx512(long kc, const double *a, const double *b, double *c, long ldc,
                          double alpha, double beta, long mr, long nr) {
@@ -280,8 +316,9 @@ void nk_dgemm_ukr_avx2(long kc, const double *a, const double *b, double *c, lon
 #endif
 
 // ---------------------------------------------------------------------------------------
-// Portable kernels: generic 16-byte vectors (SSE2 on x86-64, NEON on arm64). On targets
-// with FMA the compiler contracts a*b+c into fused multiply-adds.
+// Portable kernels: generic 16-byte vectors (SSE2 on x86-64, NEON on arm64) with explicit fused
+// multiply-adds (one instruction where the target has FMA, the C library's exact fmaf/fma on an
+// x86-64 baseline build), so that they round as the AVX2 and AVX-512F kernels do.
 
 typedef float nk_v4f __attribute__((vector_size(16)));
 typedef double nk_v2d __attribute__((vector_size(16)));
@@ -290,14 +327,14 @@ static inline nk_v4f nk_v4f_set1(float x) { return (nk_v4f){x, x, x, x}; }
 static inline nk_v4f nk_v4f_zero(void) { return (nk_v4f){0, 0, 0, 0}; }
 static inline nk_v4f nk_v4f_load(const float *p) { nk_v4f v; memcpy(&v, p, sizeof v); return v; }
 static inline void nk_v4f_store(float *p, nk_v4f v) { memcpy(p, &v, sizeof v); }
-static inline nk_v4f nk_v4f_fmadd(nk_v4f a, nk_v4f b, nk_v4f c) { return a * b + c; }
+static inline nk_v4f nk_v4f_fmadd(nk_v4f a, nk_v4f b, nk_v4f c) { return __builtin_elementwise_fma(a, b, c); }
 static inline nk_v4f nk_v4f_mul(nk_v4f a, nk_v4f b) { return a * b; }
 
 static inline nk_v2d nk_v2d_set1(double x) { return (nk_v2d){x, x}; }
 static inline nk_v2d nk_v2d_zero(void) { return (nk_v2d){0, 0}; }
 static inline nk_v2d nk_v2d_load(const double *p) { nk_v2d v; memcpy(&v, p, sizeof v); return v; }
 static inline void nk_v2d_store(double *p, nk_v2d v) { memcpy(p, &v, sizeof v); }
-static inline nk_v2d nk_v2d_fmadd(nk_v2d a, nk_v2d b, nk_v2d c) { return a * b + c; }
+static inline nk_v2d nk_v2d_fmadd(nk_v2d a, nk_v2d b, nk_v2d c) { return __builtin_elementwise_fma(a, b, c); }
 static inline nk_v2d nk_v2d_mul(nk_v2d a, nk_v2d b) { return a * b; }
 
 #define UKR_PREFETCH_C(p) ((void)0)

@@ -110,7 +110,39 @@ NK_T256 void nk_sgemm_narrow_nt_avx2(long rows, long n, long k, const float *a, 
     }
 }
 
-#else  // not x86-64: never selected (nk_cpu_level() == 0).
+#endif
+
+// The portable kernel: the 16 lanes as scalars, the tail as zeros (as the masked loads give them),
+// and the lane reduction of nk_narrow_hsum8 after l[i] + l[i + 8].
+void nk_sgemm_narrow_nt_portable(long rows, long n, long k, const float *a, long lda, const float *b, long ldb,
+                                 float *c, long ldc, float alpha, float beta) {
+    for (long i = 0; i < rows; i++) {
+        const float *ar = a + i * lda;
+        for (long j = 0; j < n; j++) {
+            const float *br = b + j * ldb;
+            float l[16];
+            for (int q = 0; q < 16; q++) l[q] = 0.0f;
+            long p = 0;
+            for (; p + 16 <= k; p += 16)
+                for (int q = 0; q < 16; q++) l[q] = __builtin_fmaf(ar[p + q], br[p + q], l[q]);
+            if (p < k) {
+                for (int q = 0; q < 16; q++) {
+                    float x = p + q < k ? ar[p + q] : 0.0f, y = p + q < k ? br[p + q] : 0.0f;
+                    l[q] = __builtin_fmaf(x, y, l[q]);
+                }
+            }
+            float s8[8], s4[4];
+            for (int q = 0; q < 8; q++) s8[q] = l[q] + l[q + 8];
+            for (int q = 0; q < 4; q++) s4[q] = s8[q] + s8[q + 4];
+            float s2a = s4[0] + s4[2], s2b = s4[1] + s4[3];
+            float s = s2a + s2b;
+            float *cp = c + i * ldc + j;
+            *cp = beta == 0 ? alpha * s : __builtin_fmaf(beta, *cp, alpha * s);
+        }
+    }
+}
+
+#if !defined(__x86_64__)  // never selected (nk_cpu_level() == 0).
 
 void nk_sgemm_narrow_nt_avx512(long rows, long n, long k, const float *a, long lda, const float *b, long ldb,
                                float *c, long ldc, float alpha, float beta) {

@@ -1,5 +1,6 @@
-// Packing of Float32 GEMM operands into micro-panels (see nk_pack.h); the blocking that decides
-// what to pack is in Sources/Neural/Kernels/GEMMDriver.swift.
+// Packing of Float32 GEMM operands into micro-panels (see nk_pack.h): AVX-512F, AVX2 and portable
+// bodies, pure data movement; the blocking that decides what to pack is in
+// Sources/Neural/Kernels/GEMMDriver.swift.
 #include "CNeuralKernels.h"
 #include <string.h>
 
@@ -168,7 +169,115 @@ void nk_spack_transposed_avx512(const float *src, long ld, const long *rows, lon
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// AVX2 versions (for the 6 x 16 tiles: B panels 16 wide, A panels 6 wide).
+
+#define PACK_TARGET256 __attribute__((target("avx2,fma")))
+
+/// Lanes 0 ..< n (0...8) of a ymm mask.
+PACK_TARGET256
+static inline __m256i pack_mask8(long n) {
+    long c = n < 0 ? 0 : n > 8 ? 8 : n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/// Stores the first `lanes` of x at d. Masked stores are slow on some AVX2 cores (AMD): where
+/// `more` (a store that follows covers d[lanes ..< 8]: the next depth's first lanes), all 8 lanes
+/// are stored instead.
+PACK_TARGET256
+static inline void pack_store8(float *d, long lanes, int more, __m256 x) {
+    if (lanes >= 8 || more) _mm256_storeu_ps(d, x);
+    else _mm256_maskstore_ps(d, pack_mask8(lanes), x);
+}
+
+PACK_TARGET256
+void nk_spack_runs_avx2(const float *src, long ld, const long *rows, long count, long width,
+                        long depth, float *dst) {
+    if (width == 16 && count == 16) {
+        // The common full B micro-panels: two whole vectors per depth.
+        for (long p = 0; p < depth; p++) {
+            const float *s = pack_row(src, ld, rows, p);
+            float *d = dst + p * 16;
+            __m256 x0 = _mm256_loadu_ps(s), x1 = _mm256_loadu_ps(s + 8);
+            _mm256_storeu_ps(d, x0);
+            _mm256_storeu_ps(d + 8, x1);
+        }
+        return;
+    }
+    for (long p = 0; p < depth; p++) {
+        const float *s = pack_row(src, ld, rows, p);
+        float *d = dst + p * width;
+        for (long i = 0; i < width; i += 8) {
+            // Masked-off lanes are not read (no fault past the edge) and load as +0.
+            __m256 x = _mm256_maskload_ps(s + i, pack_mask8(count - i));
+            pack_store8(d + i, width - i, p + 1 < depth, x);
+        }
+    }
+}
+
+/// In-register transpose of 8 x 8 floats: v[q][r] = old v[r][q].
+PACK_TARGET256
+static inline void pack_transpose8(__m256 v[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+    __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+    __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+    __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    v[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    v[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    v[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    v[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    v[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    v[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    v[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    v[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+PACK_TARGET256
+void nk_spack_transposed_avx2(const float *src, long ld, const long *rows, long count,
+                              long width, long depth, float *dst) {
+    if (pack_panels(nk_spack_transposed_avx2, src, ld, rows, count, width, depth, dst)) return;
+    for (long i0 = 0; i0 < width; i0 += 8) {
+        long live = count - i0;
+        if (live > 8) live = 8;
+        if (live < 0) live = 0;
+        const float *r[8];
+        for (long q = 0; q < 8; q++) r[q] = q < live ? pack_row(src, ld, rows, i0 + q) : 0;
+        float *d = dst + i0;
+        long p0 = 0;
+        for (; p0 + 8 <= depth; p0 += 8) {
+            __m256 v[8];
+#pragma clang loop unroll(full)
+            for (long q = 0; q < 8; q++) v[q] = q < live ? _mm256_loadu_ps(r[q] + p0) : _mm256_setzero_ps();
+            pack_transpose8(v);
+#pragma clang loop unroll(full)
+            for (long q = 0; q < 8; q++) pack_store8(d + (p0 + q) * width, width - i0, i0 == 0 && p0 + q + 1 < depth, v[q]);
+        }
+        if (p0 < depth) {
+            long steps = depth - p0;
+            __m256i loadMask = pack_mask8(steps);
+            __m256 v[8];
+            for (long q = 0; q < 8; q++) v[q] = q < live ? _mm256_maskload_ps(r[q] + p0, loadMask) : _mm256_setzero_ps();
+            pack_transpose8(v);
+            for (long q = 0; q < steps; q++) pack_store8(d + (p0 + q) * width, width - i0, i0 == 0 && p0 + q + 1 < depth, v[q]);
+        }
+    }
+}
+
 #else
+
+void nk_spack_runs_avx2(const float *src, long ld, const long *rows, long count, long width,
+                        long depth, float *dst) {
+    nk_spack_runs_portable(src, ld, rows, count, width, depth, dst);
+}
+
+void nk_spack_transposed_avx2(const float *src, long ld, const long *rows, long count,
+                              long width, long depth, float *dst) {
+    nk_spack_transposed_portable(src, ld, rows, count, width, depth, dst);
+}
 
 void nk_spack_runs_avx512(const float *src, long ld, const long *rows, long count, long width,
                           long depth, float *dst) {

@@ -8,7 +8,7 @@
 ///   b: kc steps of NR elements (B micro-panel, k-major, zero-padded, 64-byte aligned)
 ///   C[0..<mr][0..<nr] (row stride ldc) = alpha * a*b + beta * C;  beta == 0 never reads C.
 /// Every element is one fused multiply-add chain over k in order, so the result of an element
-/// does not depend on where its tile lies or on which kernel (AVX-512 / AVX2) computed it.
+/// does not depend on where its tile lies or on which kernel (AVX-512 / AVX2 / portable) computed it.
 /// Call only the kernels for a level <= nk_cpu_level(); tile sizes from nk_gemm_tile().
 
 /// Tile shape of the kernel for `level` (0 portable, 1 AVX2+FMA, 2 AVX-512F);
@@ -50,8 +50,20 @@ void nk_sgemm_ukr_avx512_direct_b(long kc, const float *a, const float *bb, cons
                                   float alpha, float beta, long mr, long nr);
 void nk_sgemm_ukr_avx512_wide_direct_b(long kc, const float *a, const float *bb, const long *bo, float *c, long ldc,
                                        float alpha, float beta, long mr, long nr);
+/// The AVX2+FMA tile (6 x 16: 12 ymm accumulators, 2 for B, 1 for A, of the 16) on packed panels,
+/// with A in place (`_direct`), A and B in place (`_direct_ab`) and B in place (`_direct_b`), each
+/// as the AVX-512F kernel of the same name (the same parameters, the same prefetch of the next
+/// packed B micro-panel, the same fused multiply-add chain per element: the same bits).
 void nk_sgemm_ukr_avx2(long kc, const float *a, const float *b, float *c, long ldc,
-                       float alpha, float beta, long mr, long nr);
+                       float alpha, float beta, long mr, long nr, const char *pf, long pfLines);
+void nk_sgemm_ukr_avx2_direct(long kc, const float *const *ar, const float *b, float *c, long ldc,
+                              float alpha, float beta, long mr, long nr, const char *pf, long pfLines);
+void nk_sgemm_ukr_avx2_direct_ab(long kc, const float *const *ar, const float *bb, const long *bo, float *c,
+                                 long ldc, float alpha, float beta, long mr, long nr);
+void nk_sgemm_ukr_avx2_direct_b(long kc, const float *a, const float *bb, const long *bo, float *c, long ldc,
+                                float alpha, float beta, long mr, long nr);
+/// The portable tiles (generic 16-byte vectors, explicit fused multiply-adds: the same bits as
+/// the SIMD levels, at a fraction of their speed where the target lacks FMA instructions).
 void nk_sgemm_ukr_portable(long kc, const float *a, const float *b, float *c, long ldc,
                            float alpha, float beta, long mr, long nr);
 
@@ -60,11 +72,14 @@ void nk_sgemm_ukr_portable(long kc, const float *a, const float *b, float *c, lo
 /// and a row of B in 16 lanes (lane l sums the products of k = l mod 16 in order, one fused
 /// multiply-add each), reduced in a fixed order, then alpha * s or fma(beta, c, alpha * s); beta
 /// == 0 never reads C. Rows are independent: any split of the rows gives the same bits, and the
-/// AVX2 kernel (the 16 lanes as two halves) the same bits as the AVX-512F one.
+/// AVX2 kernel (the 16 lanes as two halves) and the portable one (16 scalar lanes, fmaf) the same
+/// bits as the AVX-512F one.
 void nk_sgemm_narrow_nt_avx512(long rows, long n, long k, const float *a, long lda, const float *b, long ldb,
                                float *c, long ldc, float alpha, float beta);
 void nk_sgemm_narrow_nt_avx2(long rows, long n, long k, const float *a, long lda, const float *b, long ldb,
                              float *c, long ldc, float alpha, float beta);
+void nk_sgemm_narrow_nt_portable(long rows, long n, long k, const float *a, long lda, const float *b, long ldb,
+                                 float *c, long ldc, float alpha, float beta);
 
 void nk_dgemm_ukr_avx512(long kc, const double *a, const double *b, double *c, long ldc,
                          double alpha, double beta, long mr, long nr);
@@ -72,5 +87,9 @@ void nk_dgemm_ukr_avx2(long kc, const double *a, const double *b, double *c, lon
                        double alpha, double beta, long mr, long nr);
 void nk_dgemm_ukr_portable(long kc, const double *a, const double *b, double *c, long ldc,
                            double alpha, double beta, long mr, long nr);
+
+/// Bytes of the level-`level` (1, 2, 3) data or unified cache of the first core: from sysfs
+/// (/sys/devices/system/cpu/cpu0/cache), else cpuid; 0 when neither tells. For cache blocking only.
+long nk_cache_bytes(int level);
 
 #endif

@@ -10,6 +10,11 @@ enum GEMMConfig {
     /// Detected CPU level.
     static let cpuLevel = Int(nk_cpu_level())
 
+    /// Bytes of one core's L2 cache as sysfs or cpuid tell (`nk_cache_bytes`), else 512 KiB.
+    static let l2Bytes = { let b = Int(nk_cache_bytes(2)); return b > 0 ? b : 512 << 10 }()
+    /// Bytes of the L3 cache as sysfs or cpuid tell, else 8 MiB.
+    static let l3Bytes = { let b = Int(nk_cache_bytes(3)); return b > 0 ? b : 8 << 20 }()
+
     static var level: Int {
         let cap = levelCap.load(ordering: .relaxed)
         return cap < 0 ? cpuLevel : min(cap, cpuLevel)

@@ -1,7 +1,7 @@
 // Packing of GEMM operands into the micro-panel layout of the C micro-kernels:
 // a micro-panel of width w (MR for A, NR for B) holds, for each depth p, w consecutive elements;
 // lanes past the matrix edge are zero. Float32 panels are packed by the C routines of
-// CNeuralKernels (gemm_pack.c, AVX-512 or portable); Float64 by the Swift loops below.
+// CNeuralKernels (gemm_pack.c, AVX-512, AVX2 or portable); Float64 by the Swift loops below.
 
 extension GEMMDriver {
     /// Packs rows i0..<i0+rows, depths p0..<p0+kc of op(A) into MR-row micro-panels.

@@ -41,7 +41,8 @@ package struct GEMMProblem: Equatable, Sendable {
     }
 }
 
-/// The machine as the planner sees it: the kernel level, the threads and the in-place settings.
+/// The machine as the planner sees it: the kernel level, the threads, the caches and the in-place
+/// settings.
 package struct GEMMMachine: Equatable, Sendable {
     /// Kernel level (0 portable, 1 AVX2+FMA, 2 AVX-512F).
     package var level: Int
@@ -52,19 +53,28 @@ package struct GEMMMachine: Equatable, Sendable {
     package var aInPlace: Bool?
     /// Whether whole panels of an untransposed B may be read in place.
     package var bInPlace: Bool
+    /// Bytes of one core's L2 cache (bounds the rows of a block of A).
+    package var l2Bytes: Int
+    /// Bytes of the L3 cache (bounds the packed B of one pass).
+    package var l3Bytes: Int
 
-    /// A machine; the in-place settings default to the library's defaults.
-    package init(level: Int, threads: Int, aInPlace: Bool? = nil, bInPlace: Bool = true) {
+    /// A machine; the in-place settings default to the library's defaults, the caches to a
+    /// reference machine (2 MiB L2, 32 MiB L3) so that a plan is the same wherever it is computed.
+    package init(level: Int, threads: Int, aInPlace: Bool? = nil, bInPlace: Bool = true,
+                 l2Bytes: Int = 2 << 20, l3Bytes: Int = 32 << 20) {
         self.level = level
         self.threads = threads
         self.aInPlace = aInPlace
         self.bInPlace = bInPlace
+        self.l2Bytes = l2Bytes
+        self.l3Bytes = l3Bytes
     }
 
-    /// This process now: `GEMMConfig.level`, `Runtime.threads` and the `BLAS` in-place settings.
+    /// This process now: `GEMMConfig.level`, `Runtime.threads`, the `BLAS` in-place settings and
+    /// the caches read at startup (`GEMMConfig.l2Bytes`, `GEMMConfig.l3Bytes`).
     static var current: GEMMMachine {
         GEMMMachine(level: GEMMConfig.level, threads: Runtime.threads, aInPlace: BLAS._readsAInPlace,
-                    bInPlace: GEMMConfig.readsBInPlace)
+                    bInPlace: GEMMConfig.readsBInPlace, l2Bytes: GEMMConfig.l2Bytes, l3Bytes: GEMMConfig.l3Bytes)
     }
 }
 
@@ -177,14 +187,16 @@ package enum GEMMPlan: Equatable, Sendable {
         }
         let directA = !p.transA && readsAInPlace(T.self, level: level, lda: p.aRowTable ? nil : p.lda,
                                                   setting: machine.aInPlace)
-        // Equal K blocks, a function of k only: this fixes the rounding of every element.
+        // Equal K blocks, a function of k only (never of the level, its tile or the caches): this
+        // fixes the rounding of every element.
         let kBlocks = ceilDiv(k, T.kcMax(k: k))
         let kc = ceilDiv(k, kBlocks)
 
         // One group of K blocks of one column block of op(B) is packed into one buffer of at most
-        // `packedBBytes`; groups span all of k unless k is very deep.
+        // `packedBBytes`, or the L3 cache where it is smaller (not below 8 MiB); groups span all of k
+        // unless k is very deep.
         let stride = MemoryLayout<T>.stride
-        let bLimit = GEMMConfig.packedBBytes
+        let bLimit = min(GEMMConfig.packedBBytes, max(8 << 20, machine.l3Bytes))
         let minCols = min(roundUp(n, nr), 8 * nr)
         let groupBlocks = max(1, min(kBlocks, bLimit / (kc * minCols * stride)))
         let groupDepth = min(k, groupBlocks * kc)
@@ -211,6 +223,8 @@ package enum GEMMPlan: Equatable, Sendable {
             let blocksPerRange = (rowsOnly ? 8 : 4) * ceilDiv(threads, columnRanges)
             mcTarget = min(T.mcMaxParallel, max(mr, ceilDiv(m, blocksPerRange)))
         }
+        // A block of A (mc × kc) keeps to 3/4 of one core's L2, beside the B micro-panel and C.
+        mcTarget = min(mcTarget, max(mr, machine.l2Bytes * 3 / 4 / (kc * stride)))
         let mc = roundUp(ceilDiv(m, ceilDiv(m, mcTarget)), mr)
         let rowBlocks = ceilDiv(m, mc)
         // B is read in place only where each panel is read by one row block (read once instead of

@@ -68,19 +68,25 @@ extension Float: GEMMScalar {
         switch level {
         case 2 where wide: nk_sgemm_ukr_avx512_wide(kc, a, b, c, ldc, alpha, beta, mr, nr, prefetch, prefetchLines)
         case 2: nk_sgemm_ukr_avx512(kc, a, b, c, ldc, alpha, beta, mr, nr, prefetch, prefetchLines)
-        case 1: nk_sgemm_ukr_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr)
+        case 1: nk_sgemm_ukr_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr, prefetch, prefetchLines)
         default: nk_sgemm_ukr_portable(kc, a, b, c, ldc, alpha, beta, mr, nr)
         }
     }
-    static func hasInPlaceKernels(level: Int) -> Bool { level >= 2 }
+    static func hasInPlaceKernels(level: Int) -> Bool { level >= 1 }
     @inline(__always)
     static func microKernelInPlace(level: Int, wide: Bool, kc: Int, a: UnsafePointer<Float>?,
                                    aRows: UnsafePointer<UnsafePointer<Float>?>?, b: UnsafePointer<Float>,
                                    bOffsets: UnsafePointer<Int>?, c: UnsafeMutablePointer<Float>, ldc: Int,
                                    alpha: Float, beta: Float, mr: Int, nr: Int, prefetch: UnsafePointer<CChar>?,
                                    prefetchLines: Int) {
-        precondition(level >= 2 || (aRows == nil && bOffsets == nil), "gemm: no in-place kernels below AVX-512")
+        precondition(level >= 1 || (aRows == nil && bOffsets == nil), "gemm: no in-place kernels below AVX2")
         switch (aRows, bOffsets) {
+        case let (rows?, offsets?) where level == 1:
+            nk_sgemm_ukr_avx2_direct_ab(kc, rows, b, offsets, c, ldc, alpha, beta, mr, nr)
+        case let (rows?, nil) where level == 1:
+            nk_sgemm_ukr_avx2_direct(kc, rows, b, c, ldc, alpha, beta, mr, nr, prefetch, prefetchLines)
+        case let (nil, offsets?) where level == 1:
+            nk_sgemm_ukr_avx2_direct_b(kc, a!, b, offsets, c, ldc, alpha, beta, mr, nr)
         case let (rows?, offsets?):
             (wide ? nk_sgemm_ukr_avx512_wide_direct_ab : nk_sgemm_ukr_avx512_direct_ab)(kc, rows, b, offsets, c, ldc,
                                                                                       alpha, beta, mr, nr)
@@ -95,22 +101,27 @@ extension Float: GEMMScalar {
                         mr: mr, nr: nr, prefetch: prefetch, prefetchLines: prefetchLines)
         }
     }
-    static func hasNarrowKernels(level: Int) -> Bool { level >= 1 }
+    /// Every level: the portable kernel sums the same 16 lanes in the same order, so the choice
+    /// between narrow kernels and tiles never depends on the level.
+    static func hasNarrowKernels(level: Int) -> Bool { true }
     @inline(__always)
     static func narrowNT(level: Int, rows: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                          b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                          alpha: Float, beta: Float) {
-        (level >= 2 ? nk_sgemm_narrow_nt_avx512 : nk_sgemm_narrow_nt_avx2)(rows, n, k, a, lda, b, ldb, c, ldc, alpha, beta)
+        (level >= 2 ? nk_sgemm_narrow_nt_avx512 : level == 1 ? nk_sgemm_narrow_nt_avx2 : nk_sgemm_narrow_nt_portable)(
+            rows, n, k, a, lda, b, ldb, c, ldc, alpha, beta)
     }
     @inline(__always)
     static func packRuns(level: Int, src: UnsafePointer<Float>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
                          width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
-        (level >= 2 ? nk_spack_runs_avx512 : nk_spack_runs_portable)(src, ld, rows, count, width, depth, dst)
+        (level >= 2 ? nk_spack_runs_avx512 : level == 1 ? nk_spack_runs_avx2 : nk_spack_runs_portable)(
+            src, ld, rows, count, width, depth, dst)
     }
     @inline(__always)
     static func packTransposed(level: Int, src: UnsafePointer<Float>, ld: Int, rows: UnsafePointer<Int>?, count: Int,
                                width: Int, depth: Int, dst: UnsafeMutablePointer<Float>) {
-        (level >= 2 ? nk_spack_transposed_avx512 : nk_spack_transposed_portable)(src, ld, rows, count, width, depth, dst)
+        (level >= 2 ? nk_spack_transposed_avx512 : level == 1 ? nk_spack_transposed_avx2
+            : nk_spack_transposed_portable)(src, ld, rows, count, width, depth, dst)
     }
 }
 

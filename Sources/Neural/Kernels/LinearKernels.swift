@@ -7,7 +7,11 @@ enum LinearKernels {
                                          y: UnsafeMutablePointer<T>, rows: Int, inFeatures inF: Int, outFeatures outF: Int,
                                          relu: Bool) {
         if rows == 0 { return }
-        if T.self == Float.self && rows >= 16 && 2 * rows <= outF && BLAS.readsAInPlace(T.self, lda: inF) {
+        // yᵀ = W xᵀ only with more rows than the narrow kernels take as columns: the two forms then
+        // both run the register tiles (the same chain per element), so the choice, which depends on
+        // the kernel level, never changes the bits.
+        if T.self == Float.self && rows > GEMMConfig.narrowColumns && 2 * rows <= outF
+            && BLAS.readsAInPlace(T.self, lda: inF) {
             forwardTransposed(x: floatPointer(x), w: floatPointer(w), b: b.map { floatPointer($0) },
                               y: floatPointer(y), rows: rows, inFeatures: inF, outFeatures: outF, relu: relu)
             return

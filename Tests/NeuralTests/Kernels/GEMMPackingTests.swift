@@ -9,11 +9,16 @@ struct GEMMPackingTests {
     private typealias Pack = (UnsafePointer<Float>?, Int, UnsafePointer<Int>?, Int, Int, Int,
                               UnsafeMutablePointer<Float>?) -> Void
 
-    /// The routines this CPU can run: the portable ones always, the AVX-512 ones when supported.
+    /// The routines this CPU can run: the portable ones always, the AVX2 and AVX-512 ones when supported.
     private static func routines(transposed: Bool) -> [(String, Pack)] {
         var list: [(String, Pack)] = transposed
             ? [("portable", { nk_spack_transposed_portable($0, $1, $2, $3, $4, $5, $6) })]
             : [("portable", { nk_spack_runs_portable($0, $1, $2, $3, $4, $5, $6) })]
+        if nk_cpu_level() >= 1 {
+            list.append(transposed
+                ? ("avx2", { nk_spack_transposed_avx2($0, $1, $2, $3, $4, $5, $6) })
+                : ("avx2", { nk_spack_runs_avx2($0, $1, $2, $3, $4, $5, $6) }))
+        }
         if nk_cpu_level() >= 2 {
             list.append(transposed
                 ? ("avx512", { nk_spack_transposed_avx512($0, $1, $2, $3, $4, $5, $6) })
@@ -59,7 +64,7 @@ struct GEMMPackingTests {
     }
 
     @Test("One panel, contiguous runs or transposed source: every width, count and depth edge matches the definition bit for bit",
-          arguments: [false, true], [4, 12, 16, 32])
+          arguments: [false, true], [4, 6, 8, 12, 16, 32])
     func singlePanel(transposed: Bool, width: Int) {
         for count in 1...width {
             for depth in [1, 3, 15, 16, 17, 40] {
@@ -72,7 +77,7 @@ struct GEMMPackingTests {
     @Test("Row table (implicit im2col): rows at arbitrary, overlapping offsets match the definition bit for bit",
           arguments: [false, true])
     func rowTable(transposed: Bool) {
-        for width in [8, 12, 32, 48] {
+        for width in [6, 8, 12, 16, 32, 48] {
             for count in [1, 5, width - 1, width] {
                 for depth in [1, 15, 16, 17, 40] {
                     #expect(check(transposed: transposed, width: width, count: count, depth: depth, rowTable: true),
@@ -83,7 +88,7 @@ struct GEMMPackingTests {
     }
 
     @Test("Transposed source, more rows than the width: consecutive panels, as one panel per call would give",
-          arguments: [8, 12])
+          arguments: [6, 8, 12])
     func transposedSeveralPanels(width: Int) {
         for count in (width + 1)...(2 * width + 3) {
             for depth in [1, 15, 16, 17, 40] {

@@ -65,10 +65,11 @@ struct GEMMPlanTests {
         #expect(GEMMPlan(logits, dtype: .float32, on: avx512x2) == .narrow(parallel: true))
         #expect(GEMMPlan(logits, dtype: .float32, on: GEMMMachine(level: 1, threads: 2)) == .narrow(parallel: true))
         #expect(GEMMPlan(logits, dtype: .float32, on: GEMMMachine(level: 2, threads: 1)) == .narrow(parallel: false))
-        // Shallow products, Float64 and the portable level keep the register tiles.
+        // The portable level too (the same lanes in the same order: the plan never depends on the level).
+        #expect(GEMMPlan(logits, dtype: .float32, on: GEMMMachine(level: 0, threads: 2)) == .narrow(parallel: true))
+        // Shallow products and Float64 keep the register tiles.
         #expect(tiling(GEMMProblem(m: 128, n: 10, k: 8, transA: false, transB: true)) != nil)
         #expect(tiling(logits, dtype: .float64) != nil)
-        #expect(tiling(logits, on: GEMMMachine(level: 0, threads: 2)) != nil)
     }
 
     @Test func aRowsAMultipleOf4KiBApartArePackedOtherwiseReadInPlace() throws {
@@ -79,7 +80,7 @@ struct GEMMPlanTests {
         let rowTable = try #require(tiling(GEMMProblem(m: 256, n: 256, k: 1024, transA: false, transB: false,
                                                        aRowTable: true)))
         #expect(rowTable.readsAInPlace)
-        // The settings override the rule; transposed A and the AVX2 level always pack.
+        // The settings override the rule; transposed A and the portable level always pack.
         let forced = try #require(tiling(GEMMProblem(m: 256, n: 256, k: 1024, transA: false, transB: false),
                                          on: GEMMMachine(level: 2, threads: 2, aInPlace: true)))
         #expect(forced.readsAInPlace)
@@ -88,7 +89,10 @@ struct GEMMPlanTests {
         #expect(!off.readsAInPlace)
         let avx2 = try #require(tiling(GEMMProblem(m: 128, n: 512, k: 784, transA: false, transB: true),
                                        on: GEMMMachine(level: 1, threads: 2)))
-        #expect(!avx2.readsAInPlace && (avx2.mr, avx2.nr) == (6, 16))
+        #expect(avx2.readsAInPlace && (avx2.mr, avx2.nr) == (6, 16))
+        let portable = try #require(tiling(GEMMProblem(m: 128, n: 512, k: 784, transA: false, transB: true),
+                                           on: GEMMMachine(level: 0, threads: 2)))
+        #expect(!portable.readsAInPlace && (portable.mr, portable.nr) == (4, 16))
     }
 
     @Test func bIsReadInPlaceOnlyWhereOneRowBlockReadsItsPanelsAndThenNothingIsPrefetched() throws {
@@ -129,6 +133,23 @@ struct GEMMPlanTests {
         #expect(seen == [[2, 392]])
         let d = try #require(tiling(problem, dtype: .float64))
         #expect((d.kBlocks, d.kc, d.mr, d.nr, d.readsAInPlace) == (4, 196, 12, 16, false))
+    }
+
+    @Test func theCachesBoundTheRowsOfABlockOfAButNeverTheKBlocks() throws {
+        // Deep k (K blocks of 1024): a 512 KiB L2 (AMD Zen 3) holds 96 rows of 1024 floats in 3/4 of it.
+        let deep = GEMMProblem(m: 2048, n: 2048, k: 2048, transA: false, transB: false)
+        let big = try #require(tiling(deep, on: GEMMMachine(level: 1, threads: 2)))
+        let small = try #require(tiling(deep, on: GEMMMachine(level: 1, threads: 2, l2Bytes: 512 << 10, l3Bytes: 8 << 20)))
+        #expect(big.mc > 96 && small.mc <= 96)
+        #expect((small.kBlocks, small.kc) == (big.kBlocks, big.kc))
+        // A small L3 packs less of B at once (more column blocks), never other K blocks.
+        #expect(small.nc * small.kBlocksPerGroup * small.kc * 4 <= 8 << 20)
+        for level in 0...2 {
+            for l2 in [256 << 10, 512 << 10, 1 << 20, 2 << 20] {
+                let t = try #require(tiling(deep, on: GEMMMachine(level: level, threads: 2, l2Bytes: l2, l3Bytes: l2 * 16)))
+                #expect((t.kBlocks, t.kc) == (2, 1024))
+            }
+        }
     }
 
     @Test func degenerateProductsNeedNoTiles() {

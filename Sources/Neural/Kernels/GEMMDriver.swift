@@ -7,8 +7,9 @@ import Synchronization
 enum GEMMConfig {
     /// Upper bound on the kernel level (-1: none). See `BLAS._kernelLevelCap`.
     static let levelCap = Atomic<Int>(-1)
-    /// Detected CPU level.
-    static let cpuLevel = Int(nk_cpu_level())
+    /// The kernel level in force on this thread (`Runtime.kernelLevel`: the CPU's, capped by NEURAL_ISA
+    /// and the runtime caps).
+    static var cpuLevel: Int { Int(nk_cpu_level()) }
 
     static var level: Int {
         let cap = levelCap.load(ordering: .relaxed)

@@ -4,7 +4,7 @@ elementwise and sgemm and the peer scripts that define their protocols (../share
 
     swift build -c release --product neural-bench
     Scripts/compare_peers.py [--only layernorm,sgemm] [--threads 1,2] [--libs torch,jax]
-                             [--passes 3] [--quick] [--bin PATH]
+                             [--passes 3] [--quick] [--bin PATH] [--isa native|avx2]
 
 Runs are interleaved per case: for every pass, case and thread count, Neural's binary runs and then
 each peer library, so that both see the same machine state (figures on shared machines drift by
@@ -19,7 +19,10 @@ the same name, or with the Neural case PAIRS names for it, or with Neural's only
 (elementwise: the peers' naive forms against Neural's plain expression, their out=, fused, donated
 and copy forms against Neural's fused op). With several passes, medians are shown, and a last
 column lists each pass's own speed (Neural's figure over the peer's that ran right after it), so
-that the table shows how far the machine's noise moves a ratio. The mlp bench also gets a `max_rss`
+that the table shows how far the machine's noise moves a ratio. `--isa avx2` caps both sides at AVX2+FMA
+(Neural through NEURAL_ISA=avx2, the peers through common.py's --isa: ATen, MKL, oneDNN and XLA),
+to measure the AVX2 code paths on an AVX-512 machine; a line above the table names the level
+Neural's RESULT lines report (isa=). The mlp bench also gets a `max_rss`
 row: the peak resident memory (MiB) of each MLP process as a whole, from wait4's rusage.
 """
 import argparse
@@ -60,13 +63,13 @@ def speed(unit, peer, neural):
     return (peer / neural) if unit in LOWER_IS_BETTER else (neural / peer)
 
 
-def run(cmd, cwd, timeout):
+def run(cmd, cwd, timeout, env=None):
     """Runs one benchmark process; returns its RESULT rows and its peak resident set (MiB, from
     wait4's rusage of that process alone; None when it timed out)."""
     print("$ " + " ".join(cmd), flush=True)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True)
+        p = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True, env=env)
         killer = threading.Timer(timeout, p.kill)
         killer.start()
         _, status, usage = os.wait4(p.pid, 0)  # reaps the process: Popen's own wait is not used
@@ -99,6 +102,8 @@ def main():
     ap.add_argument("--peers", default=os.environ.get("PEERS_SCRIPTS", os.path.join(ROOT, "..", "shared", "peers")),
                     help="directory of the peer scripts")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per command")
+    ap.add_argument("--isa", choices=["native", "avx2"], default="native",
+                    help="avx2: cap Neural (NEURAL_ISA) and every peer library at AVX2+FMA")
     a = ap.parse_args()
 
     cases = [c for c in a.only.split(",") if c]
@@ -118,8 +123,15 @@ def main():
     if not os.path.exists(py):
         skipped.append(f"all peers ({py} not found; run ../shared/peers/setup.sh)")
     quick = ["--quick"] if a.quick else []
+    isa = ["--isa", a.isa] if a.isa != "native" else []
+    env = dict(os.environ)
+    if a.isa == "avx2":
+        env["NEURAL_ISA"] = "avx2"
+    else:
+        env.pop("NEURAL_ISA", None)
 
     results = {}  # (bench, threads, lib, case) -> [values]
+    levels = set()  # the isa= Neural's RESULT lines report
     units = {}
     for p in range(a.passes):
         print(f"=== pass {p + 1}/{a.passes}", flush=True)
@@ -133,9 +145,12 @@ def main():
                 commands = [([binary, case, "--threads", str(t)] + quick, ROOT)]
                 if os.path.exists(py) and os.path.exists(script):
                     for lib in libs:
-                        commands.append(([py, script, "--threads", str(t), "--lib", lib] + quick, peers_dir))
+                        commands.append(([py, script, "--threads", str(t), "--lib", lib] + quick + isa, peers_dir))
                 for cmd, cwd in commands:
-                    rows, max_rss = run(cmd, cwd, a.timeout)
+                    rows, max_rss = run(cmd, cwd, a.timeout, env)
+                    for r in rows:
+                        if r.get("lib") == "neural" and "isa" in r:
+                            levels.add(r["isa"])
                     for r in rows:
                         key = (r.get("bench"), int(r.get("threads", t)), r.get("lib"), r.get("case"))
                         try:
@@ -152,6 +167,8 @@ def main():
 
     med = {k: statistics.median(v) for k, v in results.items()}
     print()
+    print(f"--isa {a.isa}: Neural ran at {', '.join(sorted(levels)) or '?'}"
+          + (", the peers capped at AVX2 (common.py --isa avx2)" if a.isa == "avx2" else ", the peers at their native level"))
     def per_pass(unit, peer_key, neural_key):
         """Each pass's speed, in pass order ('' with one pass or when a figure is missing)."""
         pv, nv = results.get(peer_key, []), results.get(neural_key, [])

@@ -1,6 +1,7 @@
 // Persistent worker pool: see include/nk_pool.h.
 #define _GNU_SOURCE
 #include "nk_pool.h"
+#include "CNeuralKernels.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -26,6 +27,7 @@ static _Atomic long next_task;
 static nk_task_fn job_fn;           // written only while state is closed with joined == 0
 static void *job_ctx;
 static long job_tasks;
+static int job_level_cap;          // the caller's nk_thread_level_cap, which the workers take on
 static _Atomic int nworkers;
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -78,7 +80,9 @@ static void *worker_main(void *arg) {
             if (!(s & NK_OPEN) || (s & ~NK_OPEN) < NK_SLOT) break;
             if (atomic_compare_exchange_weak_explicit(&state, &s, s - NK_SLOT + 1,
                                                       memory_order_acquire, memory_order_relaxed)) {
+                int saved = nk_set_thread_level_cap(job_level_cap);
                 run_tasks(job_fn, job_ctx, job_tasks);
+                nk_set_thread_level_cap(saved);
                 atomic_fetch_sub_explicit(&state, 1, memory_order_release);
                 break;
             }
@@ -119,6 +123,7 @@ void nk_pool_run(nk_task_fn fn, void *ctx, long tasks, int threads) {
     job_fn = fn;
     job_ctx = ctx;
     job_tasks = tasks;
+    job_level_cap = nk_thread_level_cap();
     atomic_store_explicit(&next_task, 0, memory_order_relaxed);
     atomic_store_explicit(&state, NK_OPEN | (uint64_t)helpers * NK_SLOT, memory_order_release);
     atomic_fetch_add(&generation, 1);

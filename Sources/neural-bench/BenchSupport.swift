@@ -33,6 +33,7 @@ struct BenchOptions: ParsableArguments {
     /// Sets `Runtime.threads` and pins the process to CPUs 0..<threads. Call first in `run()`.
     func apply() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        do { _ = try Runtime.environmentKernelLevelCap() } catch { throw ValidationError(error.description) }
         Bench.pin(cpus: threads)
         Runtime.threads = threads
         BLAS._readsAInPlace = try Self.inPlace(aInPlace, option: "--a-in-place")
@@ -213,8 +214,9 @@ enum Bench {
     }
 
     /// Prints `RESULT bench=… lib=neural threads=… case=… value=… unit=… reps=… min=… max=…
-    /// cpu_util=… ext_load=… steal=…` like `common.report`. `work` is per repeat; with nil the
-    /// value is milliseconds per call (`perRepeat` calls per repeat).
+    /// cpu_util=… ext_load=… steal=… isa=…` like `common.report` (isa: the kernel level in force,
+    /// ``Runtime/kernelLevel``). `work` is per repeat; with nil the value is milliseconds per call
+    /// (`perRepeat` calls per repeat).
     static func report(bench: String, threads: Int, case name: String, times: [Double], meter: Meter,
                        work: Double?, perRepeat: Double = 1, unit: String, extra: String = "") {
         let med = median(times)
@@ -232,7 +234,7 @@ enum Bench {
         func f2(_ x: Double) -> String { String(format: "%.2f", x) }
         var line = "RESULT bench=\(bench) lib=neural threads=\(threads) case=\(name) value=\(g(val)) "
             + "unit=\(unit) reps=\(times.count) min=\(g(lo)) max=\(g(hi)) cpu_util=\(f2(meter.cpuUtil)) "
-            + "ext_load=\(f2(meter.extLoad)) steal=\(f2(meter.steal))"
+            + "ext_load=\(f2(meter.extLoad)) steal=\(f2(meter.steal)) isa=\(Runtime.kernelLevel)"
         if !extra.isEmpty { line += " " + extra }
         print(line)
         fflush(nil)

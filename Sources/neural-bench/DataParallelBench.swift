@@ -77,7 +77,7 @@ struct DataParallelBench: ParsableCommand {
         let m = Bench.median, f = { (v: Double) in String(format: "%.3f", v) }
         let s = dp?.statistics ?? DataParallel.Statistics()
         print("RESULT bench=ddp_train lib=neural case=784-512-512-10_bs\(batch) ranks=\(group.size) backend=\(group.backendName) "
-              + "threads=\(threads) overlap=\(dp?.overlapsBackward ?? false) buckets=\(s.buckets) mb_per_step=\(f(Double(s.bytesPerStep) / 1e6)) "
+              + "threads=\(threads) isa=\(Runtime.kernelLevel) overlap=\(dp?.overlapsBackward ?? false) buckets=\(s.buckets) mb_per_step=\(f(Double(s.bytesPerStep) / 1e6)) "
               + "value=\(String(format: "%.0f", m(rates))) unit=samples/s step_ms=\(f(m(stepMs))) allreduce_ms=\(f(m(allreduce))) "
               + "exposed_ms=\(f(m(exposed))) comm_share=\(f(m(exposed) / m(stepMs))) rates=\(rates.map { String(format: "%.0f", $0) }.joined(separator: ","))")
     }

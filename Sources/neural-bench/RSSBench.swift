@@ -84,6 +84,6 @@ struct RSSBench: ParsableCommand {
         print("RESULT bench=rss lib=neural threads=\(options.threads) case=mlp\(features)-\(hidden)-\(hidden)-10_bs\(batch)_\(steps)steps "
               + "value=\(f(last - first)) unit=MiB rss_start=\(f(curve[0].mib)) rss_first=\(f(first)) rss_last=\(f(last)) "
               + "rss_max=\(f(peak)) seconds=\(f(seconds)) gradient_check=\(!noGradientCheck) loss_end=\(String(format: "%.4f", lastLoss)) "
-              + "curve=\(curve.map { "\($0.step):\(f($0.mib))" }.joined(separator: ","))")
+              + "isa=\(Runtime.kernelLevel) curve=\(curve.map { "\($0.step):\(f($0.mib))" }.joined(separator: ","))")
     }
 }

@@ -24,8 +24,10 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, turning any error into one line on stderr and exit status 1 (never a stack trace).
+/// A `NEURAL_ISA` that names no kernel level is such an error, before `body` runs.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
+        _ = try Runtime.environmentKernelLevelCap()
         try body()
     } catch let e as ExitCode {
         throw e

@@ -250,7 +250,7 @@ struct TrainCommand: ParsableCommand {
         let p = run.prepared
         print("neural: \(p.name) (\(p.train.count) train, \(p.test.count) test), model \(run.spec), "
               + "\(run.net.parameterCount) parameters, \(run.config.optimizer) lr \(run.config.lr) (\(run.scheduleName)), "
-              + "\(run.objective), \(run.epochCount) epochs")
+              + "\(run.objective), \(run.epochCount) epochs, \(Runtime.kernelLevel) kernels")
     }
 
     /// Writes everything that decides the rest of the run (root only): weights and buffers,

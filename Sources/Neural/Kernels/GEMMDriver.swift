@@ -7,8 +7,9 @@ import Synchronization
 enum GEMMConfig {
     /// Upper bound on the kernel level (-1: none). See `BLAS._kernelLevelCap`.
     static let levelCap = Atomic<Int>(-1)
-    /// Detected CPU level.
-    static let cpuLevel = Int(nk_cpu_level())
+    /// The kernel level in force on this thread (`Runtime.kernelLevel`: the CPU's, capped by NEURAL_ISA
+    /// and the runtime caps).
+    static var cpuLevel: Int { Int(nk_cpu_level()) }
 
     /// Bytes of one core's L2 cache as sysfs or cpuid tell (`nk_cache_bytes`), else 512 KiB.
     static let l2Bytes = { let b = Int(nk_cache_bytes(2)); return b > 0 ? b : 512 << 10 }()

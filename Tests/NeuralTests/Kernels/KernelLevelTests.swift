@@ -1,0 +1,119 @@
+import CNeuralKernels
+import Foundation
+import Testing
+import Neural
+
+// The kernel-level cap (NEURAL_ISA, Runtime.kernelLevelCap, Runtime.withKernelLevelCap) and the
+// promise that every kernel gives the same bits at every level this machine has.
+
+/// The levels this CPU can run, lowest first (portable always).
+let machineKernelLevels = KernelLevel.allCases.filter { $0 <= Runtime.cpuKernelLevel }
+
+@Suite("Kernel level cap")
+struct KernelLevelCapTests {
+    @Test func namesRoundTripAndUnknownNamesAreNil() {
+        for level in KernelLevel.allCases {
+            #expect(KernelLevel(name: level.description) == level)
+            #expect(KernelLevel(name: level.description.uppercased()) == level)
+            #expect(Int(nk_parse_level(level.description)) == level.rawValue)
+        }
+        #expect(KernelLevel(name: "sse4") == nil)
+        #expect(nk_parse_level("sse4") == -2)
+        #expect(nk_parse_level("native") == -1)
+        #expect(nk_parse_level("") == -1)
+    }
+
+    @Test func scopedCapLowersTheLevelOnlyWithinItsScopeAndNeverRaisesIt() {
+        let before = Runtime.kernelLevel
+        #expect(before <= Runtime.cpuKernelLevel)
+        for level in KernelLevel.allCases {
+            Runtime.withKernelLevelCap(level) {
+                #expect(Runtime.kernelLevel == min(level, before))
+                // Nested caps: the inner one holds inside, never above what the CPU has.
+                Runtime.withKernelLevelCap(.portable) { #expect(Runtime.kernelLevel == .portable) }
+                #expect(Runtime.kernelLevel == min(level, before))
+            }
+        }
+        #expect(Runtime.kernelLevel == before)
+    }
+
+    @Test func workerPoolJobsRunUnderTheCallersCap() {
+        for level in machineKernelLevels {
+            var seen = [Int32](repeating: -1, count: 64)
+            Runtime.withKernelLevelCap(level) {
+                seen.withUnsafeMutableBufferPointer { buffer in
+                    // Each task spins a little (so that a worker joins), then records its thread's level.
+                    nk_pool_run({ ctx, t in
+                        var spin = 0.0
+                        for i in 0..<20_000 { spin += Double(i).squareRoot() }
+                        ctx.unsafelyUnwrapped.assumingMemoryBound(to: Int32.self)[t] = spin < 0 ? -1 : nk_cpu_level()
+                    }, buffer.baseAddress, 64, 2)
+                }
+            }
+            #expect(seen.allSatisfy { Int($0) == level.rawValue }, "\(level): \(seen)")
+        }
+    }
+
+    @Test func processWideCapIsReadBackAndNilRemovesIt() {
+        let saved = Runtime.kernelLevelCap
+        defer { Runtime.kernelLevelCap = saved }
+        Runtime.kernelLevelCap = .avx512
+        #expect(Runtime.kernelLevelCap == .avx512)
+        #expect(Runtime.kernelLevel <= Runtime.cpuKernelLevel)
+        Runtime.kernelLevelCap = nil
+        #expect(Runtime.kernelLevelCap == nil)
+    }
+}
+
+/// Runs a built executable with `NEURAL_ISA` set.
+private func runTool(_ tool: URL, _ arguments: [String], isa: String, in directory: URL) throws -> NeuralTool.Result {
+    let p = Process()
+    p.executableURL = tool
+    p.arguments = arguments
+    p.currentDirectoryURL = directory
+    var env = ProcessInfo.processInfo.environment
+    env["NEURAL_ISA"] = isa
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return NeuralTool.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                             stderr: String(decoding: e, as: UTF8.self))
+}
+
+@Suite("NEURAL_ISA in the tool", .serialized, .enabled(if: NeuralTool.executable != nil, "the neural executable is not built"))
+struct KernelLevelToolTests {
+    @Test func unknownLevelIsAnErrorNamingTheVariable() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runTool(NeuralTool.executable!, ["summary", "--model", "mlp(8)", "--input-shape", "4", "--outputs", "2"],
+                            isa: "sse4", in: dir)
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("neural: ") && r.stderr.contains("NEURAL_ISA=sse4"), "stderr: \(r.stderr)")
+    }
+
+    /// Each level trains the default spirals run to the very same checkpoint bytes, and the header
+    /// names the level in force (the variable is honoured).
+    @Test func everyLevelTrainsTheSameCheckpoint() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var weights: [KernelLevel: Data] = [:]
+        for level in machineKernelLevels {
+            let r = try runTool(NeuralTool.executable!, ["train", "--epochs", "3", "--checkpoint", "\(level).safetensors"],
+                                isa: level.description, in: dir)
+            #expect(r.status == 0, "stderr: \(r.stderr)")
+            #expect(r.stdout.contains(", \(level) kernels"), "stdout: \(r.stdout)")
+            weights[level] = try Data(contentsOf: dir.appendingPathComponent("\(level).safetensors"))
+        }
+        // Known issue until every kernel is level-independent (issue 26: the nn kernels' AVX2 bodies and
+        // the GEMM's same bits at every level); remove the wrapper then.
+        withKnownIssue("the GEMM and nn kernels do not yet give the same bits at every level", isIntermittent: true) {
+            for level in machineKernelLevels {
+                #expect(weights[level] == weights[.portable], "\(level) weights differ from portable")
+            }
+        }
+    }
+}

@@ -1,4 +1,3 @@
-import CNeuralKernels
 import Neural
 import Testing
 
@@ -57,11 +56,13 @@ extension Double: LevelScalar {
     }
 }
 
-/// Tests that set the process-wide kernel level: one at a time, settings restored.
+/// The kernel level is capped per task (`Runtime.withKernelLevelCap`); the in-place settings are
+/// process-wide: one test at a time, settings restored.
 @Suite("GEMM at every kernel level", .serialized)
 struct GEMMLevelTests {
-    /// The levels this machine can run: 0 portable, 1 AVX2+FMA, 2 AVX-512F.
-    static let levels = Array(0...Int(nk_cpu_level()))
+    /// The levels this machine can run (portable always; AVX2+FMA, AVX-512F where the CPU has them
+    /// and NEURAL_ISA allows them).
+    static let levels = KernelLevel.allCases.filter { $0 <= Runtime.kernelLevel }
 
     /// Edges of every tile (6 × 16, 12 × 32, 8 × 48, 4 × 16 and their Float64 halves), 1 × N, N × 1,
     /// k = 1, the narrow kernels (n ≤ 16, A Bᵀ, k ≥ 16; and k < 16, which keeps the tiles), two K
@@ -74,12 +75,13 @@ struct GEMMLevelTests {
 
     static let transposes = [(false, false), (false, true), (true, false), (true, true)]
 
-    /// Runs `body` with the kernel level capped at `level` and `threads` threads.
-    private static func at<R>(level: Int, threads: Int, inPlace: Bool? = nil, _ body: () -> R) -> R {
-        let saved = (BLAS._kernelLevelCap, BLAS._readsAInPlace, BLAS._readsBInPlace)
-        (BLAS._kernelLevelCap, BLAS._readsAInPlace, BLAS._readsBInPlace) = (level, inPlace, inPlace)
-        defer { (BLAS._kernelLevelCap, BLAS._readsAInPlace, BLAS._readsBInPlace) = saved }
-        return Runtime.withThreads(threads, body)
+    /// Runs `body` with the kernel level capped at `level` (on this task's threads) and `threads`
+    /// threads; `inPlace` sets the process-wide in-place settings of A and B.
+    private static func at<R>(level: KernelLevel, threads: Int, inPlace: Bool? = nil, _ body: () -> R) -> R {
+        let saved = (BLAS._readsAInPlace, BLAS._readsBInPlace)
+        (BLAS._readsAInPlace, BLAS._readsBInPlace) = (inPlace, inPlace)
+        defer { (BLAS._readsAInPlace, BLAS._readsBInPlace) = saved }
+        return Runtime.withKernelLevelCap(level) { Runtime.withThreads(threads, body) }
     }
 
     /// Every shape, transpose and (alpha, beta) — beta 0 never reads C, beta 1 and 2 do — as bit
@@ -99,7 +101,7 @@ struct GEMMLevelTests {
 
     @Test("Float32: every level, one and two threads, operands packed or read in place, gives the bits of the portable kernels")
     func float32EveryLevelGivesTheSameBits() {
-        let reference = Self.at(level: 0, threads: 1) { Self.products(Float.self) }
+        let reference = Self.at(level: .portable, threads: 1) { Self.products(Float.self) }
         for level in Self.levels {
             for threads in [1, 2] {
                 for inPlace: Bool? in [nil, false, true] {
@@ -113,7 +115,7 @@ struct GEMMLevelTests {
 
     @Test("Float64: every level, one and two threads, gives the bits of the portable kernels")
     func float64EveryLevelGivesTheSameBits() {
-        let reference = Self.at(level: 0, threads: 1) { Self.products(Double.self) }
+        let reference = Self.at(level: .portable, threads: 1) { Self.products(Double.self) }
         for level in Self.levels {
             for threads in [1, 2] {
                 let bits = Self.at(level: level, threads: threads) { Self.products(Double.self) }
@@ -128,7 +130,7 @@ struct GEMMLevelTests {
         for (m, n, k) in [(7, 17, 9), (13, 33, 31), (30, 10, 40), (9, 21, 700)] {
             for (ta, tb) in Self.transposes {
                 let p = LevelProblem<Float>(transA: ta, transB: tb, m: m, n: n, k: k)
-                let c = Self.at(level: 0, threads: 1) { Float.gemm(p, alpha: 0.5, beta: 2) }
+                let c = Self.at(level: .portable, threads: 1) { Float.gemm(p, alpha: 0.5, beta: 2) }
                 var worst = 0.0
                 for i in 0..<m {
                     for j in 0..<n {
@@ -176,7 +178,7 @@ struct GEMMLevelTests {
             }
             return out + conv()
         }
-        let reference = Self.at(level: 0, threads: 1, all)
+        let reference = Self.at(level: .portable, threads: 1, all)
         for level in Self.levels {
             for threads in [1, 2] {
                 let got = Self.at(level: level, threads: threads, all)

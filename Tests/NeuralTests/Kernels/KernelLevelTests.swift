@@ -117,3 +117,73 @@ struct KernelLevelToolTests {
         }
     }
 }
+
+/// The bit patterns of `t` (Float32).
+private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bitPattern) }
+
+/// Runs `body` at every level the machine has and expects the same bits as at the portable level.
+private func expectSameBitsAtEveryLevel(_ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+                                        _ body: () -> [[UInt32]]) {
+    let reference = Runtime.withKernelLevelCap(.portable) { body() }
+    for level in machineKernelLevels where level != .portable {
+        let got = Runtime.withKernelLevelCap(level) { body() }
+        #expect(got.count == reference.count, sourceLocation: sourceLocation)
+        for (k, (g, r)) in zip(got, reference).enumerated() {
+            let first = g.indices.first { $0 < r.count && g[$0] != r[$0] }
+            #expect(g == r, "\(what) output \(k) at \(level): first difference at element \(first.map(String.init) ?? "?") of \(g.count)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+}
+
+@Suite("Same bits at every kernel level")
+struct KernelLevelBitsTests {
+    /// LayerNorm forward and backward, affine rows of 1024 (the pipelined vector bodies) and of 200
+    /// (masked tails), with several threads (rows split across them).
+    @Test(arguments: [[64, 1024], [33, 200], [5, 64]])
+    func layerNormForwardAndBackward(shape: [Int]) {
+        expectSameBitsAtEveryLevel("layerNorm \(shape)") {
+            Runtime.withThreads(2) {
+                var x = Tensor.randn(shape, mean: 3, std: 2, generator: RandomGenerator(seed: 1))
+                var w = Tensor.randn([shape[1]], generator: RandomGenerator(seed: 2))
+                var b = Tensor.randn([shape[1]], generator: RandomGenerator(seed: 3))
+                let g = Tensor.randn(shape, generator: RandomGenerator(seed: 4))
+                x.requiresGrad = true; w.requiresGrad = true; b.requiresGrad = true
+                let y = x.layerNorm(weight: w, bias: b)
+                (y * g).sum().backward()
+                return [bits(y), bits(x.grad!), bits(w.grad!), bits(b.grad!)]
+            }
+        }
+    }
+
+    @Test func softmaxAndCrossEntropyForwardAndBackward() {
+        expectSameBitsAtEveryLevel("cross-entropy") {
+            var logits = Tensor.randn([37, 10], std: 3, generator: RandomGenerator(seed: 5))
+            logits.requiresGrad = true
+            let labels = (0..<37).map { ($0 * 7) % 10 }
+            let loss = crossEntropyLoss(logits: logits, labels: labels)
+            loss.backward()
+            return [bits(loss), bits(logits.grad!), bits(logits.softmax())]
+        }
+    }
+
+    @Test func elementwiseFunctionsAndTheirGradients() {
+        expectSameBitsAtEveryLevel("elementwise") {
+            var x = Tensor.randn([1000 + 3], std: 4, generator: RandomGenerator(seed: 6))
+            x.requiresGrad = true
+            let outs = [x.exp(), x.tanh(), x.sigmoid(), x.gelu(), x.relu(), (x * 1.5 + 0.25).relu()]
+            outs.reduce(Tensor(0.0)) { $0 + $1.sum() }.backward()
+            return outs.map(bits) + [bits(x.grad!)]
+        }
+    }
+
+    @Test func maxPoolingForwardAndBackward() {
+        expectSameBitsAtEveryLevel("maxPool2d") {
+            var x = Tensor.randn([2, 3, 13, 18], generator: RandomGenerator(seed: 7))
+            x.requiresGrad = true
+            let y = x.maxPool2d(kernelSize: 2)
+            (y * y).sum().backward()
+            return [bits(y), bits(x.grad!)]
+        }
+    }
+}

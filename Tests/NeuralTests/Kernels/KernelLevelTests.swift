@@ -186,4 +186,29 @@ struct KernelLevelBitsTests {
             return [bits(y), bits(x.grad!)]
         }
     }
+
+    /// The elementwise layer loops (relu(ax+b) with and without streaming stores, bias + ReLU by
+    /// columns and by rows, the ReLU mask, the SGD update) on odd lengths with NaN, ±0 and ±inf.
+    @Test func layerLoopsOnOddLengthsAndSpecialValues() {
+        let n = 1000 + 13
+        var x = (0..<n).map { Float(sin(Double($0) * 0.37) * 3) }
+        x[3] = .nan; x[5] = -0.0; x[7] = .infinity; x[11] = -.infinity; x[900] = .nan
+        let bias = (0..<n).map { Float(cos(Double($0))) }
+        expectSameBitsAtEveryLevel("layer loops") {
+            var out: [[UInt32]] = []
+            for stream: Int32 in [0, 1] {
+                for relu: Int32 in [0, 1] {
+                    var y = [Float](repeating: 7, count: n + 1)
+                    y.withUnsafeMutableBufferPointer { nk_axpb_act_f32(x, $0.baseAddress! + 1, Int(n), 1.5, -0.25, relu, stream) }
+                    out.append(y.map(\.bitPattern))
+                }
+            }
+            var cols = x, rows = x, grad = [Float](repeating: 0, count: n), p = bias
+            nk_bias_act_cols_f32(&cols, bias, 1, 1013, 1013, 1)
+            nk_bias_act_rows_f32(&rows, bias, 1013 / 17, 17, 17, 1)
+            nk_relu_grad_f32(&grad, bias, x, Int(n))
+            nk_sgd_f32(&p, x, 0.1, Int(n))
+            return out + [cols, rows, grad, p].map { $0.map(\.bitPattern) }
+        }
+    }
 }

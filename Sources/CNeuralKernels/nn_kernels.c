@@ -1,6 +1,8 @@
 // Float32 loops of the layers' epilogues, pooling and the SGD update (see nk_nn.h).
 // Each has an AVX-512F body (chosen at run time) and a portable body with the same arithmetic:
-// no contraction into fused multiply-adds, so both give the same bits.
+// no contraction into fused multiply-adds, so both give the same bits; the elementwise ones
+// (relu(ax+b), bias + activation by columns and rows, the ReLU mask, SGD) also an AVX2 body
+// (nn_avx2.h).
 #include "CNeuralKernels.h"
 #include <math.h>
 
@@ -17,6 +19,11 @@ static inline int nk_has512(void) { return 0; }
 #endif
 
 static inline float nk_relu1(float z) { return z > 0 ? z : 0; }
+
+#if defined(__x86_64__)
+#include "nn_avx2.h"
+static inline int nk_has2(void) { return nk_cpu_level() == 1; }
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // Bias + activation epilogues
@@ -157,6 +164,7 @@ NK_AVX512 static void nk_axpb_act_512(const float *x, float *y, long n, float a,
 void nk_axpb_act_f32(const float *x, float *y, long n, float a, float b, int relu, int stream) {
 #if defined(__x86_64__)
     if (nk_has512()) { nk_axpb_act_512(x, y, n, a, b, relu, stream); return; }
+    if (nk_has2()) { nk_axpb_act_avx2(x, y, n, a, b, relu, stream); return; }
 #endif
     for (long i = 0; i < n; i++) {
         float z = a * x[i] + b;
@@ -168,6 +176,7 @@ void nk_bias_act_cols_f32(float *y, const float *b, long rows, long cols, long l
     if (!b && !relu) return;
 #if defined(__x86_64__)
     if (nk_has512()) { nk_bias_act_cols_512(y, b, rows, cols, ldy, relu); return; }
+    if (nk_has2()) { nk_bias_act_cols_avx2(y, b, rows, cols, ldy, relu); return; }
 #endif
     for (long i = 0; i < rows; i++) {
         float *r = y + i * ldy;
@@ -195,6 +204,7 @@ void nk_bias_act_rows_f32(float *y, const float *b, long rows, long cols, long l
     if (!b && !relu) return;
 #if defined(__x86_64__)
     if (nk_has512()) { nk_bias_act_rows_512(y, b, rows, cols, ldy, relu); return; }
+    if (nk_has2()) { nk_bias_act_rows_avx2(y, b, rows, cols, ldy, relu); return; }
 #endif
     for (long i = 0; i < rows; i++) {
         float *r = y + i * ldy;
@@ -208,6 +218,7 @@ void nk_bias_act_rows_f32(float *y, const float *b, long rows, long cols, long l
 void nk_relu_grad_f32(float *g, const float *v, const float *y, long n) {
 #if defined(__x86_64__)
     if (nk_has512()) { nk_relu_grad_512(g, v, y, n); return; }
+    if (nk_has2()) { nk_relu_grad_avx2(g, v, y, n); return; }
 #endif
     for (long i = 0; i < n; i++) g[i] = y[i] > 0 ? v[i] : 0;
 }
@@ -401,6 +412,7 @@ NK_AVX512 static void nk_sgd_512(float *p, const float *g, float lr, long n) {
 void nk_sgd_f32(float *p, const float *g, float lr, long n) {
 #if defined(__x86_64__)
     if (nk_has512()) { nk_sgd_512(p, g, lr, n); return; }
+    if (nk_has2()) { nk_sgd_avx2(p, g, lr, n); return; }
 #endif
     for (long i = 0; i < n; i++) p[i] -= lr * g[i];
 }

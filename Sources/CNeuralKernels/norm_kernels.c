@@ -370,13 +370,22 @@ NK512 static void ln_bwd_512(const float *g, const float *x, const float *mean, 
                        r + 1 < r1 ? g + (r + 1) * m : 0, r + 1 < r1 ? x + (r + 1) * m : 0);
     if (stream) _mm_sfence();
 }
+
+#include "norm_avx2.h"
 #endif
 
 void nk_layernorm_fwd_f32(const float *x, float *y, float *mean, float *rstd, long r0, long r1, long m,
                           float eps, const float *w, const float *b, int stream) {
     if (m <= 0) return;
 #if defined(__x86_64__)
-    if (nk_cpu_level() >= 2) { ln_fwd_512(x, y, mean, rstd, r0, r1, m, eps, w, b, stream); return; }
+    const int level = nk_cpu_level();
+    if (level >= 2) { ln_fwd_512(x, y, mean, rstd, r0, r1, m, eps, w, b, stream); return; }
+    // AVX2: the pipelined rows (affine, m a multiple of 64); other shapes run the portable body,
+    // which gives the same bits.
+    if (level == 1 && w && b && m % 64 == 0 && r0 < r1) {
+        ln_fwd_pipelined_avx2(x, y, mean, rstd, r0, r1, m, eps, w, b, stream && ((uintptr_t)y & 63) == 0);
+        return;
+    }
 #endif
     (void)stream;
     nk_layernorm_fwd_f32_portable(x, y, mean, rstd, r0, r1, m, eps, w, b);
@@ -387,7 +396,12 @@ void nk_layernorm_bwd_f32(const float *g, const float *x, const float *mean, con
                           int stream) {
     if (m <= 0) return;
 #if defined(__x86_64__)
-    if (nk_cpu_level() >= 2) { ln_bwd_512(g, x, mean, rstd, w, r0, r1, m, dx, pw, pb, stream); return; }
+    const int level = nk_cpu_level();
+    if (level >= 2) { ln_bwd_512(g, x, mean, rstd, w, r0, r1, m, dx, pw, pb, stream); return; }
+    if (level == 1 && w && dx && pw && pb && m % 64 == 0 && r0 < r1) {
+        ln_bwd_pipelined_avx2(g, x, mean, rstd, w, r0, r1, m, dx, pw, pb, stream && ((uintptr_t)dx & 63) == 0);
+        return;
+    }
 #endif
     (void)stream;
     nk_layernorm_bwd_f32_portable(g, x, mean, rstd, w, r0, r1, m, dx, pw, pb);

@@ -2,9 +2,10 @@
 #define NK_NORM_H
 
 /// Float32 layer-normalisation rows (LN-S, eq. 7.40, with per-feature weight and bias), each
-/// with an AVX-512F body chosen at run time and a portable body that adds in the same order
+/// with an AVX-512F body chosen at run time, an AVX2+FMA body for affine rows whose length is a
+/// multiple of 64 (norm_avx2.h; other rows run the portable body there) and a portable body that adds in the same order
 /// (element i of a row goes to partial sum i mod 64; the 64 partials are combined the same way),
-/// so both give the same bits. Rows are independent: callers split them across threads freely.
+/// so every level gives the same bits. Rows are independent: callers split them across threads freely.
 ///
 /// Row r of x (and y, g, dx) is the m elements starting at r * m; mean[r] and rstd[r] are its
 /// statistics. With stream != 0, rows of y / dx that start on a 64-byte boundary and whose

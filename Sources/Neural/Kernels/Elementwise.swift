@@ -88,6 +88,7 @@ enum Elementwise {
         switch x.dtype {
         case .float32: unaryLoop(Float.self, x, out, f)
         case .float64: unaryLoop(Double.self, x, out, f)
+        case .int32, .int64: x.dtype.floatOnly("this elementwise function")
         }
     }
 
@@ -117,6 +118,7 @@ enum Elementwise {
             switch a.dtype {
             case .float32: binaryLoop(a, b, out, f, Float.self)
             case .float64: binaryLoop(a, b, out, f, Double.self)
+            case .int32, .int64: a.dtype.floatOnly("\(op)")
             }
         }
         return out
@@ -202,6 +204,7 @@ enum Elementwise {
             switch a.dtype {
             case .float32: selectLoop(Float.self, c, av, bv, out)
             case .float64: selectLoop(Double.self, c, av, bv, out)
+            case .int32, .int64: a.dtype.floatOnly("where")
             }
         }
         return out
@@ -222,7 +225,14 @@ enum Elementwise {
         switch t.dtype {
         case .float32: fill(Float.self, t, value)
         case .float64: fill(Double.self, t, value)
+        case .int32: fillInteger(Int32.self, t, value)
+        case .int64: fillInteger(Int64.self, t, value)
         }
+    }
+
+    private static func fillInteger<T: TensorInteger>(_: T.Type, _ t: Tensor, _ value: Double) {
+        let v: T = ElementConversion.integer(value, position: 0)
+        t.pointer(T.self).update(repeating: v, count: t.count)
     }
 
     @inline(__always)

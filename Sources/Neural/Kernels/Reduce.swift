@@ -19,6 +19,7 @@ enum Reduce {
             switch x.dtype {
             case .float32: run(Float.self, src, out, o, r, i, kind)
             case .float64: run(Double.self, src, out, o, r, i, kind)
+            case .int32, .int64: x.dtype.floatOnly("this reduction")
             }
         }
         return out
@@ -35,6 +36,7 @@ enum Reduce {
             switch x.dtype {
             case .float32: argmaxLoop(Float.self, src, out, o, r, i)
             case .float64: argmaxLoop(Double.self, src, out, o, r, i)
+            case .int32, .int64: x.dtype.floatOnly("argmax")
             }
         }
         return out

@@ -192,31 +192,51 @@ enum Elementwise {
         return out
     }
 
-    /// `cond != 0 ? a : b` elementwise with broadcasting of all three operands.
+    /// `cond != 0 ? a : b` elementwise with broadcasting of all three operands; `cond` may have any
+    /// dtype, `a` and `b` share one.
     static func select(_ cond: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.dtype == b.dtype && cond.dtype == a.dtype,
-                     "Neural: where: dtypes differ (\(cond.dtype), \(a.dtype), \(b.dtype))")
+        precondition(a.dtype == b.dtype, "Neural: where: the two branches' dtypes differ (\(a.dtype) vs \(b.dtype)); convert one with .to(_:)")
         let shape = Shape.broadcast(Shape.broadcast(cond.shape, a.shape, op: "where"), b.shape, op: "where")
-        let c = cond.broadcast(to: shape).contiguous()
+        let c = nonzero(cond.broadcast(to: shape).contiguous())
         let av = a.broadcast(to: shape).contiguous(), bv = b.broadcast(to: shape).contiguous()
         let out = Tensor(uninitialized: shape, dtype: a.dtype)
         withExtendedLifetime((c, av, bv)) {
             switch a.dtype {
             case .float32: selectLoop(Float.self, c, av, bv, out)
             case .float64: selectLoop(Double.self, c, av, bv, out)
-            case .int32, .int64: a.dtype.floatOnly("where")
+            case .int32: selectLoop(Int32.self, c, av, bv, out)
+            case .int64: selectLoop(Int64.self, c, av, bv, out)
             }
         }
         return out
     }
 
+    /// `x != 0` (NaN counts as true) per element of contiguous `x`, as bytes.
+    static func nonzero(_ x: Tensor) -> [Bool] {
+        func read<T: TensorElement>(_: T.Type) -> [Bool] {
+            let p = x.pointer(T.self)
+            return (0..<x.count).map { p[$0] != 0 }
+        }
+        return withExtendedLifetime(x) {
+            switch x.dtype {
+            case .float32: read(Float.self)
+            case .float64: read(Double.self)
+            case .int32: read(Int32.self)
+            case .int64: read(Int64.self)
+            }
+        }
+    }
+
     @inline(__always)
-    private static func selectLoop<T: KernelScalar>(_: T.Type, _ c: Tensor, _ a: Tensor, _ b: Tensor, _ o: Tensor) {
-        let cp = SendablePointer(c.pointer(T.self)), ap = SendablePointer(a.pointer(T.self))
+    private static func selectLoop<T: TensorElement>(_: T.Type, _ c: [Bool], _ a: Tensor, _ b: Tensor, _ o: Tensor) {
+        let ap = SendablePointer(a.pointer(T.self))
         let bp = SendablePointer(b.pointer(T.self)), op = SendablePointer(o.pointer(T.self))
-        Parallel.forRanges(count: o.count, grain: 1 << 15) { r in
-            let c = cp.pointer, a = ap.pointer, b = bp.pointer, o = op.pointer
-            for i in r { o[i] = c[i] != 0 ? a[i] : b[i] }
+        c.withUnsafeBufferPointer { cb in
+            let cp = SendablePointer(cb.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+            Parallel.forRanges(count: o.count, grain: 1 << 15) { r in
+                let c = cp.pointer, a = ap.pointer, b = bp.pointer, o = op.pointer
+                for i in r { o[i] = c[i] ? a[i] : b[i] }
+            }
         }
     }
 

@@ -25,11 +25,14 @@ extension UnaryFunctor {
 /// A scalar function of two arguments applied elementwise with broadcasting.
 protocol BinaryFunctor {
     func apply<T: KernelScalar>(_ a: T, _ b: T) -> T
+    /// The function on integers (wrapping arithmetic, as torch), or `nil` for a float-only function.
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64?
     static var grain: Int { get }
 }
 
 extension BinaryFunctor {
     static var grain: Int { 1 << 15 }
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? { nil }
 }
 
 /// Elementwise kernels: contiguous fast paths, broadcasting through zero strides, both cores
@@ -118,10 +121,22 @@ enum Elementwise {
             switch a.dtype {
             case .float32: binaryLoop(a, b, out, f, Float.self)
             case .float64: binaryLoop(a, b, out, f, Double.self)
-            case .int32, .int64: a.dtype.floatOnly("\(op)")
+            case .int32, .int64: integerBinary(a, b, out, f, op: op)
             }
         }
         return out
+    }
+
+    /// `f` on integer operands (one thread; integer tensors are ids and counts, not bulk data):
+    /// both read in full before `out` (which may be either one's storage) is written.
+    private static func integerBinary<F: BinaryFunctor>(_ a: Tensor, _ b: Tensor, _ out: Tensor, _ f: F, op: String) {
+        let av = a.broadcast(to: out.shape).scalars(as: Int64.self), bv = b.broadcast(to: out.shape).scalars(as: Int64.self)
+        guard f.applyInteger(0, 1) != nil else { a.dtype.floatOnly(op) }
+        func write<T: TensorInteger>(_: T.Type) {
+            let o = out.pointer(T.self)
+            for i in 0..<av.count { o[i] = T(truncatingIfNeeded: f.applyInteger(av[i], bv[i])!) }
+        }
+        if out.dtype == .int32 { write(Int32.self) } else { write(Int64.self) }
     }
 
     @inline(__always)

@@ -1,9 +1,21 @@
-/// Comparisons to masks (1 where true, 0 where false, in the operands' dtype) and `where`.
-/// Masks carry no gradient.
+/// Comparisons to masks (1 where true, 0 where false, in the operands' dtype; integer tensors
+/// compare too, e.g. `ids .== padId`), `where` and `maskedFill`. Masks carry no gradient.
 
 struct CompareF: BinaryFunctor {
     enum Kind { case lt, le, gt, ge, eq, ne }
     let kind: Kind
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? {
+        let r: Bool
+        switch kind {
+        case .lt: r = a < b
+        case .le: r = a <= b
+        case .gt: r = a > b
+        case .ge: r = a >= b
+        case .eq: r = a == b
+        case .ne: r = a != b
+        }
+        return r ? 1 : 0
+    }
     @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T {
         let r: Bool
         switch kind {

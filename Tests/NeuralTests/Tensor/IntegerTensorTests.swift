@@ -120,3 +120,21 @@ struct IntegerTensorTests {
         #expect(m.steps.value.dtype == .int64 && m.steps.value.scalars(as: Int.self) == [3])
     }
 }
+
+@Suite("Integer arithmetic and comparisons")
+struct IntegerArithmeticTests {
+    @Test func addSubtractMultiplyAndCompareWithBroadcasting() {
+        let ids = Tensor(integers: [0, 3, 5, 0, 7, 2], shape: [2, 3])
+        #expect((ids + Tensor(integers: [1])).scalars(as: Int.self) == [1, 4, 6, 1, 8, 3])
+        #expect((ids - ids).scalars(as: Int.self) == [0, 0, 0, 0, 0, 0])
+        #expect((ids * Tensor(integers: [1, 10, 100])).scalars(as: Int.self) == [0, 30, 500, 0, 70, 200])
+        let pad = ids .== 0
+        #expect(pad.dtype == .int64 && pad.scalars(as: Int.self) == [1, 0, 0, 1, 0, 0])
+        #expect((ids .> 2).scalars(as: Int.self) == [0, 1, 1, 0, 1, 0])
+        #expect(Tensor.maximum(ids, Tensor(integers: [4])).scalars(as: Int.self) == [4, 4, 5, 4, 7, 4])
+        // Exact beyond 2^53.
+        let big = Tensor(integers: [Int64(1) << 60])
+        #expect(((big + Tensor(integers: [1])) .== big).scalars(as: Int.self) == [0])
+        #expect((Tensor(integers: [2, 3], dtype: .int32) * Tensor(integers: [4, 5], dtype: .int32)).scalars(as: Int32.self) == [8, 15])
+    }
+}

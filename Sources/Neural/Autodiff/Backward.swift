@@ -13,8 +13,9 @@ extension Tensor {
         get { node != nil }
         set {
             if newValue {
-                precondition(dtype.isFloatingPoint,
-                             "Neural: requiresGrad needs a floating-point tensor, got \(dtype) (shape \(shape)); integer tensors are never differentiated")
+                guard dtype.isFloatingPoint else {
+                    fatalError("Neural: requiresGrad needs a floating-point tensor, got \(dtype) (shape \(shape)); integer tensors are never differentiated")
+                }
                 if node == nil { node = GradNode(leafShape: shape, dtype: dtype) }
             } else {
                 node = nil

@@ -2,17 +2,19 @@
 /// `indexSelect` along a dimension, with ``DType/int32`` or ``DType/int64`` index tensors.
 ///
 /// Accumulations run in one fixed order (row-major over the index tensor) on one thread, so their
-/// results are the same bits at any thread count. An index out of range stops with a message
-/// naming the index value, its position and the dimension's size.
+/// results are the same bits at any thread count. An index out of range stops the program with a
+/// message naming the index value, its position and the dimension's size (`fatalError`, so the
+/// message is printed in release builds too).
 extension Tensor {
     /// The values of an integer index tensor as `Int`, each checked against `size` (negative values
     /// are out of range, as in `torch.gather`; `indexSelect` also rejects them).
     static func indexValues(_ index: Tensor, op: String, size: Int, axis: Int) -> [Int] {
-        precondition(index.dtype.isInteger,
-                     "Neural: \(op) needs an int32 or int64 index tensor, got \(index.dtype); convert it with .to(.int64)")
+        guard index.dtype.isInteger else {
+            fatalError("Neural: \(op) needs an int32 or int64 index tensor, got \(index.dtype); convert it with .to(.int64)")
+        }
         let values = index.scalars(as: Int.self)
         for (position, i) in values.enumerated() where i < 0 || i >= size {
-            preconditionFailure("Neural: \(op) index \(i) at position \(position) is out of range for dimension \(axis) of size \(size)")
+            fatalError("Neural: \(op) index \(i) at position \(position) is out of range for dimension \(axis) of size \(size)")
         }
         return values
     }

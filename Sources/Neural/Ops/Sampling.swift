@@ -27,7 +27,7 @@ extension Tensor {
         for r in 0..<rows {
             var weights = Array(w[(r * n)..<(r * n + n)])
             for (i, x) in weights.enumerated() where !(x >= 0 && x.isFinite) {
-                preconditionFailure("Neural: multinomial weight \(x) at row \(r), category \(i) is negative, infinite or NaN")
+                fatalError("Neural: multinomial weight \(x) at row \(r), category \(i) is negative, infinite or NaN")
             }
             let positive = weights.filter { $0 > 0 }.count
             precondition(positive > 0, "Neural: multinomial: row \(r) has no positive weight")

@@ -56,7 +56,7 @@ enum ElementConversion {
     @inline(__always)
     static func integer<S: BinaryFloatingPoint, D: TensorInteger>(_ value: S, position: Int) -> D {
         guard let v = D(exactly: value.rounded(.towardZero)) else {
-            preconditionFailure("Neural: value \(value) at position \(position) cannot be converted to \(D.dtype) (NaN, infinite or outside \(D.min)...\(D.max))")
+            fatalError("Neural: value \(value) at position \(position) cannot be converted to \(D.dtype) (NaN, infinite or outside \(D.min)...\(D.max))")
         }
         return v
     }

@@ -49,7 +49,7 @@ extension Tensor {
         }
         func exact<T: TensorInteger>(_ v: I, _ i: Int) -> T {
             guard let x = T(exactly: v) else {
-                preconditionFailure("Neural: value \(v) at position \(i) does not fit \(T.dtype) (\(T.min)...\(T.max))")
+                fatalError("Neural: value \(v) at position \(i) does not fit \(T.dtype) (\(T.min)...\(T.max))")
             }
             return x
         }

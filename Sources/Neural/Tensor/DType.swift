@@ -38,7 +38,7 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Stops with "Neural: `op` needs a floating-point tensor, got int64": the fallback of every
     /// float-only kernel's dtype switch.
     func floatOnly(_ op: String) -> Never {
-        preconditionFailure("Neural: \(op) needs a floating-point tensor, got \(self); convert it with .to(.float32)")
+        fatalError("Neural: \(op) needs a floating-point tensor, got \(self); convert it with .to(.float32)")
     }
 }
 

@@ -209,3 +209,25 @@ struct IndexOpsTests {
         #expect(Tensor([5.0, 1] as [Double]).topPFiltered(0.01).scalars(as: Double.self) == [5, -.infinity])
     }
 }
+
+@Suite("Index ops: out-of-range indices stop with a message")
+struct IndexOpsRangeTests {
+    @Test func outOfRangeGatherIndexNamesTheIndexAndTheSize() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([2, 5]).gather(axis: 1, index: Tensor(integers: [1, 7], shape: [2, 1]))
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("gather index 7") && text.contains("of size 5"), "\(text)")
+    }
+
+    @Test func embeddingIdOutOfRangeAndFloatOnlyOpsOnIntegersStop() async {
+        await #expect(processExitsWith: .failure) {
+            _ = Embedding(4, 2)(Tensor(integers: [4]))
+        }
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor(integers: [1, 2], shape: [1, 2]).matmul(Tensor(integers: [1, 2], shape: [2, 1]))
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("needs a floating-point tensor, got int64"), "\(text)")
+    }
+}

@@ -58,8 +58,9 @@ extension Tensor {
     /// This tensor sorted along `axis`, as `torch.sort(stable=True)`: ascending unless `descending`,
     /// equal elements in their original order, NaN last ascending (first descending). Returns the
     /// sorted values (this shape; B: v scattered back to where each value came from) and their
-    /// original positions as an ``DType/int64`` tensor of the same shape.
-    public func sort(axis: Int = -1, descending: Bool = false) -> (values: Tensor, indices: Tensor) {
+    /// original positions as an ``DType/int64`` tensor of the same shape. The sort is always stable
+    /// (`stable: false` is accepted for PyTorch's signature and gives the same result).
+    public func sort(axis: Int = -1, descending: Bool = false, stable: Bool = true) -> (values: Tensor, indices: Tensor) {
         if rank == 0 { return (self, Tensor.zeros([], dtype: .int64)) }
         let a = Shape.normalize(axis, rank: rank)
         let indices = sortedIndices(axis: a, descending: descending, keep: shape[a])

@@ -44,7 +44,7 @@ struct IndexOpsFixtureTests {
         for c in cases("sort_") {
             let x = c.tensor("x")
             for input in [x, x.to(.float32), x.to(.int64)] {
-                let (v, i) = input.sort(axis: c.int("dim"), descending: c.bool("descending"))
+                let (v, i) = input.sort(axis: c.int("dim"), descending: c.bool("descending"), stable: true)
                 #expect(i.dtype == .int64 && v.dtype == input.dtype)
                 expectMatches(v.to(.float64), c.tensor("values"), c.name)
                 expectMatches(i.to(.float64), c.tensor("indices"), c.name)

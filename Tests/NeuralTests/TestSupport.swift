@@ -52,6 +52,7 @@ func expectBitIdentical(_ a: Tensor, _ b: Tensor, sourceLocation: SourceLocation
     switch a.dtype {
     case .float32: same = a.scalars(as: Float.self).map(\.bitPattern) == b.scalars(as: Float.self).map(\.bitPattern)
     case .float64: same = a.scalars(as: Double.self).map(\.bitPattern) == b.scalars(as: Double.self).map(\.bitPattern)
+    case .int32, .int64: same = a.scalars(as: Int64.self) == b.scalars(as: Int64.self)
     }
     #expect(same, "tensors of shape \(a.shape) differ bitwise", sourceLocation: sourceLocation)
 }

@@ -122,6 +122,8 @@ package enum AnomalyDetection {
                 guard !allFinite(b, lanes: SIMD8<Double>.self) else { return nil }
                 return b.first { !$0.isFinite }
             }
+        case .int32, .int64:
+            return nil   // integers are always finite
         }
     }
 

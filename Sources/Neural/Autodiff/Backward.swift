@@ -7,12 +7,15 @@ import Synchronization
 extension Tensor {
     /// Whether operations on this tensor record history for ``backward(_:retainGraph:)``.
     ///
-    /// Setting it to `true` on a tensor makes it a leaf whose ``grad`` accumulates ∂J/∂self;
-    /// setting it to `false` detaches the tensor.
+    /// Setting it to `true` on a tensor makes it a leaf whose ``grad`` accumulates ∂J/∂self
+    /// (floating-point tensors only); setting it to `false` detaches the tensor.
     public var requiresGrad: Bool {
         get { node != nil }
         set {
             if newValue {
+                guard dtype.isFloatingPoint else {
+                    fatalError("Neural: requiresGrad needs a floating-point tensor, got \(dtype) (shape \(shape)); integer tensors are never differentiated")
+                }
                 if node == nil { node = GradNode(leafShape: shape, dtype: dtype) }
             } else {
                 node = nil

@@ -5,7 +5,7 @@ extension Tensor {
     /// itself with its record), so the graph holds no cycles.
     @inline(__always)
     static func record(_ result: Tensor, op: String, inputs: [Tensor], backward: @escaping BackwardFunction) -> Tensor {
-        guard GradMode.enabled, inputs.contains(where: { $0.node != nil }) else { return result }
+        guard GradMode.enabled, result.dtype.isFloatingPoint, inputs.contains(where: { $0.node != nil }) else { return result }
         var out = result
         var backward = backward
         if let recorder = AnomalyDetection.recorder {
@@ -19,7 +19,7 @@ extension Tensor {
     /// The one-input form of ``record(_:op:inputs:backward:)``.
     @inline(__always)
     static func record(_ result: Tensor, op: String, input: Tensor, backward: @escaping (Tensor) -> Tensor) -> Tensor {
-        guard GradMode.enabled, input.node != nil else { return result }
+        guard GradMode.enabled, result.dtype.isFloatingPoint, input.node != nil else { return result }
         var out = result
         var wrapped: BackwardFunction = { v, _ in [backward(v)] }
         if let recorder = AnomalyDetection.recorder {

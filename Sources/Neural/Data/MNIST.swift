@@ -76,6 +76,7 @@ public enum MNIST {
             case .float64:
                 let out = x.pointer(Double.self)
                 for i in 0..<p.count { out[i] = Double(p[i]) * scale + shift }
+            case .int32, .int64: dtype.floatOnly("MNIST images")
             }
         }
         return TensorDataset(inputs: x, labels: labels, classCount: 10)

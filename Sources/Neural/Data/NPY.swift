@@ -3,8 +3,9 @@ import Foundation
 /// NumPy's `.npy` array files (format versions 1.0, 2.0 and 3.0), C order.
 ///
 /// Reading accepts little-endian float32 (`<f4`), float64 (`<f8`), int64 (`<i8`), int32 (`<i4`)
-/// and uint8 (`|u1`); integers are read as float64 values (float32 for `|u1`). Writing produces
-/// `<f4` or `<f8` per the tensor's dtype, version 1.0 (2.0 when the header needs it). Scalars
+/// and one-byte integers (`|u1`, `|i1`): `<i8` reads as an ``DType/int64`` tensor, `<i4` as
+/// ``DType/int32``, one-byte integers as float32 values (pixels). Writing produces `<f4`, `<f8`,
+/// `<i4` or `<i8` per the tensor's dtype, version 1.0 (2.0 when the header needs it). Scalars
 /// (shape `()`) read as shape `[]`.
 ///
 /// ```swift
@@ -99,14 +100,17 @@ public enum NPY {
             b.withUnsafeBytes { raw in
                 (UnsafeMutableRawPointer(out.pointer(Double.self))).copyMemory(from: raw.baseAddress! + bodyStart, byteCount: expected)
             }
-        case "<i8", "<i4":
-            out = Tensor(uninitialized: shape, dtype: .float64)
-            let p = out.pointer(Double.self)
+        case "<i8":
+            out = Tensor(uninitialized: shape, dtype: .int64)
+            let p = out.pointer(Int64.self)
             b.withUnsafeBytes { raw in
-                for i in 0..<count {
-                    p[i] = itemSize == 8 ? Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: bodyStart + 8 * i, as: Int64.self)))
-                                         : Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: bodyStart + 4 * i, as: Int32.self)))
-                }
+                for i in 0..<count { p[i] = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: bodyStart + 8 * i, as: Int64.self)) }
+            }
+        case "<i4":
+            out = Tensor(uninitialized: shape, dtype: .int32)
+            let p = out.pointer(Int32.self)
+            b.withUnsafeBytes { raw in
+                for i in 0..<count { p[i] = Int32(littleEndian: raw.loadUnaligned(fromByteOffset: bodyStart + 4 * i, as: Int32.self)) }
             }
         default:   // one-byte integers
             out = Tensor(uninitialized: shape, dtype: .float32)
@@ -117,9 +121,14 @@ public enum NPY {
         return out
     }
 
-    /// The `.npy` bytes of `tensor` (C order, `<f4` or `<f8`).
+    /// The `.npy` bytes of `tensor` (C order, `<f4`, `<f8`, `<i4` or `<i8`).
     public static func encode(_ tensor: Tensor) -> Data {
-        let descr = tensor.dtype == .float32 ? "<f4" : "<f8"
+        let descr = switch tensor.dtype {
+        case .float32: "<f4"
+        case .float64: "<f8"
+        case .int32: "<i4"
+        case .int64: "<i8"
+        }
         let shape = tensor.shape.isEmpty ? "()" : tensor.shape.count == 1 ? "(\(tensor.shape[0]),)"
             : "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }"
@@ -136,11 +145,13 @@ public enum NPY {
         switch tensor.dtype {
         case .float32: tensor.withUnsafeScalars(as: Float.self) { data.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
         case .float64: tensor.withUnsafeScalars(as: Double.self) { data.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
+        case .int32: tensor.withUnsafeScalars(as: Int32.self) { data.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
+        case .int64: tensor.withUnsafeScalars(as: Int64.self) { data.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
         }
         return data
     }
 
-    /// Writes `tensor` as a `.npy` file (C order, `<f4` or `<f8`), atomically.
+    /// Writes `tensor` as a `.npy` file (C order, `<f4`, `<f8`, `<i4` or `<i8`), atomically.
     ///
     /// - Throws: ``DataError`` `.writeFailed` when the file cannot be written.
     public static func write(_ tensor: Tensor, to url: URL) throws {

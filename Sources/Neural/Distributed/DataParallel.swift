@@ -223,6 +223,7 @@ public final class DataParallel {
             switch bucket.dtype {
             case .float32: scaledCopy(Float.self)
             case .float64: scaledCopy(Double.self)
+            case .int32, .int64: bucket.dtype.floatOnly("DataParallel gradients")
             }
         }
         engine.packed(bucket: b)

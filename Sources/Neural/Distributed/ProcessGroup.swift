@@ -226,6 +226,7 @@ final class ThreadCollectives: Collectives, @unchecked Sendable {
         switch dtype {
         case .float32: Self.sumSlice(all, Float.self, lo, hi)
         case .float64: Self.sumSlice(all, Double.self, lo, hi)
+        case .int32, .int64: dtype.floatOnly("allReduce")
         }
         shared.wait()
     }

@@ -25,11 +25,14 @@ extension UnaryFunctor {
 /// A scalar function of two arguments applied elementwise with broadcasting.
 protocol BinaryFunctor {
     func apply<T: KernelScalar>(_ a: T, _ b: T) -> T
+    /// The function on integers (wrapping arithmetic, as torch), or `nil` for a float-only function.
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64?
     static var grain: Int { get }
 }
 
 extension BinaryFunctor {
     static var grain: Int { 1 << 15 }
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? { nil }
 }
 
 /// Elementwise kernels: contiguous fast paths, broadcasting through zero strides, both cores
@@ -88,6 +91,7 @@ enum Elementwise {
         switch x.dtype {
         case .float32: unaryLoop(Float.self, x, out, f)
         case .float64: unaryLoop(Double.self, x, out, f)
+        case .int32, .int64: x.dtype.floatOnly("this elementwise function")
         }
     }
 
@@ -117,9 +121,22 @@ enum Elementwise {
             switch a.dtype {
             case .float32: binaryLoop(a, b, out, f, Float.self)
             case .float64: binaryLoop(a, b, out, f, Double.self)
+            case .int32, .int64: integerBinary(a, b, out, f, op: op)
             }
         }
         return out
+    }
+
+    /// `f` on integer operands (one thread; integer tensors are ids and counts, not bulk data):
+    /// both read in full before `out` (which may be either one's storage) is written.
+    private static func integerBinary<F: BinaryFunctor>(_ a: Tensor, _ b: Tensor, _ out: Tensor, _ f: F, op: String) {
+        let av = a.broadcast(to: out.shape).scalars(as: Int64.self), bv = b.broadcast(to: out.shape).scalars(as: Int64.self)
+        guard f.applyInteger(0, 1) != nil else { a.dtype.floatOnly(op) }
+        func write<T: TensorInteger>(_: T.Type) {
+            let o = out.pointer(T.self)
+            for i in 0..<av.count { o[i] = T(truncatingIfNeeded: f.applyInteger(av[i], bv[i])!) }
+        }
+        if out.dtype == .int32 { write(Int32.self) } else { write(Int64.self) }
     }
 
     @inline(__always)
@@ -190,30 +207,51 @@ enum Elementwise {
         return out
     }
 
-    /// `cond != 0 ? a : b` elementwise with broadcasting of all three operands.
+    /// `cond != 0 ? a : b` elementwise with broadcasting of all three operands; `cond` may have any
+    /// dtype, `a` and `b` share one.
     static func select(_ cond: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.dtype == b.dtype && cond.dtype == a.dtype,
-                     "Neural: where: dtypes differ (\(cond.dtype), \(a.dtype), \(b.dtype))")
+        precondition(a.dtype == b.dtype, "Neural: where: the two branches' dtypes differ (\(a.dtype) vs \(b.dtype)); convert one with .to(_:)")
         let shape = Shape.broadcast(Shape.broadcast(cond.shape, a.shape, op: "where"), b.shape, op: "where")
-        let c = cond.broadcast(to: shape).contiguous()
+        let c = nonzero(cond.broadcast(to: shape).contiguous())
         let av = a.broadcast(to: shape).contiguous(), bv = b.broadcast(to: shape).contiguous()
         let out = Tensor(uninitialized: shape, dtype: a.dtype)
         withExtendedLifetime((c, av, bv)) {
             switch a.dtype {
             case .float32: selectLoop(Float.self, c, av, bv, out)
             case .float64: selectLoop(Double.self, c, av, bv, out)
+            case .int32: selectLoop(Int32.self, c, av, bv, out)
+            case .int64: selectLoop(Int64.self, c, av, bv, out)
             }
         }
         return out
     }
 
+    /// `x != 0` (NaN counts as true) per element of contiguous `x`, as bytes.
+    static func nonzero(_ x: Tensor) -> [Bool] {
+        func read<T: TensorElement>(_: T.Type) -> [Bool] {
+            let p = x.pointer(T.self)
+            return (0..<x.count).map { p[$0] != 0 }
+        }
+        return withExtendedLifetime(x) {
+            switch x.dtype {
+            case .float32: read(Float.self)
+            case .float64: read(Double.self)
+            case .int32: read(Int32.self)
+            case .int64: read(Int64.self)
+            }
+        }
+    }
+
     @inline(__always)
-    private static func selectLoop<T: KernelScalar>(_: T.Type, _ c: Tensor, _ a: Tensor, _ b: Tensor, _ o: Tensor) {
-        let cp = SendablePointer(c.pointer(T.self)), ap = SendablePointer(a.pointer(T.self))
+    private static func selectLoop<T: TensorElement>(_: T.Type, _ c: [Bool], _ a: Tensor, _ b: Tensor, _ o: Tensor) {
+        let ap = SendablePointer(a.pointer(T.self))
         let bp = SendablePointer(b.pointer(T.self)), op = SendablePointer(o.pointer(T.self))
-        Parallel.forRanges(count: o.count, grain: 1 << 15) { r in
-            let c = cp.pointer, a = ap.pointer, b = bp.pointer, o = op.pointer
-            for i in r { o[i] = c[i] != 0 ? a[i] : b[i] }
+        c.withUnsafeBufferPointer { cb in
+            let cp = SendablePointer(cb.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+            Parallel.forRanges(count: o.count, grain: 1 << 15) { r in
+                let c = cp.pointer, a = ap.pointer, b = bp.pointer, o = op.pointer
+                for i in r { o[i] = c[i] ? a[i] : b[i] }
+            }
         }
     }
 
@@ -222,7 +260,14 @@ enum Elementwise {
         switch t.dtype {
         case .float32: fill(Float.self, t, value)
         case .float64: fill(Double.self, t, value)
+        case .int32: fillInteger(Int32.self, t, value)
+        case .int64: fillInteger(Int64.self, t, value)
         }
+    }
+
+    private static func fillInteger<T: TensorInteger>(_: T.Type, _ t: Tensor, _ value: Double) {
+        let v: T = ElementConversion.integer(value, position: 0)
+        t.pointer(T.self).update(repeating: v, count: t.count)
     }
 
     @inline(__always)

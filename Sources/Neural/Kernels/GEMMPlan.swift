@@ -142,6 +142,7 @@ package enum GEMMPlan: Equatable, Sendable {
         switch dtype {
         case .float32: self = .make(Float.self, problem, on: machine)
         case .float64: self = .make(Double.self, problem, on: machine)
+        case .int32, .int64: dtype.floatOnly("matmul")
         }
     }
 

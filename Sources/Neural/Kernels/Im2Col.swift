@@ -294,6 +294,7 @@ extension ConvKernels {
             case .float64:
                 let gp = g.pointer(Double.self), vp = v.pointer(Double.self), yp = y.pointer(Double.self)
                 for i in 0..<n { gp[i] = yp[i] > 0 ? vp[i] : 0 }
+            case .int32, .int64: v.dtype.floatOnly("conv2d")
             }
         }
         return g

@@ -19,22 +19,26 @@ enum Reduce {
             switch x.dtype {
             case .float32: run(Float.self, src, out, o, r, i, kind)
             case .float64: run(Double.self, src, out, o, r, i, kind)
+            case .int32, .int64: x.dtype.floatOnly("this reduction")
             }
         }
         return out
     }
 
-    /// Index of the largest element along `axis` (first one on ties; NaN counts as largest).
-    /// Returns indices as values of `x`'s dtype, with `axis` kept as size 1.
-    static func argmax(_ x: Tensor, axis: Int) -> Tensor {
+    /// Index of the largest (or, with `smallest`, the smallest) element along `axis` (first one on
+    /// ties; a NaN wins, as in PyTorch), as an Int64 tensor with `axis` kept as size 1.
+    static func argmax(_ x: Tensor, axis: Int, smallest: Bool = false) -> Tensor {
         var outShape = x.shape
         outShape[axis] = 1
+        precondition(x.shape[axis] > 0, "Neural: \(smallest ? "argmin" : "argmax") over an empty dimension \(axis) (shape \(x.shape))")
         let (src, o, r, i) = view(x, axes: [axis])
-        let out = Tensor(uninitialized: outShape, dtype: x.dtype)
+        let out = Tensor(uninitialized: outShape, dtype: .int64)
         withExtendedLifetime(src) {
             switch x.dtype {
-            case .float32: argmaxLoop(Float.self, src, out, o, r, i)
-            case .float64: argmaxLoop(Double.self, src, out, o, r, i)
+            case .float32: argmaxLoop(Float.self, src, out, o, r, i, smallest, isNaN: { $0.isNaN })
+            case .float64: argmaxLoop(Double.self, src, out, o, r, i, smallest, isNaN: { $0.isNaN })
+            case .int32: argmaxLoop(Int32.self, src, out, o, r, i, smallest, isNaN: { _ in false })
+            case .int64: argmaxLoop(Int64.self, src, out, o, r, i, smallest, isNaN: { _ in false })
             }
         }
         return out
@@ -132,23 +136,22 @@ enum Reduce {
     }
 
     @inline(__always)
-    private static func argmaxLoop<T: KernelScalar>(_: T.Type, _ src: Tensor, _ out: Tensor, _ o: Int, _ r: Int,
-                                                    _ i: Int) {
-        let x = src.pointer(T.self), y = out.pointer(T.self)
-        precondition(r > 0, "Neural: argmax over an empty axis")
-        let xs = SendablePointer(x), ys = SendablePointer(y)
+    private static func argmaxLoop<T: TensorElement>(_: T.Type, _ src: Tensor, _ out: Tensor, _ o: Int, _ r: Int,
+                                                     _ i: Int, _ smallest: Bool, isNaN: @escaping @Sendable (T) -> Bool) {
+        let xs = SendablePointer(src.pointer(T.self)), ys = SendablePointer(out.pointer(Int64.self))
         Parallel.forRanges(count: o * i, grain: max(1, (1 << 14) / r)) { range in
             for t in range {
                 let row = t / i, col = t % i
                 let base = xs.pointer + row * r * i + col
                 var best = base[0], arg = 0
-                if !best.isNaN {
+                if !isNaN(best) {
                     for k in 1..<r {
                         let v = base[k * i]
-                        if v > best || v.isNaN { best = v; arg = k; if v.isNaN { break } }
+                        if isNaN(v) { arg = k; break }
+                        if smallest ? v < best : v > best { best = v; arg = k }
                     }
                 }
-                ys.pointer[t] = T(arg)
+                ys.pointer[t] = Int64(arg)
             }
         }
     }

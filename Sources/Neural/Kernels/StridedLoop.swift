@@ -87,11 +87,13 @@ enum StridedCopy {
         switch src.dtype {
         case .float32: copy(src, dst, Float.self)
         case .float64: copy(src, dst, Double.self)
+        case .int32: copy(src, dst, Int32.self)
+        case .int64: copy(src, dst, Int64.self)
         }
     }
 
     @inline(__always)
-    private static func copy<T: TensorScalar>(_ src: Tensor, _ dst: Tensor, _: T.Type) {
+    private static func copy<T: TensorElement>(_ src: Tensor, _ dst: Tensor, _: T.Type) {
         let n = src.count
         if n == 0 { return }
         let (shape, strides) = Shape.coalesce(src.shape, [src.strides, dst.strides])

@@ -162,11 +162,14 @@ open class Module {
         namedParameters().map { ($0.name, $0.parameter.value.detached()) } + namedBuffers().map { ($0.name, $0.buffer.value) }
     }
 
-    /// Converts every parameter and buffer to `dtype` (e.g. Float64 for gradient checks); returns `self`.
+    /// Converts every floating-point parameter and buffer to the floating-point `dtype` (e.g. Float64
+    /// for gradient checks); integer buffers keep their type, as in PyTorch's `Module.to(dtype)`.
+    /// Returns `self`.
     @discardableResult
     public func to(_ dtype: DType) -> Self {
-        for p in parameters { p.value = p.value.detached().to(dtype) }
-        for (_, b) in namedBuffers() { b.value = b.value.to(dtype) }
+        precondition(dtype.isFloatingPoint, "Neural: Module.to needs a floating-point dtype, got \(dtype)")
+        for p in parameters where p.value.dtype.isFloatingPoint { p.value = p.value.detached().to(dtype) }
+        for (_, b) in namedBuffers() where b.value.dtype.isFloatingPoint { b.value = b.value.to(dtype) }
         return self
     }
 

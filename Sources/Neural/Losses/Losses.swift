@@ -85,6 +85,7 @@ extension Tensor {
             switch pc.dtype {
             case .float32: forward(Float.self)
             case .float64: forward(Double.self)
+            case .int32, .int64: pc.dtype.floatOnly("this loss")
             }
         }
         let out: Tensor
@@ -111,6 +112,7 @@ extension Tensor {
                     switch pc.dtype {
                     case .float32: run(Float.self)
                     case .float64: run(Double.self)
+                    case .int32, .int64: pc.dtype.floatOnly("this loss")
                     }
                 }
                 return g
@@ -210,6 +212,7 @@ public func crossEntropyLoss(logits: Tensor, labels: [Int], reduction: Reduction
         switch t.dtype {
         case .float32: forward(Float.self)
         case .float64: forward(Double.self)
+        case .int32, .int64: t.dtype.floatOnly("this loss")
         }
     }
     let out: Tensor
@@ -235,6 +238,7 @@ public func crossEntropyLoss(logits: Tensor, labels: [Int], reduction: Reduction
             switch t.dtype {
             case .float32: backward(Float.self)
             case .float64: backward(Double.self)
+            case .int32, .int64: t.dtype.floatOnly("this loss")
             }
         }
         return g

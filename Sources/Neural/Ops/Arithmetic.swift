@@ -2,9 +2,18 @@
 /// Each operation's forward and its backward function B[g, z](v) sit side by side; gradients of
 /// broadcast operands are summed back to the operand's shape.
 
-struct AddF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a + b } }
-struct SubF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a - b } }
-struct MulF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a * b } }
+struct AddF: BinaryFunctor {
+    @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a + b }
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? { a &+ b }
+}
+struct SubF: BinaryFunctor {
+    @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a - b }
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? { a &- b }
+}
+struct MulF: BinaryFunctor {
+    @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a * b }
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? { a &* b }
+}
 struct DivF: BinaryFunctor { @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a / b } }
 struct PowF: BinaryFunctor {
     static var grain: Int { 1 << 12 }
@@ -12,9 +21,11 @@ struct PowF: BinaryFunctor {
 }
 struct MaxF: BinaryFunctor {
     @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a.isNaN || a > b ? a : b }
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? { Swift.max(a, b) }
 }
 struct MinF: BinaryFunctor {
     @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a.isNaN || a < b ? a : b }
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? { Swift.min(a, b) }
 }
 /// Share of the gradient of maximum/minimum that goes to `a`: 1 where a wins, ½ on ties.
 struct WinShareF: BinaryFunctor {

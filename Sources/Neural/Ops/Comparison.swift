@@ -1,9 +1,21 @@
-/// Comparisons to masks (1 where true, 0 where false, in the operands' dtype) and `where`.
-/// Masks carry no gradient.
+/// Comparisons to masks (1 where true, 0 where false, in the operands' dtype; integer tensors
+/// compare too, e.g. `ids .== padId`), `where` and `maskedFill`. Masks carry no gradient.
 
 struct CompareF: BinaryFunctor {
     enum Kind { case lt, le, gt, ge, eq, ne }
     let kind: Kind
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? {
+        let r: Bool
+        switch kind {
+        case .lt: r = a < b
+        case .le: r = a <= b
+        case .gt: r = a > b
+        case .ge: r = a >= b
+        case .eq: r = a == b
+        case .ne: r = a != b
+        }
+        return r ? 1 : 0
+    }
     @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T {
         let r: Bool
         switch kind {
@@ -48,8 +60,10 @@ extension Tensor {
     /// Mask of `a != s`.
     public static func .!= (a: Tensor, s: Double) -> Tensor { compare(a, Tensor(s, dtype: a.dtype), .ne) }
 
-    /// Picks `a` where `condition` is non-zero and `b` elsewhere, broadcasting all three.
-    /// B: v where the condition holds for `a`, v elsewhere for `b` (each summed to its shape).
+    /// Picks `a` where `condition` is non-zero and `b` elsewhere, broadcasting all three, as
+    /// `torch.where`: `condition` may have any dtype (a mask from a comparison, or an integer
+    /// tensor); `a` and `b` share a dtype (integers too). B: v where the condition holds for `a`, v
+    /// elsewhere for `b` (each summed to its shape).
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let out = Elementwise.select(condition, a, b)
         guard GradMode.enabled, a.node != nil || b.node != nil else { return out }
@@ -59,5 +73,16 @@ extension Tensor {
             return [n[0] ? Elementwise.select(c, v, zero).sumToShape(sa) : nil,
                     n[1] ? Elementwise.select(c, zero, v).sumToShape(sb) : nil]
         }
+    }
+}
+
+extension Tensor {
+    /// This tensor with `value` wherever `mask` is non-zero, as `torch.Tensor.masked_fill`: `mask`
+    /// (any dtype) broadcasts to this tensor's shape, which the result keeps; e.g. a causal mask
+    /// `[T, T]` on scores `[batch, heads, T, T]`. B: v where the mask is zero, 0 where it is set.
+    public func maskedFill(_ mask: Tensor, _ value: Double) -> Tensor {
+        precondition(Shape.broadcast(mask.shape, shape, op: "maskedFill") == shape,
+                     "Neural: maskedFill: mask of shape \(mask.shape) does not broadcast to the tensor's shape \(shape)")
+        return Tensor.where(mask, Tensor(value, dtype: dtype), self)
     }
 }

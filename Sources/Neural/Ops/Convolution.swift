@@ -107,6 +107,7 @@ extension Tensor {
                 switch input.dtype {
                 case .float32: run(Float.self)
                 case .float64: run(Double.self)
+                case .int32, .int64: input.dtype.floatOnly("conv2d")
                 }
             }
         }
@@ -137,6 +138,7 @@ extension Tensor {
                     switch x.dtype {
                     case .float32: runBackward(Float.self)
                     case .float64: runBackward(Double.self)
+                    case .int32, .int64: x.dtype.floatOnly("conv2d")
                     }
                 }
             } else {

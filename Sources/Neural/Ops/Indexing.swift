@@ -66,7 +66,7 @@ extension Tensor {
     /// forward `small[:, k] = big[:, idx[k]]`; with `accumulate`, `big[:, idx[k]] += small[:, k]`.
     private static func indexRows(from src: Tensor, to dst: Tensor, o: Int, n: Int, m: Int, inner: Int,
                                   idx: [Int], accumulate: Bool) {
-        func run<T: KernelScalar>(_: T.Type) {
+        func run<T: TensorElement>(_: T.Type) {
             let s = src.pointer(T.self), d = dst.pointer(T.self)
             for b in 0..<o {
                 for (k, i) in idx.enumerated() {
@@ -82,6 +82,8 @@ extension Tensor {
         switch src.dtype {
         case .float32: run(Float.self)
         case .float64: run(Double.self)
+        case .int32: run(Int32.self)
+        case .int64: run(Int64.self)
         }
     }
 
@@ -135,7 +137,7 @@ extension Tensor {
         }
         let flat = moved.detached().contiguous().reshaped([rows, k])   // a view of shape [rows, k] would stay strided
         let out = Tensor(uninitialized: [rows], dtype: dtype)
-        func pick<T: KernelScalar>(_: T.Type) {
+        func pick<T: TensorElement>(_: T.Type) {
             let s = flat.pointer(T.self), d = out.pointer(T.self)
             for i in 0..<rows { d[i] = s[i * k + indices[i]] }
         }
@@ -143,6 +145,8 @@ extension Tensor {
             switch dtype {
             case .float32: pick(Float.self)
             case .float64: pick(Double.self)
+            case .int32: pick(Int32.self)
+            case .int64: pick(Int64.self)
             }
         }
         var outShape = moved.shape
@@ -160,6 +164,7 @@ extension Tensor {
                 switch dt {
                 case .float32: scatter(Float.self)
                 case .float64: scatter(Double.self)
+                case .int32, .int64: dt.floatOnly("gather's backward")
                 }
             }
             let back = g.reshaped(movedShape)
@@ -170,7 +175,7 @@ extension Tensor {
     /// One-hot rows for integer class labels: shape `[labels.count, classes]`, row i has a 1 in column `labels[i]`.
     public static func oneHot(_ labels: [Int], classes: Int, dtype: DType = .float32) -> Tensor {
         let out = Tensor.zeros([labels.count, classes], dtype: dtype)
-        func mark<T: KernelScalar>(_: T.Type) {
+        func mark<T: TensorElement>(_: T.Type) {
             let p = out.pointer(T.self)
             for (i, y) in labels.enumerated() {
                 precondition(y >= 0 && y < classes, "Neural: label \(y) at position \(i) is outside 0..<\(classes)")
@@ -180,6 +185,8 @@ extension Tensor {
         switch dtype {
         case .float32: mark(Float.self)
         case .float64: mark(Double.self)
+        case .int32: mark(Int32.self)
+        case .int64: mark(Int64.self)
         }
         return out
     }

@@ -69,6 +69,7 @@ extension Tensor {
                 switch a.dtype {
                 case .float32: multiply(Float.self)
                 case .float64: multiply(Double.self)
+                case .int32, .int64: a.dtype.floatOnly("matmul")
                 }
                 var d = bs.count - 1
                 while d >= 0 {
@@ -125,6 +126,7 @@ extension Tensor {
             switch dtype {
             case .float32: forward(Float.self)
             case .float64: forward(Double.self)
+            case .int32, .int64: dtype.floatOnly("linear")
             }
         }
         guard GradMode.enabled, node != nil || weight.node != nil || bias?.node != nil else { return y }
@@ -146,6 +148,7 @@ extension Tensor {
                 switch x.dtype {
                 case .float32: backward(Float.self)
                 case .float64: backward(Double.self)
+                case .int32, .int64: x.dtype.floatOnly("linear")
                 }
             }
             return Array([dx, dw, db].prefix(needs.count))

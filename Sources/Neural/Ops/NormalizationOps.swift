@@ -45,6 +45,7 @@ extension Tensor {
             switch dtype {
             case .float32: forward(Float.self)
             case .float64: forward(Double.self)
+            case .int32, .int64: dtype.floatOnly("layerNorm")
             }
         }
         var inputs = [self]
@@ -66,6 +67,7 @@ extension Tensor {
                 switch x.dtype {
                 case .float32: backward(Float.self)
                 case .float64: backward(Double.self)
+                case .int32, .int64: x.dtype.floatOnly("layerNorm")
                 }
             }
             var out: [Tensor?] = [dx]
@@ -122,6 +124,7 @@ extension Tensor {
             switch dtype {
             case .float32: forward(Float.self)
             case .float64: forward(Double.self)
+            case .int32, .int64: dtype.floatOnly("batchNorm")
             }
         }
         let xhat = y
@@ -136,6 +139,7 @@ extension Tensor {
                 switch xhat.dtype {
                 case .float32: backward(Float.self)
                 case .float64: backward(Double.self)
+                case .int32, .int64: xhat.dtype.floatOnly("batchNorm")
                 }
             }
             return dx

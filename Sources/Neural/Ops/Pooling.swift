@@ -128,6 +128,7 @@ extension Tensor {
                     switch x.dtype {
                     case .float32: forward(Float.self)
                     case .float64: forward(Double.self)
+                    case .int32, .int64: x.dtype.floatOnly("pooling")
                     }
                 }
             }
@@ -153,6 +154,7 @@ extension Tensor {
                     switch dtype {
                     case .float32: backward(Float.self)
                     case .float64: backward(Double.self)
+                    case .int32, .int64: dtype.floatOnly("pooling")
                     }
                 }
             }

@@ -60,11 +60,21 @@ extension Tensor {
     /// Smallest element along one axis.
     public func min(axis: Int, keepDims: Bool = false) -> Tensor { min(axes: [axis], keepDims: keepDims) }
 
-    /// Position of the largest element along `axis` (first on ties), as values of this dtype; not
-    /// differentiable. For logits `[batch, classes]`, `argmax(axis: 1)` is the predicted class, `[batch]`.
+    /// Position of the largest element along `axis` (first on ties; a NaN counts as largest), as an
+    /// ``DType/int64`` tensor, as `torch.argmax`; not differentiable. For logits `[batch, classes]`,
+    /// `argmax(axis: 1)` is the predicted class, `[batch]` (`[batch, 1]` with `keepDims`).
     public func argmax(axis: Int = -1, keepDims: Bool = false) -> Tensor {
         let a = Shape.normalize(axis, rank: rank)
         let kept = Reduce.argmax(self, axis: a)
+        return keepDims ? kept : kept.reshaped(reducedShape([a], keepDims: false))
+    }
+
+    /// Position of the smallest element along `axis` (first on ties; a NaN counts as smallest), as an
+    /// ``DType/int64`` tensor, as `torch.argmin`; not differentiable. `[..., n, ...]` → the shape
+    /// without `axis` (size 1 there with `keepDims`).
+    public func argmin(axis: Int = -1, keepDims: Bool = false) -> Tensor {
+        let a = Shape.normalize(axis, rank: rank)
+        let kept = Reduce.argmax(self, axis: a, smallest: true)
         return keepDims ? kept : kept.reshaped(reducedShape([a], keepDims: false))
     }
 

@@ -189,6 +189,7 @@ extension Optimizer {
         switch dtype {
         case .float32: float()
         case .float64: double()
+        case .int32, .int64: dtype.floatOnly("an optimizer update")
         }
     }
 }
@@ -213,6 +214,7 @@ public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double) -> Double {
         switch g.dtype {
         case .float32: addSquares(Float.self, g)
         case .float64: addSquares(Double.self, g)
+        case .int32, .int64: g.dtype.floatOnly("clipGradNorm")
         }
     }
     let norm = sumSquares.squareRoot()
@@ -223,6 +225,7 @@ public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double) -> Double {
             switch g.dtype {
             case .float32: scale(Float.self, &g, by: coefficient)
             case .float64: scale(Double.self, &g, by: coefficient)
+            case .int32, .int64: g.dtype.floatOnly("clipGradNorm")
             }
             p.value.grad = g
         }

@@ -11,11 +11,11 @@ import Foundation
 /// sorted by name, whose data follow in that order; the header is padded with spaces so the data
 /// start on an 8-byte boundary.
 ///
-/// Writing stores Float32 tensors as `F32`, Float64 as `F64`, and tensors whose name ends in
-/// `num_batches_tracked` (BatchNorm's count, a float tensor here, int64 in PyTorch) as `I64`.
-/// Reading accepts `F32` and `F64` as they are, converts `F16` and `BF16` to Float32 and the
-/// integer and boolean types (`I64`, `I32`, `I16`, `I8`, `U64`, `U32`, `U16`, `U8`, `BOOL`) to
-/// Float64 (exact below 2⁵³). Writes are atomic (see ``write(to:)``). Any malformed input throws a
+/// Writing stores Float32 tensors as `F32`, Float64 as `F64`, Int32 as `I32`, Int64 as `I64`, and
+/// tensors whose name ends in `num_batches_tracked` (BatchNorm's count, a float tensor here, int64
+/// in PyTorch) as `I64`. Reading accepts `F32`, `F64`, `I32` and `I64` as they are, converts `F16`
+/// and `BF16` to Float32 and the other integer and boolean types (`I16`, `I8`, `U64`, `U32`,
+/// `U16`, `U8`, `BOOL`) to Float64 (exact below 2⁵³). Writes are atomic (see ``write(to:)``). Any malformed input throws a
 /// ``CheckpointError`` that names the file, the tensor or field, and the fix.
 ///
 /// ```swift
@@ -106,6 +106,12 @@ public struct SafeTensors: Sendable {
                 case .float64:
                     dtype = "F64"
                     t.withUnsafeScalars(as: Double.self) { appendLittleEndian($0) }
+                case .int32:
+                    dtype = "I32"
+                    t.withUnsafeScalars(as: Int32.self) { appendLittleEndian($0) }
+                case .int64:
+                    dtype = "I64"
+                    t.withUnsafeScalars(as: Int64.self) { appendLittleEndian($0) }
                 }
             }
             let shape = t.shape.map(String.init).joined(separator: ",")
@@ -276,10 +282,11 @@ public struct SafeTensors: Sendable {
         return out
     }
 
-    /// The elements at `offset` as a tensor: Float32 for F32/F16/BF16, Float64 otherwise.
+    /// The elements at `offset` as a tensor: Float32 for F32/F16/BF16, Int32 for I32, Int64 for I64,
+    /// Float64 otherwise.
     private static func convert(_ raw: UnsafeRawBufferPointer, from offset: Int, count: Int, dtype: String, shape: [Int]) -> Tensor {
         /// The `count` little-endian words of type `W` at `offset`, each made an `S` by `element`.
-        func decode<W: FixedWidthInteger, S: TensorScalar>(_: W.Type, as dt: DType, _ element: (W) -> S) -> Tensor {
+        func decode<W: FixedWidthInteger, S: TensorElement>(_: W.Type, as dt: DType, _ element: (W) -> S) -> Tensor {
             var t = Tensor.zeros(shape, dtype: dt)
             t.withUnsafeMutableScalars(as: S.self) { out in
                 for i in 0..<count {
@@ -295,8 +302,8 @@ public struct SafeTensors: Sendable {
         case "F16", "BF16":
             let brain = dtype == "BF16"
             return decode(UInt16.self, as: .float32) { h in brain ? Float(bitPattern: UInt32(h) << 16) : halfToFloat(h) }
-        case "I64": return ints(Int64.self)
-        case "I32": return ints(Int32.self)
+        case "I64": return decode(UInt64.self, as: .int64) { Int64(bitPattern: $0) }
+        case "I32": return decode(UInt32.self, as: .int32) { Int32(bitPattern: $0) }
         case "I16": return ints(Int16.self)
         case "I8": return ints(Int8.self)
         case "U64": return ints(UInt64.self)

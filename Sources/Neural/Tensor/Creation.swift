@@ -17,9 +17,47 @@ extension Tensor {
             let p = t.pointer(T.self)
             for i in values.indices { p[i] = T(values[i]) }
         }
+        func storeIntegers<T: TensorInteger>(_: T.Type) {
+            let p = t.pointer(T.self)
+            for i in values.indices { p[i] = ElementConversion.integer(values[i], position: i) }
+        }
         switch dtype {
         case .float32: store(Float.self)
         case .float64: store(Double.self)
+        case .int32: storeIntegers(Int32.self)
+        case .int64: storeIntegers(Int64.self)
+        }
+    }
+
+    /// An integer tensor (``DType/int64`` unless `dtype` says otherwise) holding `values` in
+    /// row-major order; `shape` defaults to `[values.count]`. Token ids, labels and indices:
+    ///
+    /// ```swift
+    /// let ids = Tensor(integers: [5, 1, 4, 1], shape: [2, 2])   // [2, 2], int64
+    /// ```
+    ///
+    /// - Precondition: every value fits `dtype` (any dtype works; floats receive the nearest value).
+    public init<I: BinaryInteger>(integers values: [I], shape: [Int]? = nil, dtype: DType = .int64) {
+        let shape = shape ?? [values.count]
+        precondition(Shape.count(shape) == values.count,
+                     "Neural: \(values.count) values do not fill shape \(shape) (\(Shape.count(shape)) elements)")
+        self.init(uninitialized: shape, dtype: dtype)
+        let t = self
+        func store<T: TensorElement>(_: T.Type, _ element: (I, Int) -> T) {
+            let p = t.pointer(T.self)
+            for i in values.indices { p[i] = element(values[i], i) }
+        }
+        func exact<T: TensorInteger>(_ v: I, _ i: Int) -> T {
+            guard let x = T(exactly: v) else {
+                fatalError("Neural: value \(v) at position \(i) does not fit \(T.dtype) (\(T.min)...\(T.max))")
+            }
+            return x
+        }
+        switch dtype {
+        case .float32: store(Float.self) { v, _ in Float(v) }
+        case .float64: store(Double.self) { v, _ in Double(v) }
+        case .int32: store(Int32.self, exact)
+        case .int64: store(Int64.self, exact)
         }
     }
 
@@ -66,7 +104,8 @@ extension Tensor {
     /// Ones with the shape and dtype of `other`.
     public static func ones(like other: Tensor) -> Tensor { full(other.shape, 1, dtype: other.dtype) }
 
-    /// `[start, start + step, …]` up to but excluding `end`, shape `[n]`.
+    /// `[start, start + step, …]` up to but excluding `end`, shape `[n]` (`dtype: .int64` for
+    /// positions, as `torch.arange(n)`).
     public static func arange(_ start: Double, _ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
         precondition(step != 0, "Neural: arange with step 0")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
@@ -102,6 +141,8 @@ extension Tensor {
                                _ fill: (UnsafeMutablePointer<Double>, Int) -> Void) -> Tensor {
         let n = Shape.count(shape)
         switch dtype {
+        case .int32, .int64:
+            dtype.floatOnly("uniform/randn")
         case .float64:
             let t = Tensor(uninitialized: shape, dtype: .float64)
             fill(t.pointer(Double.self), n)
@@ -123,25 +164,5 @@ extension Tensor {
             }
             return t
         }
-    }
-
-    /// The same values as `dtype` (differentiable; returns `self` when the dtype already matches).
-    public func to(_ dtype: DType) -> Tensor {
-        if dtype == self.dtype { return self }
-        let src = contiguous()
-        let out = Tensor(uninitialized: shape, dtype: dtype)
-        let n = count
-        func convert<S: KernelScalar, D: KernelScalar>(_: S.Type, _: D.Type) {
-            let s = src.pointer(S.self), d = out.pointer(D.self)
-            for i in 0..<n { d[i] = D(s[i]) }
-        }
-        withExtendedLifetime(src) {
-            switch dtype {
-            case .float32: convert(Double.self, Float.self)
-            case .float64: convert(Float.self, Double.self)
-            }
-        }
-        let from = self.dtype
-        return Tensor.record(out, op: "to", input: self) { v in v.to(from) }
     }
 }

@@ -1,25 +1,68 @@
 import Foundation
 
 /// The element type of a tensor. Float32 is the default; Float64 exists for gradient checks and
-/// numerically demanding work.
+/// numerically demanding work; Int32 and Int64 hold token ids, labels and indices (never
+/// differentiated: only floating-point tensors can require gradients).
+///
+/// `allCases` includes the integer types; loops over the types that arithmetic, matmul and
+/// autodiff accept use ``floatingPointCases``.
 public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     /// 32-bit IEEE float (Swift `Float`), the default.
     case float32
     /// 64-bit IEEE float (Swift `Double`).
     case float64
+    /// 32-bit signed integer (Swift `Int32`), PyTorch's `torch.int32`.
+    case int32
+    /// 64-bit signed integer (Swift `Int64`), PyTorch's `torch.long`: what `argmax`, `topk` and
+    /// `sort` return their indices as.
+    case int64
+
+    /// The floating-point types, ``float32`` and ``float64``: those autodiff and the float kernels accept.
+    public static let floatingPointCases: [DType] = [.float32, .float64]
+
+    /// The integer types, ``int32`` and ``int64``.
+    public static let integerCases: [DType] = [.int32, .int64]
+
+    /// Whether this is ``float32`` or ``float64``.
+    public var isFloatingPoint: Bool { self == .float32 || self == .float64 }
+
+    /// Whether this is ``int32`` or ``int64``.
+    public var isInteger: Bool { !isFloatingPoint }
 
     /// Bytes per element.
-    package var byteSize: Int { self == .float32 ? 4 : 8 }
+    package var byteSize: Int { self == .float32 || self == .int32 ? 4 : 8 }
 
     /// The name, e.g. `float32`.
     public var description: String { rawValue }
+
+    /// Stops with "Neural: `op` needs a floating-point tensor, got int64": the fallback of every
+    /// float-only kernel's dtype switch.
+    func floatOnly(_ op: String) -> Never {
+        fatalError("Neural: \(op) needs a floating-point tensor, got \(self); convert it with .to(.float32)")
+    }
+}
+
+/// A Swift type a tensor can store: ``TensorScalar`` (`Float`, `Double`) or ``TensorInteger``
+/// (`Int32`, `Int64`).
+public protocol TensorElement: Numeric, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// The tensor element type that stores this type.
+    static var dtype: DType { get }
 }
 
 /// A Swift scalar type a tensor can hold: `Float` (``DType/float32``) or `Double` (``DType/float64``).
-public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable, CustomStringConvertible
-{
-    /// The tensor element type that stores this scalar.
-    static var dtype: DType { get }
+public protocol TensorScalar: TensorElement, BinaryFloatingPoint, SIMDScalar {}
+
+/// A Swift integer type a tensor can hold: `Int32` (``DType/int32``) or `Int64` (``DType/int64``).
+public protocol TensorInteger: TensorElement, FixedWidthInteger, SignedInteger {}
+
+extension Int32: TensorInteger {
+    /// ``DType/int32``.
+    public static var dtype: DType { .int32 }
+}
+
+extension Int64: TensorInteger {
+    /// ``DType/int64``.
+    public static var dtype: DType { .int64 }
 }
 
 extension Float: TensorScalar {

@@ -5,8 +5,15 @@ extension Tensor: CustomStringConvertible {
         var header = "Tensor(\(shape), \(dtype)"
         if let op = node?.op { header += op == "leaf" ? ", requiresGrad" : ", grad_fn: \(op)" }
         header += ")"
-        let values = scalars(as: Double.self)
-        return header + "\n" + Tensor.format(values, shape: shape, strides: Shape.contiguousStrides(shape), offset: 0, depth: 0)
+        let text: (Int) -> String
+        if dtype.isFloatingPoint {
+            let values = scalars(as: Double.self)
+            text = { Tensor.formatScalar(values[$0]) }
+        } else {
+            let values = scalars(as: Int64.self)
+            text = { String(values[$0]) }
+        }
+        return header + "\n" + Tensor.format(text, shape: shape, strides: Shape.contiguousStrides(shape), offset: 0, depth: 0)
     }
 
     private static let edge = 3
@@ -24,12 +31,12 @@ extension Tensor: CustomStringConvertible {
         return String(format: "%.4e", v)
     }
 
-    private static func format(_ values: [Double], shape: [Int], strides: [Int], offset: Int, depth: Int) -> String {
-        if shape.isEmpty { return formatScalar(values[offset]) }
+    private static func format(_ values: (Int) -> String, shape: [Int], strides: [Int], offset: Int, depth: Int) -> String {
+        if shape.isEmpty { return values(offset) }
         let n = shape[depth]
         let indices: [Int?] = n > 2 * edge ? Array(0..<edge).map { $0 } + [nil] + Array((n - edge)..<n).map { $0 } : Array(0..<n).map { $0 }
         if depth == shape.count - 1 {
-            let parts = indices.map { i in i.map { formatScalar(values[offset + $0 * strides[depth]]) } ?? "…" }
+            let parts = indices.map { i in i.map { values(offset + $0 * strides[depth]) } ?? "…" }
             return "[" + parts.joined(separator: ", ") + "]"
         }
         let pad = String(repeating: " ", count: depth + 1)

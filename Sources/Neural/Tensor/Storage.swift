@@ -16,17 +16,19 @@ final class Storage: @unchecked Sendable {
         self.dtype = dtype
         self.count = count
         let raw = BufferCache.allocate(bytes: Swift.max(count, 1) * dtype.byteSize)
-        func bind<T: KernelScalar>(_: T.Type) { raw.bindMemory(to: T.self, capacity: Swift.max(count, 1)) }
+        func bind<T: TensorElement>(_: T.Type) { raw.bindMemory(to: T.self, capacity: Swift.max(count, 1)) }
         switch dtype {
         case .float32: bind(Float.self)
         case .float64: bind(Double.self)
+        case .int32: bind(Int32.self)
+        case .int64: bind(Int64.self)
         }
         self.raw = raw
     }
 
     deinit { BufferCache.release(raw, bytes: Swift.max(count, 1) * dtype.byteSize) }
 
-    @inline(__always) func pointer<T: TensorScalar>(_: T.Type) -> UnsafeMutablePointer<T> {
+    @inline(__always) func pointer<T: TensorElement>(_: T.Type) -> UnsafeMutablePointer<T> {
         raw.assumingMemoryBound(to: T.self)
     }
 }

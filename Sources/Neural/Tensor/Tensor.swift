@@ -1,4 +1,4 @@
-/// An n-dimensional array of `Float` (default) or `Double` values, stored row-major, with value
+/// An n-dimensional array of `Float` (default), `Double`, `Int32` or `Int64` values, stored row-major, with value
 /// semantics: copies share memory until one of them is written (copy-on-write).
 ///
 /// Examples run along dimension 0 (eq. 7.84): a batch of `B` inputs with `d` features is a tensor of
@@ -55,7 +55,7 @@ public struct Tensor: Sendable {
     // MARK: Raw element access (kernels)
 
     /// Pointer to the first element; valid while `self` is alive. Kernels call it on contiguous tensors.
-    @inline(__always) func pointer<T: TensorScalar>(_: T.Type) -> UnsafeMutablePointer<T> {
+    @inline(__always) func pointer<T: TensorElement>(_: T.Type) -> UnsafeMutablePointer<T> {
         storage.pointer(T.self) + offset
     }
 
@@ -86,24 +86,8 @@ public struct Tensor: Sendable {
 
     // MARK: Reading values
 
-    /// The elements in row-major order, converted to `T`.
-    public func scalars<T: TensorScalar>(as _: T.Type = Float.self) -> [T] {
-        let c = contiguous()
-        let n = count
-        func read<S: KernelScalar>(_: S.Type) -> [T] {
-            let p = c.pointer(S.self)
-            if T.self == S.self { return Array(UnsafeBufferPointer(start: p, count: n)) as! [T] }
-            return (0..<n).map { T(p[$0]) }
-        }
-        return withExtendedLifetime(c) {
-            switch dtype {
-            case .float32: read(Float.self)
-            case .float64: read(Double.self)
-            }
-        }
-    }
-
-    /// The value of a one-element tensor (any shape with `count == 1`), as `Double`.
+    /// The value of a one-element tensor (any shape with `count == 1`), as `Double` (an Int64 above
+    /// 2⁵³ rounds; read it exactly with `scalars(as: Int64.self)`).
     public func item() -> Double {
         precondition(count == 1, "Neural: item() needs a tensor with one element, got shape \(shape)")
         return storageElement(offset)
@@ -124,10 +108,11 @@ public struct Tensor: Sendable {
 
     /// Element `position` of the storage (not of the view), as `Double`.
     private func storageElement(_ position: Int) -> Double {
-        func read<T: KernelScalar>(_: T.Type) -> Double { Double(storage.pointer(T.self)[position]) }
         switch dtype {
-        case .float32: return read(Float.self)
-        case .float64: return read(Double.self)
+        case .float32: return Double(storage.pointer(Float.self)[position])
+        case .float64: return storage.pointer(Double.self)[position]
+        case .int32: return Double(storage.pointer(Int32.self)[position])
+        case .int64: return Double(storage.pointer(Int64.self)[position])
         }
     }
 
@@ -136,7 +121,7 @@ public struct Tensor: Sendable {
     /// use it for initialisation and optimiser updates.
     ///
     /// - Precondition: `T` matches ``dtype``.
-    public mutating func withUnsafeMutableScalars<T: TensorScalar, R>(
+    public mutating func withUnsafeMutableScalars<T: TensorElement, R>(
         as _: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
     ) rethrows -> R {
         precondition(T.dtype == dtype, "Neural: withUnsafeMutableScalars(as: \(T.self)) on a \(dtype) tensor")
@@ -147,7 +132,7 @@ public struct Tensor: Sendable {
     /// Calls `body` with the elements (row-major) of this tensor.
     ///
     /// - Precondition: `T` matches ``dtype``.
-    public func withUnsafeScalars<T: TensorScalar, R>(
+    public func withUnsafeScalars<T: TensorElement, R>(
         as _: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
     ) rethrows -> R {
         precondition(T.dtype == dtype, "Neural: withUnsafeScalars(as: \(T.self)) on a \(dtype) tensor")

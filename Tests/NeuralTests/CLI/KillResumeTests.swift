@@ -46,6 +46,7 @@ struct KillResumeTests {
             switch t.dtype {
             case .float32: return t.scalars(as: Float.self).map { UInt64($0.bitPattern) }
             case .float64: return t.scalars(as: Double.self).map(\.bitPattern)
+            case .int32, .int64: return t.scalars(as: Int64.self).map { UInt64(bitPattern: $0) }
             }
         }
     }

@@ -21,7 +21,7 @@ struct NPYTests {
     @Test func roundTripFloat32AndFloat64() throws {
         let dir = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for dtype in DType.allCases {
+        for dtype in DType.floatingPointCases {
             for shape in [[2, 3, 4], [5], [], [0, 3]] {
                 let x = Tensor.randn(shape, dtype: dtype, generator: RandomGenerator(seed: 3))
                 let url = URL(fileURLWithPath: dir + "/x.npy")
@@ -46,8 +46,8 @@ struct NPYTests {
         let values: [Int64] = [1, -2, 3, 4, 5, 1 << 40]
         let bytes = npyBytes(header: "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }", data: littleEndian(values))
         let t = try NPY.decode(Data(bytes), file: "labels.npy")
-        #expect(t.shape == [2, 3] && t.dtype == .float64)
-        #expect(t.scalars(as: Double.self) == values.map(Double.init))
+        #expect(t.shape == [2, 3] && t.dtype == .int64)
+        #expect(t.scalars(as: Int64.self) == values)
         // Version 2.0 header, double quotes and a float64 scalar.
         let v2 = npyBytes(header: "{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": (), }",
                           data: littleEndian([(2.5).bitPattern]), version: 2)

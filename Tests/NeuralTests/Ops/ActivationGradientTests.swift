@@ -120,7 +120,7 @@ struct ActivationGradientTests {
     }
 
     @Test func sigmoidOfLargeMagnitudesIsFinite() {
-        for dtype in DType.allCases {
+        for dtype in DType.floatingPointCases {
             var z = Tensor([100, -100, 1000, -1000] as [Double], dtype: dtype)
             z.requiresGrad = true
             let y = z.sigmoid()

@@ -133,7 +133,7 @@ struct ReductionTests {
     // MARK: Numerical stability
 
     @Test func logsumexpIsStableForHugeValues() {
-        for dtype in DType.allCases {
+        for dtype in DType.floatingPointCases {
             let l = Tensor([1000, 1000] as [Double], dtype: dtype).logsumexp().item()
             #expect((l - 1000.6931471805599).magnitude < (dtype == .float32 ? 1e-4 : 1e-12), "\(dtype): \(l)")
             let small = Tensor([-1000, -1000] as [Double], dtype: dtype).logsumexp().item()
@@ -164,7 +164,7 @@ struct ReductionTests {
     }
 
     @Test func logSoftmaxOfHugeLogitsIsFinite() {
-        for dtype in DType.allCases {
+        for dtype in DType.floatingPointCases {
             var z = Tensor([[1e4, 0, -1e4], [1e30, -1e30, 0]], dtype: dtype)
             z.requiresGrad = true
             let l = z.logSoftmax(axis: 1)

@@ -104,6 +104,8 @@ struct SafeTensorsTests {
         #expect(file.tensors["u"]!.scalars(as: Double.self) == [200, 0])
         #expect(file.tensors["t"]!.scalars(as: Double.self) == [1, 0])
         #expect(file.storedDTypes["i"] == "I32")
+        #expect(file.tensors["i"]!.dtype == .int32 && file.tensors["l"]!.dtype == .int64)
+        #expect(file.tensors["l"]!.scalars(as: Int64.self) == [1 << 40])
     }
 
     // MARK: Atomic writes

@@ -13,6 +13,7 @@ struct TrainingDeterminismTests {
             switch t.dtype {
             case .float32: return t.scalars(as: Float.self).map { UInt64($0.bitPattern) }
             case .float64: return t.scalars(as: Double.self).map(\.bitPattern)
+            case .int32, .int64: return t.scalars(as: Int64.self).map { UInt64(bitPattern: $0) }
             }
         }
         for (name, t) in model.stateDict() { out[name] = bits(t) }

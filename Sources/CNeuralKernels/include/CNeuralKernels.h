@@ -15,5 +15,6 @@ int nk_cpu_level(void);
 #include "nk_nn.h"
 #include "nk_norm.h"
 #include "nk_elementwise.h"
+#include "nk_attention.h"
 
 #endif

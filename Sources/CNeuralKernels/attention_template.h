@@ -1,0 +1,324 @@
+// One body of the fused attention kernels (include/nk_attention.h), included by
+// attention_kernels.c once per instruction set and element type with T (float or double),
+// IS_F64 (0 or 1), SUF (the name suffix) and TARGET (the target attribute, possibly empty)
+// defined. Vectors are 64 bytes (W lanes) at every level — AVX2 splits them in two, the portable
+// body in four — so every level runs the same operations per lane and gives the same bits.
+#define NAME(x) ACAT(x, SUF)
+#define W (64 / (int)sizeof(T))
+#define KV (NK_ATTN_BLOCK / W)              /* vectors per block row of scores */
+typedef T NAME(vt) __attribute__((vector_size(64), aligned(64)));
+#define V NAME(vt)
+#if IS_F64
+typedef long long NAME(vit) __attribute__((vector_size(64)));
+#else
+typedef int NAME(vit) __attribute__((vector_size(64)));
+#endif
+#define VI NAME(vit)
+#define FN static inline __attribute__((always_inline)) TARGET
+
+FN V NAME(splat)(T c) { return (V){0} + c; }
+FN V NAME(vfma)(V a, V b, V c) { return __builtin_elementwise_fma(a, b, c); }
+FN V NAME(sel)(VI m, V a, V b) { return (V)(((VI)a & m) | ((VI)b & ~m)); }
+
+/// e^x lane-wise; 0 for x below the smallest normal result (and for −inf). Relative error about
+/// 2 ulp (Float32) / 1e-15 (Float64).
+FN V NAME(vexp)(V x) {
+#if IS_F64
+    const double lo = -708.0;
+    V xc = NAME(sel)(x < lo, NAME(splat)(lo), x);
+    const double shifter = 0x1.8p52;
+    V t = NAME(vfma)(xc, NAME(splat)(0x1.71547652b82fep0), NAME(splat)(shifter));
+    V n = t - shifter;
+    VI ni = (VI)t - (VI)NAME(splat)(shifter);
+    V r = NAME(vfma)(n, NAME(splat)(-0x1.62e42fefa39efp-1), xc);
+    r = NAME(vfma)(n, NAME(splat)(-0x1.abc9e3b39803fp-56), r);
+    static const double c[13] = {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320,
+                                 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0};
+    V p = NAME(splat)(c[0]);
+    for (int i = 1; i < 13; i++) p = NAME(vfma)(p, r, NAME(splat)(c[i]));
+    V y = p * (V)((ni + 1023) << 52);
+#else
+    const float lo = -87.0f;
+    V xc = NAME(sel)(x < lo, NAME(splat)(lo), x);
+    const float shifter = 0x1.8p23f;
+    V t = NAME(vfma)(xc, NAME(splat)(0x1.715476p0f), NAME(splat)(shifter));
+    V n = t - shifter;
+    VI ni = (VI)t - (VI)NAME(splat)(shifter);
+    V r = NAME(vfma)(n, NAME(splat)(-0x1.62e4p-1f), xc);
+    r = NAME(vfma)(n, NAME(splat)(-0x1.7f7d1cp-20f), r);
+    static const float c[8] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
+    V p = NAME(splat)(c[0]);
+    for (int i = 1; i < 8; i++) p = NAME(vfma)(p, r, NAME(splat)(c[i]));
+    V y = p * (V)((ni + 127) << 23);
+#endif
+    return NAME(sel)(x < lo, NAME(splat)(0), y);
+}
+
+/// e^x of one scalar, through the vector path (the same bits as a lane of vexp).
+FN T NAME(sexp)(T x) { return NAME(vexp)(NAME(splat)(x))[0]; }
+
+/// Lane sum in a fixed order.
+FN T NAME(hsum)(V v) {
+    T s = 0;
+    for (int l = 0; l < W; l++) s += v[l];
+    return s;
+}
+
+FN T NAME(hmax)(V v) {
+    T s = v[0];
+    for (int l = 1; l < W; l++) s = v[l] > s ? v[l] : s;
+    return s;
+}
+
+/// Thread-local scratch, grown as needed and kept for the thread's next task.
+static T *NAME(scratch)(size_t count) {
+    static _Thread_local T *buf = 0;
+    static _Thread_local size_t cap = 0;
+    if (count > cap) {
+        free(buf);
+        size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
+        buf = aligned_alloc(64, bytes);
+        cap = buf ? count : 0;
+    }
+    return buf;
+}
+
+/// Scores of query row qr (dp elements, zero padded) against the packed, transposed key block
+/// kt[dp][KV vectors]: s = scale · q·k + bias, −inf for keys after `last` (causal) .
+FN void NAME(scores)(const T *qr, const V *kt, long dp, T scale, const V *bias, long first, long last, V *s) {
+    V acc[KV];
+    for (int c = 0; c < KV; c++) acc[c] = (V){0};
+    for (long d = 0; d < dp; d++) {
+        V qd = NAME(splat)(qr[d]);
+        const V *kr = kt + d * KV;
+        for (int c = 0; c < KV; c++) acc[c] = NAME(vfma)(qd, kr[c], acc[c]);
+    }
+    V sc = NAME(splat)(scale);
+    for (int c = 0; c < KV; c++) s[c] = NAME(vfma)(acc[c], sc, bias[c]);
+    if (last < first + NK_ATTN_BLOCK - 1) {               // causal: keys j > last are hidden
+        T *sp = (T *)s;
+        for (long j = last - first + 1; j < NK_ATTN_BLOCK; j++) sp[j] = -INFINITY;
+    }
+}
+
+/// Packs keys [j0, j0 + 64) of one head transposed (kt[d][j]) and values row-major (vp[j][d],
+/// when vp is not NULL), zero padded, and the additive mask bias (0 or −inf).
+FN void NAME(pack_keys)(const T *k, long kst, const T *v, long vst, long j0, long tk, long d, long dp,
+                        const unsigned char *mask, V *kt, T *vp, V *bias) {
+    T *ktp = (T *)kt, *bp = (T *)bias;
+    for (long j = 0; j < NK_ATTN_BLOCK; j++) {
+        long jj = j0 + j;
+        int live = jj < tk && !(mask && mask[jj]);
+        bp[j] = live ? 0 : -INFINITY;
+        const T *kr = k + jj * kst;
+        for (long x = 0; x < dp; x++) ktp[x * NK_ATTN_BLOCK + j] = (jj < tk && x < d) ? kr[x] : 0;
+        if (vp) {
+            const T *vr = v + jj * vst;
+            for (long x = 0; x < dp; x++) vp[j * dp + x] = (jj < tk && x < d) ? vr[x] : 0;
+        }
+    }
+}
+
+/// Copies rows [i0, i0 + n) of a [t, d] slice into packed rows of dp elements (zero padded).
+FN void NAME(pack_rows)(const T *src, long st, long i0, long n, long d, long dp, T *dst) {
+    for (long i = 0; i < n; i++) {
+        const T *r = src + (i0 + i) * st;
+        long x = 0;
+        for (; x < d; x++) dst[i * dp + x] = r[x];
+        for (; x < dp; x++) dst[i * dp + x] = 0;
+    }
+}
+
+TARGET static void NAME(fwd)(const nk_attn_args *a, long task) {
+    const long qblocks = (a->tq + NK_ATTN_BLOCK - 1) / NK_ATTN_BLOCK;
+    const long bh = task / qblocks, i0 = task % qblocks * NK_ATTN_BLOCK;
+    const long b = bh / a->heads, h = bh % a->heads;
+    const long n = a->tq - i0 < NK_ATTN_BLOCK ? a->tq - i0 : NK_ATTN_BLOCK;
+    const long d = a->d, dp = (d + W - 1) / W * W, dv = dp / W;
+    const T *q = (const T *)a->q + b * a->qs.b + h * a->qs.h;
+    const T *k = (const T *)a->k + b * a->ks.b + h * a->ks.h;
+    const T *v = (const T *)a->v + b * a->vs.b + h * a->vs.h;
+    T *o = (T *)a->o + b * a->os.b + h * a->os.h;
+    T *lse = (T *)a->lse + bh * a->tq;
+    const unsigned char *mask = a->key_mask ? a->key_mask + b * a->tk : 0;
+    const T scale = (T)a->scale;
+    // Scratch: kt [dp][64], vp [64][dp], acc [64][dp], qp [64][dp], s [64], bias [64], m, l [64].
+    const size_t blk = (size_t)NK_ATTN_BLOCK * dp;
+    T *base = NAME(scratch)(4 * blk + 4 * NK_ATTN_BLOCK);
+    if (!base) return;
+    V *kt = (V *)base, *acc = (V *)(base + blk);
+    T *vp = base + 2 * blk, *qp = base + 3 * blk;
+    V *s = (V *)(base + 4 * blk), *bias = (V *)(base + 4 * blk + NK_ATTN_BLOCK);
+    T *m = base + 4 * blk + 2 * NK_ATTN_BLOCK, *l = m + NK_ATTN_BLOCK;
+    NAME(pack_rows)(q, a->qs.t, i0, n, d, dp, qp);
+    for (long i = 0; i < n; i++) { m[i] = -INFINITY; l[i] = 0; }
+    for (long x = 0; x < n * dv; x++) acc[x] = (V){0};
+    long kend = a->tk;
+    if (a->causal && i0 + n < kend) kend = i0 + n;
+    for (long j0 = 0; j0 < kend; j0 += NK_ATTN_BLOCK) {
+        NAME(pack_keys)(k + 0, a->ks.t, v, a->vs.t, j0, a->tk, d, dp, mask, kt, vp, bias);
+        for (long i = 0; i < n; i++) {
+            long last = a->causal ? i0 + i : a->tk - 1;
+            if (last < j0) continue;
+            NAME(scores)(qp + i * dp, kt, dp, scale, bias, j0, last, s);
+            V mv = s[0];
+            for (int c = 1; c < KV; c++) mv = NAME(sel)(s[c] > mv, s[c], mv);
+            T mx = NAME(hmax)(mv);
+            T mnew = mx > m[i] ? mx : m[i];
+            if (mnew == -INFINITY) continue;                  // every key so far hidden
+            T alpha = NAME(sexp)(m[i] - mnew);
+            V mn = NAME(splat)(mnew), sum = (V){0};
+            for (int c = 0; c < KV; c++) { s[c] = NAME(vexp)(s[c] - mn); sum += s[c]; }
+            l[i] = l[i] * alpha + NAME(hsum)(sum);
+            m[i] = mnew;
+            V *ar = acc + i * dv;
+            V av = NAME(splat)(alpha);
+            for (long x = 0; x < dv; x++) ar[x] *= av;
+            const T *pr = (const T *)s;
+            long jn = last - j0 + 1 < NK_ATTN_BLOCK ? last - j0 + 1 : NK_ATTN_BLOCK;
+            for (long j = 0; j < jn; j++) {
+                V pj = NAME(splat)(pr[j]);
+                const V *vr = (const V *)(vp + j * dp);
+                for (long x = 0; x < dv; x++) ar[x] = NAME(vfma)(pj, vr[x], ar[x]);
+            }
+        }
+    }
+    for (long i = 0; i < n; i++) {
+        T *orow = o + (i0 + i) * a->os.t;
+        const T *ar = (const T *)(acc + i * dv);
+        if (l[i] > 0) {
+            T inv = 1 / l[i];
+            for (long x = 0; x < d; x++) orow[x] = ar[x] * inv;
+            lse[i0 + i] = m[i] + (IS_F64 ? (T)log((double)l[i]) : (T)logf((float)l[i]));
+        } else {
+            for (long x = 0; x < d; x++) orow[x] = 0;
+            lse[i0 + i] = -INFINITY;
+        }
+    }
+}
+
+TARGET static void NAME(bwd)(const nk_attn_args *a, long bh) {
+    const long b = bh / a->heads, h = bh % a->heads, tq = a->tq, tk = a->tk;
+    const long d = a->d, dp = (d + W - 1) / W * W, dv = dp / W;
+    const T *q = (const T *)a->q + b * a->qs.b + h * a->qs.h;
+    const T *k = (const T *)a->k + b * a->ks.b + h * a->ks.h;
+    const T *v = (const T *)a->v + b * a->vs.b + h * a->vs.h;
+    const T *o = (const T *)a->o + b * a->os.b + h * a->os.h;
+    const T *g = (const T *)a->g + b * a->gs.b + h * a->gs.h;
+    const T *lse = (const T *)a->lse + bh * tq;
+    const unsigned char *mask = a->key_mask ? a->key_mask + b * tk : 0;
+    const T scale = (T)a->scale;
+    const size_t blk = (size_t)NK_ATTN_BLOCK * dp, sq = (size_t)NK_ATTN_BLOCK * NK_ATTN_BLOCK;
+    const size_t rows = (size_t)tq * dp;
+    // Scratch: kt, vt [dp][64]; kp, vp, dka, dva [64][dp]; P, dS [64][64]; bias [64];
+    // qa, ga, dqa [tq][dp]; delta [tq].
+    T *base = NAME(scratch)(6 * blk + 2 * sq + NK_ATTN_BLOCK + 3 * rows + (size_t)tq + W);
+    if (!base) return;
+    V *kt = (V *)base, *vt = (V *)(base + blk);
+    T *kp = base + 2 * blk, *vp = base + 3 * blk;
+    V *dka = (V *)(base + 4 * blk), *dva = (V *)(base + 5 * blk);
+    V *P = (V *)(base + 6 * blk), *dS = (V *)(base + 6 * blk + sq);
+    V *bias = (V *)(base + 6 * blk + 2 * sq);
+    T *qa = base + 6 * blk + 2 * sq + NK_ATTN_BLOCK, *ga = qa + rows;
+    V *dqa = (V *)(ga + rows);
+    T *delta = (T *)(dqa) + rows;
+    NAME(pack_rows)(q, a->qs.t, 0, tq, d, dp, qa);
+    NAME(pack_rows)(g, a->gs.t, 0, tq, d, dp, ga);
+    for (long i = 0; i < tq; i++) {
+        const T *orow = o + i * a->os.t, *grow = ga + i * dp;
+        T t = 0;
+        for (long x = 0; x < d; x++) t = IS_F64 ? fma(grow[x], orow[x], t) : fmaf(grow[x], orow[x], t);
+        delta[i] = t;
+    }
+    for (size_t x = 0; x < rows / W; x++) dqa[x] = (V){0};
+    for (long j0 = 0; j0 < tk; j0 += NK_ATTN_BLOCK) {
+        const long nj = tk - j0 < NK_ATTN_BLOCK ? tk - j0 : NK_ATTN_BLOCK;
+        NAME(pack_keys)(k, a->ks.t, k, a->ks.t, j0, tk, d, dp, mask, kt, kp, bias);
+        NAME(pack_keys)(v, a->vs.t, 0, 0, j0, tk, d, dp, 0, vt, 0, P);  // P: scratch bias, unused
+        NAME(pack_rows)(v, a->vs.t, j0, nj, d, dp, vp);
+        for (long x = 0; x < NK_ATTN_BLOCK * dv; x++) { dka[x] = (V){0}; dva[x] = (V){0}; }
+        const long istart = a->causal ? j0 / NK_ATTN_BLOCK * NK_ATTN_BLOCK : 0;
+        for (long i0 = istart; i0 < tq; i0 += NK_ATTN_BLOCK) {
+            const long ni = tq - i0 < NK_ATTN_BLOCK ? tq - i0 : NK_ATTN_BLOCK;
+            for (long i = 0; i < ni; i++) {
+                const long ii = i0 + i;
+                V *pr = P + i * KV, *dr = dS + i * KV;
+                const T li = lse[ii];
+                long last = a->causal ? ii : tk - 1;
+                if (li == -INFINITY || last < j0) {
+                    for (int c = 0; c < KV; c++) { pr[c] = (V){0}; dr[c] = (V){0}; }
+                    continue;
+                }
+                NAME(scores)(qa + ii * dp, kt, dp, scale, bias, j0, last, pr);
+                V lv = NAME(splat)(li);
+                for (int c = 0; c < KV; c++) pr[c] = NAME(vexp)(pr[c] - lv);
+                V acc[KV];
+                for (int c = 0; c < KV; c++) acc[c] = (V){0};
+                const T *gr = ga + ii * dp;
+                for (long x = 0; x < dp; x++) {
+                    V gx = NAME(splat)(gr[x]);
+                    const V *vr = vt + x * KV;
+                    for (int c = 0; c < KV; c++) acc[c] = NAME(vfma)(gx, vr[c], acc[c]);
+                }
+                V dl = NAME(splat)(delta[ii]), sc = NAME(splat)(scale);
+                for (int c = 0; c < KV; c++) dr[c] = pr[c] * (acc[c] - dl) * sc;
+                // dQ row += Σ_j dS[i][j] · K[j]
+                V *qr = dqa + ii * dv;
+                const T *ds = (const T *)dr;
+                for (long j = 0; j < nj; j++) {
+                    V sj = NAME(splat)(ds[j]);
+                    const V *kr = (const V *)(kp + j * dp);
+                    for (long x = 0; x < dv; x++) qr[x] = NAME(vfma)(sj, kr[x], qr[x]);
+                }
+            }
+            // dV[j] += Σ_i P[i][j] · dO[i];  dK[j] += Σ_i dS[i][j] · Q[i]
+            for (long j = 0; j < nj; j++) {
+                V *dvr = dva + j * dv, *dkr = dka + j * dv;
+                for (long i = 0; i < ni; i++) {
+                    const T pij = ((const T *)(P + i * KV))[j], sij = ((const T *)(dS + i * KV))[j];
+                    V pv = NAME(splat)(pij), sv = NAME(splat)(sij);
+                    const V *gr = (const V *)(ga + (i0 + i) * dp), *qr = (const V *)(qa + (i0 + i) * dp);
+                    for (long x = 0; x < dv; x++) {
+                        dvr[x] = NAME(vfma)(pv, gr[x], dvr[x]);
+                        dkr[x] = NAME(vfma)(sv, qr[x], dkr[x]);
+                    }
+                }
+            }
+        }
+        if (a->dk) {
+            T *dk = (T *)a->dk + b * a->dks.b + h * a->dks.h;
+            for (long j = 0; j < nj; j++) {
+                const T *src = (const T *)(dka + j * dv);
+                T *dst = dk + (j0 + j) * a->dks.t;
+                for (long x = 0; x < d; x++) dst[x] = src[x];
+            }
+        }
+        if (a->dv) {
+            T *dvo = (T *)a->dv + b * a->dvs.b + h * a->dvs.h;
+            for (long j = 0; j < nj; j++) {
+                const T *src = (const T *)(dva + j * dv);
+                T *dst = dvo + (j0 + j) * a->dvs.t;
+                for (long x = 0; x < d; x++) dst[x] = src[x];
+            }
+        }
+    }
+    if (a->dq) {
+        T *dq = (T *)a->dq + b * a->dqs.b + h * a->dqs.h;
+        for (long i = 0; i < tq; i++) {
+            const T *src = (const T *)(dqa + i * dv);
+            T *dst = dq + i * a->dqs.t;
+            for (long x = 0; x < d; x++) dst[x] = src[x];
+        }
+    }
+}
+
+#undef NAME
+#undef W
+#undef KV
+#undef V
+#undef VI
+#undef FN
+#undef T
+#undef IS_F64
+#undef SUF
+#undef TARGET

@@ -129,6 +129,64 @@ FN void NAME(pack_rows)(const T *src, long st, long i0, long n, long d, long dp,
     }
 }
 
+/// Rows handled together: their score blocks share each load of the packed keys and values.
+#define R 4
+
+/// Scores of R query rows (rows qr + r·dp, dp elements each, zero padded) against the packed,
+/// transposed key block kt[dp][KV vectors]: s[r] = scale · q·k + bias, −inf for keys after
+/// last[r] (causal).
+FN void NAME(scores4)(const T *qr, const V *kt, long dp, T scale, const V *bias, long first, const long *last, V *s) {
+    V acc[R][KV];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < KV; c++) acc[r][c] = (V){0};
+    for (long d = 0; d < dp; d++) {
+        const V *kr = kt + d * KV;
+        V k[KV];
+        for (int c = 0; c < KV; c++) k[c] = kr[c];
+        for (int r = 0; r < R; r++) {
+            V qd = NAME(splat)(qr[r * dp + d]);
+            for (int c = 0; c < KV; c++) acc[r][c] = NAME(vfma)(qd, k[c], acc[r][c]);
+        }
+    }
+    V sc = NAME(splat)(scale);
+    for (int r = 0; r < R; r++) {
+        for (int c = 0; c < KV; c++) s[r * KV + c] = NAME(vfma)(acc[r][c], sc, bias[c]);
+        if (last[r] < first + NK_ATTN_BLOCK - 1) {
+            T *sp = (T *)(s + r * KV);
+            for (long j = last[r] - first + 1 < 0 ? 0 : last[r] - first + 1; j < NK_ATTN_BLOCK; j++) sp[j] = -INFINITY;
+        }
+    }
+}
+
+/// acc[r] (rows of dv vectors, stride dv) += Σ_{j < jn} p[r][j] · vals[j] (rows of dp elements),
+/// j in order, for R rows; p rows are KV vectors apart.
+FN void NAME(accumulate4)(V *acc, long dv, const T *p, const T *vals, long dp, long jn) {
+    long x = 0;
+    for (; x + 2 <= dv; x += 2) {
+        V o[R][2];
+        for (int r = 0; r < R; r++) { o[r][0] = acc[r * dv + x]; o[r][1] = acc[r * dv + x + 1]; }
+        for (long j = 0; j < jn; j++) {
+            const V *vr = (const V *)(vals + j * dp) + x;
+            V v0 = vr[0], v1 = vr[1];
+            for (int r = 0; r < R; r++) {
+                V pj = NAME(splat)(p[r * NK_ATTN_BLOCK + j]);
+                o[r][0] = NAME(vfma)(pj, v0, o[r][0]);
+                o[r][1] = NAME(vfma)(pj, v1, o[r][1]);
+            }
+        }
+        for (int r = 0; r < R; r++) { acc[r * dv + x] = o[r][0]; acc[r * dv + x + 1] = o[r][1]; }
+    }
+    for (; x < dv; x++) {
+        V o[R];
+        for (int r = 0; r < R; r++) o[r] = acc[r * dv + x];
+        for (long j = 0; j < jn; j++) {
+            V v0 = ((const V *)(vals + j * dp))[x];
+            for (int r = 0; r < R; r++) o[r] = NAME(vfma)(NAME(splat)(p[r * NK_ATTN_BLOCK + j]), v0, o[r]);
+        }
+        for (int r = 0; r < R; r++) acc[r * dv + x] = o[r];
+    }
+}
+
 TARGET static void NAME(fwd)(const nk_attn_args *a, long task) {
     const long qblocks = (a->tq + NK_ATTN_BLOCK - 1) / NK_ATTN_BLOCK;
     const long bh = task / qblocks, i0 = task % qblocks * NK_ATTN_BLOCK;
@@ -142,57 +200,111 @@ TARGET static void NAME(fwd)(const nk_attn_args *a, long task) {
     T *lse = (T *)a->lse + bh * a->tq;
     const unsigned char *mask = a->key_mask ? a->key_mask + b * a->tk : 0;
     const T scale = (T)a->scale;
-    // Scratch: kt [dp][64], vp [64][dp], acc [64][dp], qp [64][dp], s [64], bias [64], m, l [64].
-    const size_t blk = (size_t)NK_ATTN_BLOCK * dp;
-    T *base = NAME(scratch)(4 * blk + 4 * NK_ATTN_BLOCK);
+    // Scratch: kt [dp][64], vp [64][dp], acc [64][dp], qp [64][dp], s [64][64], bias [64],
+    // lv [64] vectors (lane-wise row sums), m [64].
+    const size_t blk = (size_t)NK_ATTN_BLOCK * dp, sq = (size_t)NK_ATTN_BLOCK * NK_ATTN_BLOCK;
+    T *base = NAME(scratch)(4 * blk + sq + (size_t)NK_ATTN_BLOCK * (W + 2));
     if (!base) return;
     V *kt = (V *)base, *acc = (V *)(base + blk);
     T *vp = base + 2 * blk, *qp = base + 3 * blk;
-    V *s = (V *)(base + 4 * blk), *bias = (V *)(base + 4 * blk + NK_ATTN_BLOCK);
-    T *m = base + 4 * blk + 2 * NK_ATTN_BLOCK, *l = m + NK_ATTN_BLOCK;
+    V *s = (V *)(base + 4 * blk), *bias = (V *)(base + 4 * blk + sq);
+    V *lv = bias + KV;
+    T *m = (T *)(lv + NK_ATTN_BLOCK);
+    // Rows past n are padding (zero queries, never written out): the groups of R stay whole.
+    const long np = (n + R - 1) / R * R;
     NAME(pack_rows)(q, a->qs.t, i0, n, d, dp, qp);
-    for (long i = 0; i < n; i++) { m[i] = -INFINITY; l[i] = 0; }
-    for (long x = 0; x < n * dv; x++) acc[x] = (V){0};
+    for (long x = n * dp; x < np * dp; x++) qp[x] = 0;
+    for (long i = 0; i < np; i++) { m[i] = -INFINITY; lv[i] = (V){0}; }
+    for (long x = 0; x < np * dv; x++) acc[x] = (V){0};
     long kend = a->tk;
     if (a->causal && i0 + n < kend) kend = i0 + n;
     for (long j0 = 0; j0 < kend; j0 += NK_ATTN_BLOCK) {
-        NAME(pack_keys)(k + 0, a->ks.t, v, a->vs.t, j0, a->tk, d, dp, mask, kt, vp, bias);
-        for (long i = 0; i < n; i++) {
-            long last = a->causal ? i0 + i : a->tk - 1;
-            if (last < j0) continue;
-            NAME(scores)(qp + i * dp, kt, dp, scale, bias, j0, last, s);
-            V mv = s[0];
-            for (int c = 1; c < KV; c++) mv = NAME(sel)(s[c] > mv, s[c], mv);
-            T mx = NAME(hmax)(mv);
-            T mnew = mx > m[i] ? mx : m[i];
-            if (mnew == -INFINITY) continue;                  // every key so far hidden
-            T alpha = NAME(sexp)(m[i] - mnew);
-            V mn = NAME(splat)(mnew), sum = (V){0};
-            for (int c = 0; c < KV; c++) { s[c] = NAME(vexp)(s[c] - mn); sum += s[c]; }
-            l[i] = l[i] * alpha + NAME(hsum)(sum);
-            m[i] = mnew;
-            V *ar = acc + i * dv;
-            V av = NAME(splat)(alpha);
-            for (long x = 0; x < dv; x++) ar[x] *= av;
-            const T *pr = (const T *)s;
-            long jn = last - j0 + 1 < NK_ATTN_BLOCK ? last - j0 + 1 : NK_ATTN_BLOCK;
-            for (long j = 0; j < jn; j++) {
-                V pj = NAME(splat)(pr[j]);
-                const V *vr = (const V *)(vp + j * dp);
-                for (long x = 0; x < dv; x++) ar[x] = NAME(vfma)(pj, vr[x], ar[x]);
+        NAME(pack_keys)(k, a->ks.t, v, a->vs.t, j0, a->tk, d, dp, mask, kt, vp, bias);
+        for (long i = 0; i < np; i += R) {
+            long last[R], jn = 0;
+            for (int r = 0; r < R; r++) {
+                last[r] = a->causal ? i0 + i + r : a->tk - 1;
+                long need = last[r] - j0 + 1;
+                if (need > jn) jn = need;
             }
+            if (jn <= 0) continue;
+            if (jn > NK_ATTN_BLOCK) jn = NK_ATTN_BLOCK;
+            V *sr = s + i * KV;
+            NAME(scores4)(qp + i * dp, kt, dp, scale, bias, j0, last, sr);
+            for (int r = 0; r < R; r++) {
+                V *row = sr + r * KV;
+                V mv = row[0];
+                for (int c = 1; c < KV; c++) mv = NAME(sel)(row[c] > mv, row[c], mv);
+                T mx = __builtin_reduce_max(mv);
+                T mold = m[i + r], mnew = mx > mold ? mx : mold;
+                V *ar = acc + (i + r) * dv;
+                if (mnew == -INFINITY) {                      // every key so far hidden
+                    for (int c = 0; c < KV; c++) row[c] = (V){0};
+                    continue;
+                }
+                V av = NAME(vexp)(NAME(splat)(mold - mnew));
+                V mn = NAME(splat)(mnew), sum = (V){0};
+                for (int c = 0; c < KV; c++) { row[c] = NAME(vexp)(row[c] - mn); sum += row[c]; }
+                lv[i + r] = lv[i + r] * av + sum;
+                m[i + r] = mnew;
+                for (long x = 0; x < dv; x++) ar[x] *= av;
+            }
+            NAME(accumulate4)(acc + i * dv, dv, (const T *)sr, vp, dp, jn);
         }
     }
     for (long i = 0; i < n; i++) {
         T *orow = o + (i0 + i) * a->os.t;
         const T *ar = (const T *)(acc + i * dv);
-        if (l[i] > 0) {
-            T inv = 1 / l[i];
+        const T li = NAME(hsum)(lv[i]);
+        if (li > 0) {
+            T inv = 1 / li;
             for (long x = 0; x < d; x++) orow[x] = ar[x] * inv;
-            lse[i0 + i] = m[i] + (IS_F64 ? (T)log((double)l[i]) : (T)logf((float)l[i]));
+            lse[i0 + i] = m[i] + (IS_F64 ? (T)log((double)li) : (T)logf((float)li));
         } else {
             for (long x = 0; x < d; x++) orow[x] = 0;
             lse[i0 + i] = -INFINITY;
+        }
+    }
+}
+
+/// dacc[j] (rows of dv vectors) += Σ_{i < ni} w[i][j] · rows[i] for keys j in [0, nj), i in order;
+/// w rows are KV vectors apart, rows are dp elements apart. Two weight sets at once (P with dO
+/// into dV, dS with Q into dK).
+FN void NAME(key_grads)(V *dva, V *dka, long dv, const T *P, const T *dS, const T *g, const T *q, long dp, long ni, long nj) {
+    for (long j = 0; j < nj; j += R) {
+        long x = 0;
+        for (; x + 2 <= dv; x += 2) {
+            V av[R][2], ak[R][2];
+            for (int r = 0; r < R; r++) {
+                av[r][0] = dva[(j + r) * dv + x]; av[r][1] = dva[(j + r) * dv + x + 1];
+                ak[r][0] = dka[(j + r) * dv + x]; ak[r][1] = dka[(j + r) * dv + x + 1];
+            }
+            for (long i = 0; i < ni; i++) {
+                const V *gr = (const V *)(g + i * dp) + x, *qr = (const V *)(q + i * dp) + x;
+                V g0 = gr[0], g1 = gr[1], q0 = qr[0], q1 = qr[1];
+                const T *pi = P + i * NK_ATTN_BLOCK + j, *si = dS + i * NK_ATTN_BLOCK + j;
+                for (int r = 0; r < R; r++) {
+                    V pv = NAME(splat)(pi[r]), sv = NAME(splat)(si[r]);
+                    av[r][0] = NAME(vfma)(pv, g0, av[r][0]); av[r][1] = NAME(vfma)(pv, g1, av[r][1]);
+                    ak[r][0] = NAME(vfma)(sv, q0, ak[r][0]); ak[r][1] = NAME(vfma)(sv, q1, ak[r][1]);
+                }
+            }
+            for (int r = 0; r < R; r++) {
+                dva[(j + r) * dv + x] = av[r][0]; dva[(j + r) * dv + x + 1] = av[r][1];
+                dka[(j + r) * dv + x] = ak[r][0]; dka[(j + r) * dv + x + 1] = ak[r][1];
+            }
+        }
+        for (; x < dv; x++) {
+            V av[R], ak[R];
+            for (int r = 0; r < R; r++) { av[r] = dva[(j + r) * dv + x]; ak[r] = dka[(j + r) * dv + x]; }
+            for (long i = 0; i < ni; i++) {
+                V g0 = ((const V *)(g + i * dp))[x], q0 = ((const V *)(q + i * dp))[x];
+                for (int r = 0; r < R; r++) {
+                    av[r] = NAME(vfma)(NAME(splat)(P[i * NK_ATTN_BLOCK + j + r]), g0, av[r]);
+                    ak[r] = NAME(vfma)(NAME(splat)(dS[i * NK_ATTN_BLOCK + j + r]), q0, ak[r]);
+                }
+            }
+            for (int r = 0; r < R; r++) { dva[(j + r) * dv + x] = av[r]; dka[(j + r) * dv + x] = ak[r]; }
         }
     }
 }
@@ -208,82 +320,79 @@ TARGET static void NAME(bwd)(const nk_attn_args *a, long bh) {
     const T *lse = (const T *)a->lse + bh * tq;
     const unsigned char *mask = a->key_mask ? a->key_mask + b * tk : 0;
     const T scale = (T)a->scale;
+    const long tqp = (tq + NK_ATTN_BLOCK - 1) / NK_ATTN_BLOCK * NK_ATTN_BLOCK;   // rows padded to whole blocks
     const size_t blk = (size_t)NK_ATTN_BLOCK * dp, sq = (size_t)NK_ATTN_BLOCK * NK_ATTN_BLOCK;
-    const size_t rows = (size_t)tq * dp;
-    // Scratch: kt, vt [dp][64]; kp, vp, dka, dva [64][dp]; P, dS [64][64]; bias [64];
-    // qa, ga, dqa [tq][dp]; delta [tq].
-    T *base = NAME(scratch)(6 * blk + 2 * sq + NK_ATTN_BLOCK + 3 * rows + (size_t)tq + W);
+    const size_t rows = (size_t)tqp * dp;
+    // Scratch: kt, vt [dp][64]; kp, dka, dva [64][dp]; P, dS [64][64]; bias [64];
+    // qa, ga, dqa [tqp][dp]; delta, lse [tqp].
+    T *base = NAME(scratch)(5 * blk + 2 * sq + NK_ATTN_BLOCK + 3 * rows + 2 * (size_t)tqp);
     if (!base) return;
     V *kt = (V *)base, *vt = (V *)(base + blk);
-    T *kp = base + 2 * blk, *vp = base + 3 * blk;
-    V *dka = (V *)(base + 4 * blk), *dva = (V *)(base + 5 * blk);
-    V *P = (V *)(base + 6 * blk), *dS = (V *)(base + 6 * blk + sq);
-    V *bias = (V *)(base + 6 * blk + 2 * sq);
-    T *qa = base + 6 * blk + 2 * sq + NK_ATTN_BLOCK, *ga = qa + rows;
+    T *kp = base + 2 * blk;
+    V *dka = (V *)(base + 3 * blk), *dva = (V *)(base + 4 * blk);
+    V *P = (V *)(base + 5 * blk), *dS = (V *)(base + 5 * blk + sq);
+    V *bias = (V *)(base + 5 * blk + 2 * sq);
+    T *qa = base + 5 * blk + 2 * sq + NK_ATTN_BLOCK, *ga = qa + rows;
     V *dqa = (V *)(ga + rows);
-    T *delta = (T *)(dqa) + rows;
+    T *delta = (T *)(dqa) + rows, *ls = delta + tqp;
     NAME(pack_rows)(q, a->qs.t, 0, tq, d, dp, qa);
     NAME(pack_rows)(g, a->gs.t, 0, tq, d, dp, ga);
-    for (long i = 0; i < tq; i++) {
-        const T *orow = o + i * a->os.t, *grow = ga + i * dp;
+    for (size_t x = (size_t)tq * dp; x < rows; x++) { qa[x] = 0; ga[x] = 0; }
+    for (long i = 0; i < tqp; i++) {
         T t = 0;
-        for (long x = 0; x < d; x++) t = IS_F64 ? fma(grow[x], orow[x], t) : fmaf(grow[x], orow[x], t);
+        if (i < tq) {
+            const T *orow = o + i * a->os.t, *grow = ga + i * dp;
+            for (long x = 0; x < d; x++) t = IS_F64 ? fma(grow[x], orow[x], t) : fmaf(grow[x], orow[x], t);
+        }
         delta[i] = t;
+        ls[i] = i < tq ? lse[i] : -INFINITY;
     }
     for (size_t x = 0; x < rows / W; x++) dqa[x] = (V){0};
     for (long j0 = 0; j0 < tk; j0 += NK_ATTN_BLOCK) {
         const long nj = tk - j0 < NK_ATTN_BLOCK ? tk - j0 : NK_ATTN_BLOCK;
         NAME(pack_keys)(k, a->ks.t, k, a->ks.t, j0, tk, d, dp, mask, kt, kp, bias);
-        NAME(pack_keys)(v, a->vs.t, 0, 0, j0, tk, d, dp, 0, vt, 0, P);  // P: scratch bias, unused
-        NAME(pack_rows)(v, a->vs.t, j0, nj, d, dp, vp);
+        NAME(pack_keys)(v, a->vs.t, 0, 0, j0, tk, d, dp, 0, vt, 0, P);  // P: scratch for the unused bias
         for (long x = 0; x < NK_ATTN_BLOCK * dv; x++) { dka[x] = (V){0}; dva[x] = (V){0}; }
-        const long istart = a->causal ? j0 / NK_ATTN_BLOCK * NK_ATTN_BLOCK : 0;
+        const long istart = a->causal ? j0 : 0;
         for (long i0 = istart; i0 < tq; i0 += NK_ATTN_BLOCK) {
             const long ni = tq - i0 < NK_ATTN_BLOCK ? tq - i0 : NK_ATTN_BLOCK;
-            for (long i = 0; i < ni; i++) {
+            const long nip = (ni + R - 1) / R * R;
+            for (long i = 0; i < nip; i += R) {
                 const long ii = i0 + i;
+                long last[R];
+                for (int r = 0; r < R; r++) last[r] = a->causal ? ii + r : tk - 1;
                 V *pr = P + i * KV, *dr = dS + i * KV;
-                const T li = lse[ii];
-                long last = a->causal ? ii : tk - 1;
-                if (li == -INFINITY || last < j0) {
-                    for (int c = 0; c < KV; c++) { pr[c] = (V){0}; dr[c] = (V){0}; }
-                    continue;
-                }
-                NAME(scores)(qa + ii * dp, kt, dp, scale, bias, j0, last, pr);
-                V lv = NAME(splat)(li);
-                for (int c = 0; c < KV; c++) pr[c] = NAME(vexp)(pr[c] - lv);
-                V acc[KV];
-                for (int c = 0; c < KV; c++) acc[c] = (V){0};
-                const T *gr = ga + ii * dp;
+                NAME(scores4)(qa + ii * dp, kt, dp, scale, bias, j0, last, pr);
+                V dpv[R][KV];
+                for (int r = 0; r < R; r++)
+                    for (int c = 0; c < KV; c++) dpv[r][c] = (V){0};
                 for (long x = 0; x < dp; x++) {
-                    V gx = NAME(splat)(gr[x]);
                     const V *vr = vt + x * KV;
-                    for (int c = 0; c < KV; c++) acc[c] = NAME(vfma)(gx, vr[c], acc[c]);
-                }
-                V dl = NAME(splat)(delta[ii]), sc = NAME(splat)(scale);
-                for (int c = 0; c < KV; c++) dr[c] = pr[c] * (acc[c] - dl) * sc;
-                // dQ row += Σ_j dS[i][j] · K[j]
-                V *qr = dqa + ii * dv;
-                const T *ds = (const T *)dr;
-                for (long j = 0; j < nj; j++) {
-                    V sj = NAME(splat)(ds[j]);
-                    const V *kr = (const V *)(kp + j * dp);
-                    for (long x = 0; x < dv; x++) qr[x] = NAME(vfma)(sj, kr[x], qr[x]);
-                }
-            }
-            // dV[j] += Σ_i P[i][j] · dO[i];  dK[j] += Σ_i dS[i][j] · Q[i]
-            for (long j = 0; j < nj; j++) {
-                V *dvr = dva + j * dv, *dkr = dka + j * dv;
-                for (long i = 0; i < ni; i++) {
-                    const T pij = ((const T *)(P + i * KV))[j], sij = ((const T *)(dS + i * KV))[j];
-                    V pv = NAME(splat)(pij), sv = NAME(splat)(sij);
-                    const V *gr = (const V *)(ga + (i0 + i) * dp), *qr = (const V *)(qa + (i0 + i) * dp);
-                    for (long x = 0; x < dv; x++) {
-                        dvr[x] = NAME(vfma)(pv, gr[x], dvr[x]);
-                        dkr[x] = NAME(vfma)(sv, qr[x], dkr[x]);
+                    V vv[KV];
+                    for (int c = 0; c < KV; c++) vv[c] = vr[c];
+                    for (int r = 0; r < R; r++) {
+                        V gx = NAME(splat)(ga[(ii + r) * dp + x]);
+                        for (int c = 0; c < KV; c++) dpv[r][c] = NAME(vfma)(gx, vv[c], dpv[r][c]);
                     }
                 }
+                V sc = NAME(splat)(scale);
+                for (int r = 0; r < R; r++) {
+                    const T li = ls[ii + r];
+                    V *p = pr + r * KV, *ds = dr + r * KV;
+                    if (li == -INFINITY) {                    // a row that sees no key (or padding)
+                        for (int c = 0; c < KV; c++) { p[c] = (V){0}; ds[c] = (V){0}; }
+                        continue;
+                    }
+                    V lv = NAME(splat)(li), dl = NAME(splat)(delta[ii + r]);
+                    for (int c = 0; c < KV; c++) {
+                        p[c] = NAME(vexp)(p[c] - lv);
+                        ds[c] = p[c] * (dpv[r][c] - dl) * sc;
+                    }
+                }
+                // dQ rows += Σ_j dS[i][j] · K[j]
+                NAME(accumulate4)(dqa + ii * dv, dv, (const T *)dr, kp, dp, nj);
             }
+            NAME(key_grads)(dva, dka, dv, (const T *)P, (const T *)dS, ga + i0 * dp, qa + i0 * dp, dp, nip, nj);
         }
         if (a->dk) {
             T *dk = (T *)a->dk + b * a->dks.b + h * a->dks.h;
@@ -312,6 +421,7 @@ TARGET static void NAME(bwd)(const nk_attn_args *a, long bh) {
     }
 }
 
+#undef R
 #undef NAME
 #undef W
 #undef KV

@@ -2,14 +2,15 @@ import ArgumentParser
 import Foundation
 import Neural
 
-/// Mirrors the peers' `bench_attention.py`: causal ``scaledDotProductAttention(_:_:_:causal:keyPaddingMask:scale:)``
+/// Mirrors the peers' `bench_attention.py`: causal `scaledDotProductAttention`
 /// on Float32 q, k, v `[batch, heads, T, headSize]` of standard normals (seed 0), scale 1/√headSize.
 /// Cases `fwd_b32_h4_t128_d32`, `fwdbwd_b32_h4_t128_d32`, `fwd_b8_h4_t2048_d32`,
 /// `fwdbwd_b8_h4_t2048_d32`: the forward without a graph, and the forward then the backward of
 /// sum(out ⊙ g) for a fixed g (gradients of q, k, v reset between calls). Protocol: calibrate to
 /// ~0.2 s per repeat, 1 warm-up repeat, 9 timed repeats (`--quick`: 3); median milliseconds per
-/// call. Each fwdbwd line also reports `rss_mib` (resident memory after the timed calls) and
-/// `qkv_grads_mib` (the bytes of q, k, v and their gradients), for the memory target.
+/// call. Each fwdbwd line also reports `rss_mib` (resident memory after the timed calls),
+/// `rss_start_mib` (before any tensor was made) and `qkv_grads_mib` (the bytes of q, k, v and
+/// their gradients), for the memory target.
 struct AttentionBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attention", abstract: "Causal fused attention forward and forward+backward, as bench_attention.py.")
@@ -21,6 +22,7 @@ struct AttentionBench: ParsableCommand {
 
     func run() throws {
         try options.apply()
+        let baseline = RSSBench.residentMiB()
         let reps = options.quick ? 3 : 9
         let generator = RandomGenerator(seed: 0)
         for (b, h, t, d) in [(32, 4, 128, 32), (8, 4, 2048, 32)] where self.t == nil || self.t == t {
@@ -38,7 +40,7 @@ struct AttentionBench: ParsableCommand {
                 var extra = "inner=\(inner)"
                 if name.hasPrefix("fwdbwd") {
                     let mib = Double(6 * b * h * t * d * 4) / 1_048_576
-                    extra += String(format: " rss_mib=%.1f qkv_grads_mib=%.1f", RSSBench.residentMiB(), mib)
+                    extra += String(format: " rss_mib=%.1f rss_start_mib=%.1f qkv_grads_mib=%.1f", RSSBench.residentMiB(), baseline, mib)
                 }
                 Bench.report(bench: "attention", threads: options.threads, case: name, times: times, meter: meter,
                              work: nil, perRepeat: Double(inner), unit: "ms", extra: extra)

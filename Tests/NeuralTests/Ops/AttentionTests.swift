@@ -94,7 +94,8 @@ struct AttentionTests {
         var v = Tensor.randn([2, 3, 150, 32], dtype: dtype, generator: RandomGenerator(seed: 2313))
         q.requiresGrad = true; k.requiresGrad = true; v.requiresGrad = true
         let g = Tensor.randn([2, 3, 150, 32], dtype: dtype, generator: RandomGenerator(seed: 2314))
-        let out = scaledDotProductAttention(q, k, v, causal: true)
+        let mask = Tensor((0..<300).map { $0 % 7 == 3 || $0 == 150 ? 1.0 : 0.0 }, shape: [2, 150])
+        let out = scaledDotProductAttention(q, k, v, causal: true, keyPaddingMask: mask)
         (out * g).sum().backward()
         return [out, q.grad!, k.grad!, v.grad!]
     }

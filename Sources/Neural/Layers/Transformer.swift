@@ -121,3 +121,39 @@ public final class TransformerEncoder: Module, Layer, SummarizableLayer {
     /// `TransformerEncoder(n layers)`.
     package var summary: String { "TransformerEncoder(\(layers.count) layers)" }
 }
+
+extension LayerKind {
+    /// `encoder(h[,ff])`: a post-norm ``TransformerEncoderLayer`` with h heads and feed-forward
+    /// width ff (default 4·E) on a `[seq, E]` running shape (torch's defaults otherwise: ReLU, dropout 0.1).
+    static let encoder = LayerKind(name: "encoder", usage: "encoder(h,ff)", parameters: [EncoderToken.heads, EncoderToken.feedforward],
+                                   form: "encoder(h,ff), h heads dividing the embedding width, ff the feed-forward width (default 4x)") { a in
+        EncoderToken(heads: a.integer(EncoderToken.heads)!, feedforward: a.integer(EncoderToken.feedforward))
+    }
+}
+
+/// `encoder(h[,ff])`.
+struct EncoderToken: LayerToken, Equatable {
+    /// h.
+    static let heads = SpecParameter.size("heads", "number of attention heads", required: true)
+    /// ff.
+    static let feedforward = SpecParameter.size("ff", "feed-forward width")
+    /// h.
+    let heads: Int
+    /// ff; nil: 4·E.
+    let feedforward: Int?
+
+    var description: String { "encoder(\(heads)" + (feedforward.map { ",\($0)" } ?? "") + ")" }
+
+    func plan(_ plan: inout LayerPlan) throws(ModelSpecError) {
+        let s = plan.shape
+        guard s.count == 2 else {
+            throw plan.error("\(plan.word) needs a [seq, embed] input but the running shape is \(LayerPlan.text(s))")
+        }
+        let e = s[1], h = heads, ff = feedforward ?? 4 * s[1]
+        guard e % h == 0 else {
+            throw plan.error("\(plan.spelling): the embedding width \(e) of the running shape \(LayerPlan.text(s)) doesn't split into \(h) heads",
+                             hint: "the number of heads must divide the last dimension")
+        }
+        plan.add(s) { d, g in TransformerEncoderLayer(dModel: e, nHead: h, dimFeedforward: ff, dtype: d, generator: g) }
+    }
+}

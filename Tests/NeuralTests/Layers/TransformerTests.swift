@@ -92,4 +92,12 @@ struct TransformerTests {
         let out = learned(x)
         #expect(maxAbsDifference(out.select(axis: 1, 1) - x.select(axis: 1, 1), learned.weight.value.slice(axis: 0, 0..<3)) < 1e-15)
     }
+
+    @Test func specTokenEncoderBuildsABlockOnASequenceShapeAndRejectsMisfits() throws {
+        let model = try ModelSpec.parse("encoder(2,16) flatten linear(3)").build(inputShape: [5, 8], outputSize: 3)
+        #expect(model(Tensor.randn([4, 5, 8], generator: RandomGenerator(seed: 2325))).shape == [4, 3])
+        #expect(model.namedParameters().first?.name == "0.self_attn.in_proj_weight")
+        #expect(throws: ModelSpecError.self) { try ModelSpec.parse("encoder(3)").build(inputShape: [5, 8], outputSize: nil) }
+        #expect(throws: ModelSpecError.self) { try ModelSpec.parse("encoder(2)").build(inputShape: [8], outputSize: nil) }
+    }
 }

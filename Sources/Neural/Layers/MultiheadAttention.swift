@@ -10,8 +10,11 @@
 /// Parameters, in torch's names, layouts and initialisation, so a torch `state_dict` loads strictly:
 /// `in_proj_weight` `[3·embed, embed]` (rows: query, key, value projections; Xavier-uniform),
 /// `in_proj_bias` `[3·embed]` (zeros), `out_proj.weight` `[embed, embed]` and `out_proj.bias`
-/// `[embed]` (zeros). Attention-weight dropout is not applied (the fused kernel never forms the
-/// weights); use `dropout` around the layer instead.
+/// `[embed]` (zeros).
+///
+/// With `dropout` > 0 in training mode, the attention weights are formed explicitly
+/// (`[batch, heads, seqQ, seqK]`) so that each can be dropped, as torch does; otherwise (evaluation,
+/// or `dropout` 0) the fused kernel runs and no weight matrix exists.
 public final class MultiheadAttention: Module, Layer, SummarizableLayer {
     /// The stacked query, key and value projection weights, `[3·embed, embed]`.
     public let inProjWeight: Parameter
@@ -23,12 +26,17 @@ public final class MultiheadAttention: Module, Layer, SummarizableLayer {
     public let numHeads: Int
     /// Whether inputs are `[batch, seq, embed]` (true) or `[seq, batch, embed]`.
     public let batchFirst: Bool
+    /// The probability of dropping an attention weight in training mode (torch's `dropout`).
+    public let dropout: Double
+    /// The source of the dropout masks.
+    package let generator: RandomGenerator
 
     /// Attention over `embedDim` features with `numHeads` heads (`embedDim` must divide evenly).
-    public init(embedDim: Int, numHeads: Int, bias: Bool = true, batchFirst: Bool = true, dtype: DType = .float32,
-                generator: RandomGenerator = .default) {
+    public init(embedDim: Int, numHeads: Int, dropout: Double = 0, bias: Bool = true, batchFirst: Bool = true,
+                dtype: DType = .float32, generator: RandomGenerator = .default) {
         precondition(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
                      "Neural: MultiheadAttention(embedDim: \(embedDim), numHeads: \(numHeads)) needs embedDim divisible by numHeads")
+        precondition(dropout >= 0 && dropout < 1, "Neural: MultiheadAttention dropout must be in [0, 1), got \(dropout)")
         let bound = (6.0 / Double(4 * embedDim)).squareRoot()          // Xavier: fan_in = E, fan_out = 3E
         inProjWeight = Parameter(.uniform([3 * embedDim, embedDim], low: -bound, high: bound, dtype: dtype, generator: generator))
         inProjBias = bias ? Parameter(.zeros([3 * embedDim], dtype: dtype)) : nil
@@ -36,6 +44,8 @@ public final class MultiheadAttention: Module, Layer, SummarizableLayer {
         outProj.bias?.value = .zeros([embedDim], dtype: dtype)
         self.numHeads = numHeads
         self.batchFirst = batchFirst
+        self.dropout = dropout
+        self.generator = generator
         super.init()
     }
 
@@ -91,11 +101,43 @@ public final class MultiheadAttention: Module, Layer, SummarizableLayer {
     /// Attends `[batch, heads, seq, headDim]` heads and projects the merged result.
     private func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, keyPaddingMask: Tensor?, causal: Bool) -> Tensor {
         let (b, t) = (q.shape[0], q.shape[2])
-        let o = scaledDotProductAttention(q, k, v, causal: causal, keyPaddingMask: keyPaddingMask)
+        let o = isTraining && dropout > 0
+            ? droppedWeightsAttention(q, k, v, keyPaddingMask: keyPaddingMask, causal: causal)
+            : scaledDotProductAttention(q, k, v, causal: causal, keyPaddingMask: keyPaddingMask)
         // The result is laid out [batch, seq, heads, headDim]: merging heads is a free reshape.
         let merged = batchFirst ? o.transposed(1, 2).reshaped([b, t, embedDim])
                                 : o.permuted([2, 0, 1, 3]).reshaped([t, b, embedDim])
         return outProj(merged)
+    }
+
+    /// Attention with dropout on the explicit weights softmax(Q Kᵀ/√headDim + mask): hidden keys get
+    /// −1e30 before the softmax and rows that see no key are zeroed (the fused op's convention).
+    private func droppedWeightsAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, keyPaddingMask: Tensor?, causal: Bool) -> Tensor {
+        let (b, h, tq, tk) = (q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+        let padding = keyPaddingMask?.scalars(as: Double.self)
+        if let keyPaddingMask {
+            precondition(keyPaddingMask.shape == [b, tk],
+                         "Neural: MultiheadAttention keyPaddingMask has shape \(keyPaddingMask.shape); expected [batch, seqK] = [\(b), \(tk)]")
+        }
+        var hidden = [Double](repeating: 0, count: b * tq * tk), seen = [Double](repeating: 0, count: b * tq)
+        for bi in 0..<b {
+            for i in 0..<tq {
+                for j in 0..<tk {
+                    if (causal && j > i) || (padding.map { $0[bi * tk + j] != 0 } ?? false) {
+                        hidden[(bi * tq + i) * tk + j] = 1
+                    } else {
+                        seen[bi * tq + i] = 1
+                    }
+                }
+            }
+        }
+        let hide = Tensor(hidden, shape: [b, 1, tq, tk], dtype: q.dtype), rows = Tensor(seen, shape: [b, 1, tq, 1], dtype: q.dtype)
+        let scores = q.matmul(k.transposed()) * (1 / Double(q.shape[3]).squareRoot()) - hide * 1e30
+        let p = dropout
+        let keep = withNoGrad {
+            (Tensor.uniform([b, h, tq, tk], dtype: q.dtype, generator: generator) .>= p) * (1 / (1 - p))
+        }
+        return (scores.softmax(axis: -1) * rows * keep).matmul(v)
     }
 
     /// `MultiheadAttention(embed, heads)`.

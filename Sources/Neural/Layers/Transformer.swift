@@ -11,8 +11,7 @@
 /// Parameters in torch's names and layouts (`self_attn.in_proj_weight`, `self_attn.in_proj_bias`,
 /// `self_attn.out_proj.weight`/`.bias`, `linear1.*` `[dimFeedforward, dModel]`, `linear2.*`
 /// `[dModel, dimFeedforward]`, `norm1.*`, `norm2.*` `[dModel]`), so a torch `state_dict` loads
-/// strictly. Unlike torch, dropout is not applied to the attention weights themselves (see
-/// ``MultiheadAttention``).
+/// strictly. `dropout` also drops attention weights, as torch's (see ``MultiheadAttention``).
 public final class TransformerEncoderLayer: Module, Layer, SummarizableLayer {
     /// The feed-forward network's activation.
     public enum Activation: Sendable {
@@ -42,7 +41,7 @@ public final class TransformerEncoderLayer: Module, Layer, SummarizableLayer {
     public init(dModel: Int, nHead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1,
                 activation: Activation = .relu, layerNormEps: Double = 1e-5, normFirst: Bool = false,
                 batchFirst: Bool = true, bias: Bool = true, dtype: DType = .float32, generator: RandomGenerator = .default) {
-        selfAttention = MultiheadAttention(embedDim: dModel, numHeads: nHead, bias: bias, batchFirst: batchFirst,
+        selfAttention = MultiheadAttention(embedDim: dModel, numHeads: nHead, dropout: dropout, bias: bias, batchFirst: batchFirst,
                                            dtype: dtype, generator: generator)
         linear1 = Linear(dModel, dimFeedforward, bias: bias, dtype: dtype, generator: generator)
         linear2 = Linear(dimFeedforward, dModel, bias: bias, dtype: dtype, generator: generator)

@@ -100,4 +100,20 @@ struct TransformerTests {
         #expect(throws: ModelSpecError.self) { try ModelSpec.parse("encoder(3)").build(inputShape: [5, 8], outputSize: nil) }
         #expect(throws: ModelSpecError.self) { try ModelSpec.parse("encoder(2)").build(inputShape: [8], outputSize: nil) }
     }
+
+    @Test func attentionWeightDropoutActsOnlyInTrainingIsSeededAndKeepsTheMasks() {
+        func make(_ dropout: Double) -> MultiheadAttention {
+            MultiheadAttention(embedDim: 8, numHeads: 2, dropout: dropout, dtype: .float64, generator: RandomGenerator(seed: 2327))
+        }
+        let x = seededUniform([2, 5, 8], seed: 2326)
+        let mask = Tensor([[0, 0, 0, 1, 1], [1, 1, 1, 1, 1]], dtype: .float64)   // example 1: every key hidden
+        let a = make(0.5), b = make(0.5)
+        let dropped = a(x, keyPaddingMask: mask, causal: true)
+        expectBitIdentical(dropped, b(x, keyPaddingMask: mask, causal: true))
+        let fused = a.eval()(x, keyPaddingMask: mask, causal: true)
+        #expect(maxAbsDifference(dropped, fused) > 1e-3)
+        // The explicit-weights path with (almost) nothing dropped equals the fused kernel.
+        let explicit = make(1e-15)(x, keyPaddingMask: mask, causal: true)
+        #expect(maxAbsDifference(explicit, fused) < 1e-12)
+    }
 }

@@ -309,6 +309,17 @@ FN void NAME(key_grads)(V *dva, V *dka, long dv, const T *P, const T *dS, const 
     }
 }
 
+/// Writes packed rows src[0, n) (dp elements apart) to rows [t0, t0 + n) of head (b, h) of a
+/// [batch, heads, t, d] gradient (nothing when dst is NULL).
+FN void NAME(store_rows)(void *dst, nk_attn_strides st, long b, long h, long t0, long n, long d, const T *src, long dp) {
+    if (!dst) return;
+    T *base = (T *)dst + b * st.b + h * st.h;
+    for (long i = 0; i < n; i++) {
+        T *row = base + (t0 + i) * st.t;
+        for (long x = 0; x < d; x++) row[x] = src[i * dp + x];
+    }
+}
+
 TARGET static void NAME(bwd)(const nk_attn_args *a, long bh) {
     const long b = bh / a->heads, h = bh % a->heads, tq = a->tq, tk = a->tk;
     const long d = a->d, dp = (d + W - 1) / W * W, dv = dp / W;
@@ -394,31 +405,10 @@ TARGET static void NAME(bwd)(const nk_attn_args *a, long bh) {
             }
             NAME(key_grads)(dva, dka, dv, (const T *)P, (const T *)dS, ga + i0 * dp, qa + i0 * dp, dp, nip, nj);
         }
-        if (a->dk) {
-            T *dk = (T *)a->dk + b * a->dks.b + h * a->dks.h;
-            for (long j = 0; j < nj; j++) {
-                const T *src = (const T *)(dka + j * dv);
-                T *dst = dk + (j0 + j) * a->dks.t;
-                for (long x = 0; x < d; x++) dst[x] = src[x];
-            }
-        }
-        if (a->dv) {
-            T *dvo = (T *)a->dv + b * a->dvs.b + h * a->dvs.h;
-            for (long j = 0; j < nj; j++) {
-                const T *src = (const T *)(dva + j * dv);
-                T *dst = dvo + (j0 + j) * a->dvs.t;
-                for (long x = 0; x < d; x++) dst[x] = src[x];
-            }
-        }
+        NAME(store_rows)(a->dk, a->dks, b, h, j0, nj, d, (const T *)dka, dp);
+        NAME(store_rows)(a->dv, a->dvs, b, h, j0, nj, d, (const T *)dva, dp);
     }
-    if (a->dq) {
-        T *dq = (T *)a->dq + b * a->dqs.b + h * a->dqs.h;
-        for (long i = 0; i < tq; i++) {
-            const T *src = (const T *)(dqa + i * dv);
-            T *dst = dq + i * a->dqs.t;
-            for (long x = 0; x < d; x++) dst[x] = src[x];
-        }
-    }
+    NAME(store_rows)(a->dq, a->dqs, b, h, 0, tq, d, (const T *)dqa, dp);
 }
 
 #undef R

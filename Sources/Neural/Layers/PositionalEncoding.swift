@@ -28,11 +28,7 @@ public final class SinusoidalPositionalEncoding: Module, Layer, SummarizableLaye
 
     /// `x + PE[:seq]`, same shape.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let seqAxis = batchFirst ? 1 : 0
-        precondition(x.rank == 3 && x.shape[2] == table.shape[1] && x.shape[seqAxis] <= table.shape[0],
-                     "Neural: SinusoidalPositionalEncoding(dModel: \(table.shape[1]), maxLength: \(table.shape[0])) got input of shape \(x.shape)")
-        let pe = table.slice(axis: 0, 0..<x.shape[seqAxis]).to(x.dtype)
-        return x + (batchFirst ? pe : pe.unsqueezed(1))
+        addPositions(table, to: x, batchFirst: batchFirst, layer: "SinusoidalPositionalEncoding")
     }
 
     /// `SinusoidalPositionalEncoding(d)`.
@@ -59,13 +55,19 @@ public final class LearnedPositionalEmbedding: Module, Layer, SummarizableLayer 
 
     /// `x + weight[:seq]`, same shape.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let seqAxis = batchFirst ? 1 : 0
-        precondition(x.rank == 3 && x.shape[2] == weight.shape[1] && x.shape[seqAxis] <= weight.shape[0],
-                     "Neural: LearnedPositionalEmbedding(maxLength: \(weight.shape[0]), dModel: \(weight.shape[1])) got input of shape \(x.shape)")
-        let pe = weight.value.slice(axis: 0, 0..<x.shape[seqAxis])
-        return x + (batchFirst ? pe : pe.unsqueezed(1))
+        addPositions(weight.value, to: x, batchFirst: batchFirst, layer: "LearnedPositionalEmbedding")
     }
 
     /// `LearnedPositionalEmbedding(max, d)`.
     package var summary: String { "LearnedPositionalEmbedding(\(weight.shape[0]), \(weight.shape[1]))" }
+}
+
+/// x + table[:seq], the rows of a `[maxLength, dModel]` table broadcast over the batch of a
+/// `[batch, seq, dModel]` (`batchFirst`) or `[seq, batch, dModel]` input.
+private func addPositions(_ table: Tensor, to x: Tensor, batchFirst: Bool, layer: String) -> Tensor {
+    let seqAxis = batchFirst ? 1 : 0
+    precondition(x.rank == 3 && x.shape[2] == table.shape[1] && x.shape[seqAxis] <= table.shape[0],
+                 "Neural: \(layer)(maxLength: \(table.shape[0]), dModel: \(table.shape[1])) got input of shape \(x.shape); expected \(batchFirst ? "[batch, seq, \(table.shape[1])]" : "[seq, batch, \(table.shape[1])]") with seq ≤ \(table.shape[0])")
+    let pe = table.slice(axis: 0, 0..<x.shape[seqAxis]).to(x.dtype)
+    return x + (batchFirst ? pe : pe.unsqueezed(1))
 }

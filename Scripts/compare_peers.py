@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Neural against its peers, back to back: the `neural-bench` cases mlp, cnn, layernorm,
-elementwise and sgemm and the peer scripts that define their protocols (../shared/peers/bench_*.py).
+elementwise, sgemm and attention and the peer scripts that define their protocols (../shared/peers/bench_*.py).
 
     swift build -c release --product neural-bench
     Scripts/compare_peers.py [--only layernorm,sgemm] [--threads 1,2] [--libs torch,jax]
@@ -22,8 +22,8 @@ column lists each pass's own speed (Neural's figure over the peer's that ran rig
 that the table shows how far the machine's noise moves a ratio. `--isa avx2` caps both sides at AVX2+FMA
 (Neural through NEURAL_ISA=avx2, the peers through common.py's --isa: ATen, MKL, oneDNN and XLA),
 to measure the AVX2 code paths on an AVX-512 machine; a line above the table names the level
-Neural's RESULT lines report (isa=). The mlp bench also gets a `max_rss`
-row: the peak resident memory (MiB) of each MLP process as a whole, from wait4's rusage.
+Neural's RESULT lines report (isa=). The mlp and attention benches also get a `max_rss` row: the
+peak resident memory (MiB) of each process as a whole, from wait4's rusage.
 """
 import argparse
 import os
@@ -37,9 +37,10 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm"]
-# Cases whose processes' peak memory gets a `max_rss` row (the issue's memory target is the MLP's).
-RSS_CASES = {"mlp"}
+CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm", "attention"]
+# Cases whose processes' peak memory gets a `max_rss` row (the MLP's memory target; attention's at
+# T = 2048, which dominates that process's peak).
+RSS_CASES = {"mlp", "attention"}
 # Peer cases without a Neural case of the same name -> the Neural case they are compared with.
 PAIRS = {"relu_axpb_out_16M": "relu_axpb_fused_16M", "relu_axpb_fused_donated_16M": "relu_axpb_fused_16M",
          "copy_16M": "relu_axpb_fused_16M", "copy_128M": "relu_axpb_fused_16M"}
@@ -93,7 +94,7 @@ def run(cmd, cwd, timeout, env=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default=",".join(CASES), help="comma-separated cases (default: all five)")
+    ap.add_argument("--only", default=",".join(CASES), help="comma-separated cases (default: all)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--libs", default="torch", help="peer libraries, e.g. torch,jax (default torch, the anchor)")
     ap.add_argument("--passes", type=int, default=1, help="interleaved passes; medians are tabulated")
@@ -199,7 +200,7 @@ def main():
                 print(f"{bench:<12} {t:>3} {k[2]:<14} {k[3]:<30} {pv:>12.4g} {nv:>12.4g} {unit:<10} "
                       f"{speed(unit, pv, nv):>6.2f}" + (f"  {passes}" if passes else ""))
     print("\nspeed > 1: Neural better (neural/peer for samples/s and GB/s, peer/neural for ms and for MiB, "
-          "the max_rss rows: each MLP process's peak resident memory).")
+          "the max_rss rows: each MLP or attention process's peak resident memory).")
     if a.passes > 1:
         print(f"medians over {a.passes} interleaved passes.")
     if skipped:

@@ -23,6 +23,7 @@ struct NeuralBench: ParsableCommand {
             ElementwiseBench.self,
             RSSBench.self,
             DataParallelBench.self,
+            AttentionBench.self,
             // Add new cases here, one file per case.
         ])
 }

@@ -40,5 +40,6 @@ int nk_thread_level_cap(void);
 #include "nk_nn.h"
 #include "nk_norm.h"
 #include "nk_elementwise.h"
+#include "nk_attention.h"
 
 #endif

@@ -17,6 +17,7 @@ package enum LayerRegistry {
         .dropout,
         .residual,
         .resNet,
+        .encoder,
         .relu,
         .sigmoid,
         .tanh,

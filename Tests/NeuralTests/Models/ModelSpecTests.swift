@@ -229,11 +229,11 @@ struct ModelSpecTests {
         #expect(ModelSpec.tokenNames == [
             "linear", "mlp", "conv1d", "conv2d", "maxpool", "maxpool1d", "maxpool2d", "avgpool", "avgpool1d", "avgpool2d",
             "flatten", "batchnorm", "batchnorm1d", "batchnorm2d", "layernorm", "groupnorm", "dropout", "residual", "resnet",
-            "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softplus", "identity", "silu",
+            "encoder", "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softplus", "identity", "silu",
         ])
         #expect(Set(ModelSpec.tokenNames).count == ModelSpec.tokenNames.count)
         #expect(ModelSpec.usage == "linear(k) mlp(m1,m2,...) conv1d(c,k) conv2d(c,k,stride=s,padding=p) maxpool(k) avgpool(k) flatten "
-            + "batchnorm layernorm groupnorm(g) dropout(p) residual(h) resnet(w,n) relu sigmoid tanh leakyrelu(slope) gelu softplus(beta) identity silu")
+            + "batchnorm layernorm groupnorm(g) dropout(p) residual(h) resnet(w,n) encoder(h,ff) relu sigmoid tanh leakyrelu(slope) gelu softplus(beta) identity silu")
     }
 
     @Test func everyLayerASpecBuildsSummarisesItself() throws {
@@ -241,6 +241,7 @@ struct ModelSpecTests {
             ("conv2d(4,3) batchnorm relu maxpool(2) avgpool(1) groupnorm(2) flatten layernorm dropout residual resnet(8,1) leakyrelu softplus", [1, 8, 8]),
             ("conv1d(4,3) batchnorm1d maxpool1d(2) avgpool1d(1) flatten mlp(6) sigmoid tanh gelu identity silu", [2, 8]),
             ("maxpool2d(2) avgpool2d(1) batchnorm2d", [2, 4, 4]),
+            ("encoder(2) encoder(4,8) flatten", [5, 8]),
         ]
         for (text, shape) in specs {
             let model = try ModelSpec.parse(text).build(inputShape: shape, outputSize: 3)

@@ -21,6 +21,7 @@
 /// | `dropout[(p)]` | ``Dropout`` | p defaults to 0.5; masks drawn from the build's generator |
 /// | `residual[(h)]` | ``Residual`` of the running width F, hidden width h (default F) | eq. 7.38; needs `[F]` |
 /// | `resnet(w,n)` | `linear(w)` (only when the running width isn't w), then n × `residual` | ResNet-S (eq. 7.39) once the head is appended; flattens like `mlp` |
+/// | `encoder(h[,ff])` | ``TransformerEncoderLayer`` (post-norm, ReLU, dropout 0.1) on `[seq, E]` | h must divide E; ff defaults to 4·E |
 /// | `relu`, `sigmoid`, `tanh`, `gelu`, `identity`, … | the activations of eq. 7.24–7.29 | every activation module the registry lists |
 /// | `leakyrelu[(γ)]`, `softplus[(β)]` | ``LeakyReLU`` (γ = 0.01), ``Softplus`` (β = 1) | |
 ///

@@ -17,7 +17,7 @@ struct InterruptTests {
     static let totalSteps = 150
 
     /// A finished launch: its exit status, its standard error's lines, the step at which the signal
-    /// was sent (nil: none was).
+    /// was sent (nil: none was). Standard output goes to `stdout.txt` in the run's directory.
     struct Launch {
         var status: Int32
         var signalled: Bool
@@ -71,7 +71,9 @@ struct InterruptTests {
         var env = ProcessInfo.processInfo.environment
         env["NEURAL_TEST_STEP_REPORT_MS"] = "\(pauseMS)"
         p.environment = env
-        p.standardOutput = FileHandle.nullDevice
+        let out = dir.appendingPathComponent("stdout.txt")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: out)
         let err = Pipe()
         p.standardError = err
         try p.run()
@@ -188,6 +190,10 @@ struct InterruptTests {
         #expect(!l.signalled && l.status == 143, "\(l.stderr)")
         #expect(l.lines.count == 1 && l.lines[0].hasPrefix("neural: stopped by SIGTERM in epoch 2/3 after batch ")
                 && l.lines[0].contains("nothing saved"), "\(l.stderr)")
+        let stdout = try String(contentsOf: dir.appendingPathComponent("stdout.txt"), encoding: .utf8)
+        #expect(stdout.contains("epoch 1/3  train_loss ") && !stdout.contains("epoch 2/3  train_loss "), "\(stdout)")
+        #expect(stdout.contains("\nstopped: 1 epochs in ") && stdout.contains("test accuracy") && stdout.contains("plot: p.svg, p-regions.svg"),
+                "the summary so far: \(stdout)")
         for f in ["p.svg", "p-regions.svg"] {
             #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), "\(f) missing")
         }

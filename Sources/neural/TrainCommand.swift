@@ -33,7 +33,7 @@ struct TrainCommand: ParsableCommand {
     var patience: Int?
     @Option(help: "Threads for the kernels (default: all cores).")
     var threads: Int?
-    @Option(help: "Write a checkpoint (safetensors) after every epoch (atomically: a kill never leaves a torn file).")
+    @Option(help: "Write a checkpoint (safetensors) after every epoch (atomically: a kill never leaves a torn file), and where Ctrl-C or SIGTERM stops the run.")
     var checkpoint: String?
     @Option(help: "Also write the checkpoint every N optimisation steps, inside epochs (needs --checkpoint or --resume).")
     var checkpointEvery: Int?

@@ -94,6 +94,11 @@ enum DataChoice {
             } else {
                 throw CLIError("unknown --data '\(name)'; use spirals, house, mnist, housing or a path to a .csv file")
             }
+            // The file is read whole before parsing: refuse one larger than the memory available.
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int {
+                try MemoryBudget.check(Double(size), for: "the data file \(path) (\(MemoryBudget.format(size)), read whole into memory)",
+                                       hint: "use a smaller file or free memory")
+            }
             let csv = try CSVDataset.load(path: path, target: targetColumn)
             let s = DatasetSplits(csv.dataset, fractions: [0.8, 0.2], generator: g, inputColumns: csv.encoding.numericMask)
             return PreparedData(name: (path as NSString).lastPathComponent, train: s.train, test: s.test,

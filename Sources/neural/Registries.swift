@@ -6,6 +6,8 @@ struct OptimizerChoice: Sendable {
     let learningRate: Double
     /// The learning rate without `--lr` on the spirals data (its small problem takes larger Adam-family steps).
     let spiralsLearningRate: Double
+    /// State tensors the optimizer keeps per parameter (Adam's two moments, momentum's velocity).
+    var stateSlots = 0
     /// The optimizer over `parameters` with learning rate `lr`.
     let make: @Sendable (_ parameters: [Parameter], _ lr: Double) -> Optimizer
 
@@ -19,11 +21,11 @@ enum Registries {
     /// `--optimizer`: the built-in optimizers with the settings the CLI uses.
     static let optimizers = Registry<OptimizerChoice>([
         optimizer("sgd", "plain gradient descent θ := θ − α∇J (eq. 7.8)", lr: 0.05) { SGD($0, learningRate: $1) },
-        optimizer("momentum", "SGD with momentum 0.9", lr: 0.05) { SGD($0, learningRate: $1, momentum: 0.9) },
-        optimizer("nesterov", "SGD with Nesterov momentum 0.9", lr: 0.05) { SGD($0, learningRate: $1, momentum: 0.9, nesterov: true) },
-        optimizer("adam", "Adam, β = (0.9, 0.999)", lr: 1e-3, spirals: 0.01) { Adam($0, learningRate: $1) },
-        optimizer("adamw", "AdamW, decoupled weight decay 0.01", lr: 1e-3, spirals: 0.01) { AdamW($0, learningRate: $1) },
-        optimizer("rmsprop", "RMSProp, smoothing 0.99", lr: 1e-3, spirals: 0.01) { RMSProp($0, learningRate: $1) },
+        optimizer("momentum", "SGD with momentum 0.9", lr: 0.05, slots: 1) { SGD($0, learningRate: $1, momentum: 0.9) },
+        optimizer("nesterov", "SGD with Nesterov momentum 0.9", lr: 0.05, slots: 1) { SGD($0, learningRate: $1, momentum: 0.9, nesterov: true) },
+        optimizer("adam", "Adam, β = (0.9, 0.999)", lr: 1e-3, spirals: 0.01, slots: 2) { Adam($0, learningRate: $1) },
+        optimizer("adamw", "AdamW, decoupled weight decay 0.01", lr: 1e-3, spirals: 0.01, slots: 2) { AdamW($0, learningRate: $1) },
+        optimizer("rmsprop", "RMSProp, smoothing 0.99", lr: 1e-3, spirals: 0.01, slots: 1) { RMSProp($0, learningRate: $1) },
     ])
 
     /// `--schedule`: the learning-rate schedule of a run of `steps` optimizer steps (`nil`: constant).
@@ -33,11 +35,11 @@ enum Registries {
     ])
 
     /// An optimizer entry whose help line ends with its default learning rates.
-    private static func optimizer(_ name: String, _ help: String, lr: Double, spirals: Double? = nil,
+    private static func optimizer(_ name: String, _ help: String, lr: Double, spirals: Double? = nil, slots: Int = 0,
                                   _ make: @escaping @Sendable ([Parameter], Double) -> Optimizer) -> Registry<OptimizerChoice>.Entry {
         let defaults = "default lr \(lr)" + (spirals.map { ", \($0) on spirals" } ?? "")
         return .init([name], help: "\(help) (\(defaults))",
-                     OptimizerChoice(learningRate: lr, spiralsLearningRate: spirals ?? lr, make: make))
+                     OptimizerChoice(learningRate: lr, spiralsLearningRate: spirals ?? lr, stateSlots: slots, make: make))
     }
 }
 

@@ -33,7 +33,7 @@ struct TrainCommand: ParsableCommand {
     var patience: Int?
     @Option(help: "Threads for the kernels (default: all cores).")
     var threads: Int?
-    @Option(help: "Write a checkpoint (safetensors) after every epoch (atomically: a kill never leaves a torn file).")
+    @Option(help: "Write a checkpoint (safetensors) after every epoch (atomically: a kill never leaves a torn file), and where Ctrl-C or SIGTERM stops the run.")
     var checkpoint: String?
     @Option(help: "Also write the checkpoint every N optimisation steps, inside epochs (needs --checkpoint or --resume).")
     var checkpointEvery: Int?
@@ -52,16 +52,28 @@ struct TrainCommand: ParsableCommand {
         // Under `mpirun` (built with the MPI trait) every rank runs this; an error on one rank
         // aborts all of them instead of leaving the others waiting in an allreduce.
         let group = ProcessGroup.world
-        try reportingErrors { try group.abortingOnError { try train(group) } }
+        StopSignals.install()
+        var status: Int32 = 0
+        try reportingErrors { status = try group.abortingOnError { try train(group) } }
+        if status != 0 { throw ExitCode(status) }
     }
 
-    private func train(_ group: ProcessGroup) throws {
+    /// Trains; returns the exit status: 0, or 128 + the number of the signal that stopped the run.
+    private func train(_ group: ProcessGroup) throws -> Int32 {
         let choices = try validateOptions(group)
         let started = Date()
         let run = try buildDataAndModel(choices, group: group)
         let point = try resumeIfAsked(run)
         let (trainer, records) = try runTraining(run, from: point, group: group)
-        try report(run, trainer: trainer, records: records, from: point, started: started, root: group.isRoot)
+        if trainer.wasCancelled, let path = run.checkpointPath {
+            try stopWithCheckpoint(run, trainer: trainer, path: path, group: group)
+        } else {
+            if trainer.wasCancelled && group.isRoot { printStop(run, trainer.state, saved: nil) }
+            try report(run, trainer: trainer, records: records, from: point, started: started, root: group.isRoot,
+                       stopped: trainer.wasCancelled)
+        }
+        let signal = StopSignals.received
+        return signal == 0 ? 0 : 128 + signal
     }
 
     // MARK: Step 1: options
@@ -124,6 +136,9 @@ struct TrainCommand: ParsableCommand {
         let resumed = try loadResumeCheckpoint()
         let checkpointPath = checkpoint ?? resume
         let spec = try ModelSpec.parse(model ?? resumed?.modelSpec ?? Self.defaultModel(prepared.name))
+        let globalBatch = batchSize ?? Self.defaultBatchSize(prepared.name)
+        try Self.checkMemory(spec, prepared, batch: Swift.min(globalBatch / Swift.max(group.size, 1), prepared.train.count),
+                             optimizer: choices.optimizer)
         let modelGenerator = RandomGenerator(seed: seed)
         let net = try spec.build(inputShape: prepared.inputShape, outputSize: prepared.outputSize, generator: modelGenerator)
         let objective = choices.loss ?? prepared.defaultObjective
@@ -134,7 +149,6 @@ struct TrainCommand: ParsableCommand {
         let optimizer = choices.optimizer.value.make(net.trainableParameters, rate)
         let epochCount = epochs ?? Self.defaultEpochs(prepared.name)
         let shuffling = RandomGenerator(seed: seed &+ 2)
-        let globalBatch = batchSize ?? Self.defaultBatchSize(prepared.name)
         if globalBatch % group.size != 0 {
             throw CLIError("--batch-size \(globalBatch) is the global batch and must be divisible by the \(group.size) ranks (each takes batch/ranks examples per step); use e.g. \(Swift.max(1, globalBatch / group.size) * group.size)")
         }
@@ -147,6 +161,21 @@ struct TrainCommand: ParsableCommand {
                    optimizer: optimizer, scheduleName: choices.schedule.name, epochCount: epochCount, shuffling: shuffling,
                    loader: loader, testLoader: DataLoader(prepared.test, batchSize: 1000, shuffle: false),
                    config: config, resumed: resumed, checkpointPath: checkpointPath)
+    }
+
+    /// Refuses, before anything is allocated, a model whose parameters, gradients and optimizer
+    /// state, or a batch whose activations on top of them, exceed the memory available (lower
+    /// bounds: ``MemoryEstimate``).
+    static func checkMemory(_ spec: ModelSpec, _ data: PreparedData, batch: Int, optimizer: Registry<OptimizerChoice>.Entry) throws {
+        let estimate = try spec.memoryEstimate(inputShape: data.inputShape, outputSize: data.outputSize)
+        let model = estimate.modelBytes(optimizerSlots: optimizer.value.stateSlots)
+        let parameters = estimate.parameters < 1e15 ? "\(Int(estimate.parameters))" : "\(estimate.parameters)"
+        try MemoryBudget.check(model, for: "the model \(spec) (\(parameters) parameters, with their gradients and \(optimizer.name)'s state)",
+                               hint: "use a smaller --model")
+        let perExample = estimate.batchBytes(batchSize: 1)
+        try MemoryBudget.check(model + estimate.batchBytes(batchSize: batch),
+                               for: "a batch of \(batch) examples through the model \(spec) (\(MemoryBudget.format(Int(Swift.min(perExample, 1e18)))) per example on top of \(MemoryBudget.format(Int(Swift.min(model, 1e18)))) for the model)",
+                               hint: "use a smaller --batch-size")
     }
 
     /// The checkpoint `--resume` names, if given.
@@ -214,6 +243,7 @@ struct TrainCommand: ParsableCommand {
     /// Trains from `point` to the last epoch (or early stopping), writing checkpoints as asked.
     private func runTraining(_ run: Run, from point: ResumePoint, group: ProcessGroup) throws -> (Trainer, [EpochRecord]) {
         let trainer = Trainer(model: run.net, optimizer: run.optimizer, objective: run.objective)
+        trainer.cancellation = StopSignals.cancellation
         trainer.detectAnomalies = detectAnomalies
         if group.size > 1 { trainer.dataParallel = DataParallel(model: run.net, group: group) }
         if let t = run.prepared.targetScaler { trainer.targetScale = (t.mean[0], t.std[0]) }
@@ -227,6 +257,7 @@ struct TrainCommand: ParsableCommand {
                     epochs: run.epochCount, startEpoch: point.startEpoch, batchesPerEpoch: batchesPerEpoch,
                     train: { _ in loader }, evaluate: { run.testLoader }, patience: patience, resume: point.state,
                     onStep: { state in
+                        if let hook = Self.testStepHook { hook(state.step) }
                         // Inside an epoch: the sampler has drawn the whole epoch's order; save the
                         // place of the next batch in it. (The epoch's end is saved after evaluation.)
                         guard let every = checkpointEvery, state.step % every == 0, state.batch < batchesPerEpoch else { return }
@@ -240,6 +271,42 @@ struct TrainCommand: ParsableCommand {
         } catch let e as NonFiniteError {
             throw CLIError(e.description + (run.checkpointPath.map { "; the last checkpoint \($0) holds the state before it" } ?? ""))
         }
+    }
+
+    /// Test hook: with `NEURAL_TEST_STEP_REPORT_MS=N` in the environment, every step prints
+    /// `neural-test: step S` on standard error and then pauses N ms, so a test can send a signal
+    /// while training is at a known step.
+    private static let testStepHook: (@Sendable (Int) -> Void)? = {
+        guard let text = ProcessInfo.processInfo.environment["NEURAL_TEST_STEP_REPORT_MS"], let ms = UInt32(text) else { return nil }
+        return { step in
+            FileHandle.standardError.write("neural-test: step \(step)\n".data(using: .utf8)!)
+            let end = Date().addingTimeInterval(Double(ms) / 1000)   // the whole pause, even when a signal interrupts it
+            while case let left = end.timeIntervalSinceNow, left > 0 { usleep(UInt32(left * 1e6) + 1) }
+        }
+    }()
+
+    /// A run stopped by a signal with `--checkpoint`: saves where it stopped (rank 0; the other
+    /// ranks wait for it), and prints the line that says where and how to continue.
+    private func stopWithCheckpoint(_ run: Run, trainer: Trainer, path: String, group: ProcessGroup) throws {
+        let state = trainer.state
+        var sampler = run.loader.samplerState
+        // Inside an epoch the sampler has drawn the epoch's whole order: save the next batch's place.
+        if state.batch > 0 { sampler?.position = state.batch * run.loader.batchSize }
+        try writeCheckpoint(run, state, sampler: sampler, root: group.isRoot)
+        group.barrier()
+        if group.isRoot { printStop(run, state, saved: path) }
+    }
+
+    /// The one line of a run a signal stopped: where, and the checkpoint with the exact command that
+    /// continues it (or that nothing was saved).
+    private func printStop(_ run: Run, _ state: TrainingState, saved path: String?) {
+        let signal = StopSignals.name(StopSignals.received)
+        let at = state.batch > 0
+            ? "in epoch \(state.epoch + 1)/\(run.epochCount) after batch \(state.batch) of \(run.loader.batchesPerEpoch) (step \(state.step))"
+            : "after epoch \(state.epoch)/\(run.epochCount) (step \(state.step))"
+        let line = path.map { "neural: stopped by \(signal) \(at); saved \($0); continue with: \(Self.resumeCommand(checkpoint: $0))" }
+            ?? "neural: stopped by \(signal) \(at); nothing saved (without --checkpoint FILE a stopped run cannot be resumed)"
+        FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
     }
 
     /// The run's header line (and the data-parallel line under `mpirun`).
@@ -265,20 +332,26 @@ struct TrainCommand: ParsableCommand {
         ck.samplerState = sampler
         ck.trainingState = state
         ck.setPreprocessing(run.prepared.preprocessing)
-        try ck.write(to: URL(fileURLWithPath: path))
+        do {
+            try ck.write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw CLIError("cannot write the checkpoint \(path): \(error)")
+        }
     }
 
     // MARK: Step 5: report
 
-    /// Prints the summary (root only) and writes the metrics JSON and the plots.
-    private func report(_ run: Run, trainer: Trainer, records: [EpochRecord], from point: ResumePoint, started: Date, root: Bool) throws {
+    /// Prints the summary (root only) and writes the metrics JSON and the plots; `stopped`: a
+    /// signal ended the run early (the summary starts "stopped:" instead of "done:").
+    private func report(_ run: Run, trainer: Trainer, records: [EpochRecord], from point: ResumePoint, started: Date, root: Bool,
+                        stopped: Bool = false) throws {
         let history = trainer.state.history
         let total = Date().timeIntervalSince(started)
         let trainSeconds = records.reduce(0) { $0 + $1.seconds }
         let samplesPerSecond = Double(run.prepared.train.count * records.count) / Swift.max(trainSeconds, 1e-9)
         let final = history.last?.test ?? trainer.evaluate(run.testLoader)
         guard root else { return }
-        var summary = "done: \(history.count) epochs" + (point.description.map { " (resumed after \($0))" } ?? "")
+        var summary = (stopped ? "stopped: " : "done: ") + "\(history.count) epochs" + (point.description.map { " (resumed after \($0))" } ?? "")
             + " in \(String(format: "%.1f", total)) s, "
             + "\(String(format: "%.0f", samplesPerSecond)) samples/s; test loss \(String(format: "%.4f", final.loss))"
         if let a = final.accuracy { summary += String(format: ", test accuracy %.2f%%", a * 100) }

@@ -236,10 +236,11 @@ struct ConvolutionToken: LayerToken, Equatable {
                                                        padding: (pad, pad), dilation: (dilation, dilation)) else {
             throw plan.error("\(plan.spelling): the kernel (\(k), dilation \(dilation)) is larger than the padded input: the running shape is \(LayerPlan.text(shape)) with padding \(pad)")
         }
+        let weights = (Double(c) * Double(k) * (dimensions == 1 ? 1 : Double(k)) + 1) * Double(out)
         if dimensions == 1 {
-            plan.add(outShape) { d, g in Conv1D(c, out, kernelSize: k, stride: stride, padding: pad, dilation: dilation, dtype: d, generator: g) }
+            plan.add(outShape, parameters: weights) { d, g in Conv1D(c, out, kernelSize: k, stride: stride, padding: pad, dilation: dilation, dtype: d, generator: g) }
         } else {
-            plan.add(outShape) { d, g in Conv2D(c, out, kernelSize: k, stride: stride, padding: pad, dilation: dilation, dtype: d, generator: g) }
+            plan.add(outShape, parameters: weights) { d, g in Conv2D(c, out, kernelSize: k, stride: stride, padding: pad, dilation: dilation, dtype: d, generator: g) }
         }
     }
 }

@@ -65,6 +65,6 @@ struct LinearToken: LayerToken, Equatable {
 
     func plan(_ plan: inout LayerPlan) throws(ModelSpecError) {
         let f = try plan.features(), k = outFeatures
-        plan.add([k]) { d, g in Linear(f, k, dtype: d, generator: g) }
+        plan.add([k], parameters: Double(f + 1) * Double(k)) { d, g in Linear(f, k, dtype: d, generator: g) }
     }
 }

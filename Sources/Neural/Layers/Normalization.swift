@@ -286,8 +286,8 @@ struct BatchNormToken: LayerToken, Equatable {
     func plan(_ plan: inout LayerPlan) throws(ModelSpecError) {
         let s = plan.shape, c = s[0]
         switch (dimensions, s.count) {
-        case (nil, 1), (nil, 2), (1, 1), (1, 2): plan.add(s) { d, _ in BatchNorm1D(c, dtype: d) }
-        case (nil, 3), (2, 3): plan.add(s) { d, _ in BatchNorm2D(c, dtype: d) }
+        case (nil, 1), (nil, 2), (1, 1), (1, 2): plan.add(s, parameters: 4 * Double(c) + 1) { d, _ in BatchNorm1D(c, dtype: d) }
+        case (nil, 3), (2, 3): plan.add(s, parameters: 4 * Double(c) + 1) { d, _ in BatchNorm2D(c, dtype: d) }
         case (2, _):
             throw plan.error("\(plan.word) needs a [C, H, W] input but the running shape is \(LayerPlan.text(s))")
         case (1, _):
@@ -304,7 +304,7 @@ struct LayerNormToken: LayerToken, Equatable {
 
     func plan(_ plan: inout LayerPlan) {
         let s = plan.shape
-        plan.add(s) { d, _ in LayerNorm(s, dtype: d) }
+        plan.add(s, parameters: 2 * s.reduce(1.0) { $0 * Double($1) }) { d, _ in LayerNorm(s, dtype: d) }
     }
 }
 
@@ -323,6 +323,6 @@ struct GroupNormToken: LayerToken, Equatable {
             throw plan.error("\(plan.spelling): the \(c) channels of the running shape \(LayerPlan.text(s)) don't split into \(groups) groups",
                              hint: "the number of groups must divide the channels")
         }
-        plan.add(s) { d, _ in GroupNorm(groups, c, dtype: d) }
+        plan.add(s, parameters: 2 * Double(c)) { d, _ in GroupNorm(groups, c, dtype: d) }
     }
 }

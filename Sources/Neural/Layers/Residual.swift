@@ -105,7 +105,7 @@ struct ResidualToken: LayerToken, Equatable {
 
     func plan(_ plan: inout LayerPlan) throws(ModelSpecError) {
         let f = try plan.features(), hidden = hidden
-        plan.add(plan.shape) { d, g in Residual(f, hidden: hidden, dtype: d, generator: g) }
+        plan.add(plan.shape, parameters: 2 * Double(f) * Double(hidden ?? f) + Double(f + (hidden ?? f))) { d, g in Residual(f, hidden: hidden, dtype: d, generator: g) }
     }
 }
 
@@ -127,8 +127,8 @@ struct ResNetToken: LayerToken, Equatable {
         let width = width
         if plan.shape[0] != width {
             let f = plan.shape[0]
-            plan.add([width]) { d, g in Linear(f, width, dtype: d, generator: g) }
+            plan.add([width], parameters: Double(f + 1) * Double(width)) { d, g in Linear(f, width, dtype: d, generator: g) }
         }
-        for _ in 0..<blocks { plan.add(plan.shape) { d, g in Residual(width, dtype: d, generator: g) } }
+        for _ in 0..<blocks { plan.add(plan.shape, parameters: 2 * Double(width) * Double(width + 1)) { d, g in Residual(width, dtype: d, generator: g) } }
     }
 }

@@ -90,7 +90,7 @@ struct MLPToken: LayerToken, Equatable {
         plan.flattenIfNeeded()
         for h in hidden {
             let f = plan.shape[0]
-            plan.add([h]) { d, g in Linear(f, h, dtype: d, generator: g) }
+            plan.add([h], parameters: Double(f + 1) * Double(h)) { d, g in Linear(f, h, dtype: d, generator: g) }
             plan.add([h]) { _, _ in ReLU() }
         }
     }

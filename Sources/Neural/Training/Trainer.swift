@@ -49,6 +49,23 @@ public final class Trainer {
     /// optimiser step (see ``DataParallel``), and steps report the loss over all ranks'
     /// examples. Feed each rank its shard of every batch (``DataLoader`` with a ``DataShard``).
     public var dataParallel: DataParallel?
+    /// The stop request ``fit(epochs:startEpoch:batchesPerEpoch:train:evaluate:patience:resume:onStep:onEpochEnd:)``
+    /// watches at step boundaries (share one handle with the thread that may stop the run, or
+    /// call ``cancel()``). A handle already cancelled when `fit` starts stops it before its first step.
+    public var cancellation = TrainingCancellation()
+    /// Whether the last `fit` call returned because of ``cancellation`` (at a step boundary, with
+    /// ``state`` saying where: ``TrainingState/batch`` > 0 inside an epoch) rather than at its end.
+    public private(set) var wasCancelled = false
+    /// Data-parallel: whether any rank had asked to stop at the last step (agreed through its allreduce).
+    private var stopAgreed = false
+
+    /// Asks the running (or next) `fit` to stop at its next step boundary: the same as
+    /// `cancellation.cancel()`; safe to call from any thread.
+    public func cancel() { cancellation.cancel() }
+
+    /// Whether to stop at this step boundary: this process's request, or under data-parallel
+    /// training the request of any rank as of the last step (the same answer on every rank).
+    private var stopRequested: Bool { dataParallel == nil ? cancellation.isCancelled : stopAgreed }
 
     /// The model's parameters with their names, looked up once (the per-step gradient check uses them).
     private lazy var parameterNames: [(name: String, parameter: Parameter)] = model.namedParameters()
@@ -127,12 +144,23 @@ public final class Trainer {
         }
     }
 
+    /// Refuses to start when the gradients not allocated yet (one per trainable parameter without
+    /// one) exceed the memory available, instead of failing in the middle of the first step.
+    private func checkMemoryForGradients() throws(InsufficientMemoryError) {
+        let missing = optimizer.parameters.filter { $0.grad == nil }
+        let bytes = missing.reduce(0.0) { $0 + Double($1.value.count * $1.value.dtype.byteSize) }
+        guard bytes > 0 else { return }
+        try MemoryBudget.check(bytes, for: "the gradients of \(missing.reduce(0) { $0 + $1.value.count }) parameters",
+                               hint: "train a smaller model")
+    }
+
     /// Examples of the last data-parallel step over all ranks.
     private var lastGlobalCount: Int?
 
     /// ``step(_:)`` on this rank's shard: local forward and backward, gradients summed over the
     /// ranks with weight n_r/n (so the step is the one-process step on the global batch), then the
-    /// same checks and update on every rank. Returns the loss over the global batch; the checks
+    /// same checks and update on every rank. The same allreduce carries every rank's stop request
+    /// (``cancellation``), so the ranks agree on where to stop at no extra cost. Returns the loss over the global batch; the checks
     /// see the same loss and gradients everywhere, so all ranks stop together. (Anomaly detection
     /// is not applied per operation here.)
     private func dataParallelStep(_ batch: some LabeledBatch, _ dp: DataParallel) throws(NonFiniteError) -> Double {
@@ -146,8 +174,9 @@ public final class Trainer {
             if local.isFinite { dp.backward(l, weight: weight) }
         }
         dp.synchronize(weight: weight)
-        let sums = dp.group.allreduceSum([n > 0 ? local * Double(n) : 0, Double(n)])
+        let sums = dp.group.allreduceSum([n > 0 ? local * Double(n) : 0, Double(n), cancellation.isCancelled ? 1 : 0])
         lastGlobalCount = Int(sums[1])
+        stopAgreed = sums[2] > 0
         let loss = sums[0] / Swift.max(sums[1], 1)
         guard loss.isFinite else { throw failure(.loss, loss, step: stepNumber, locating: batch) }
         if checkGradients || detectAnomalies { try checkGradientsAreFinite(step: stepNumber) }
@@ -201,8 +230,13 @@ public final class Trainer {
     ///   - resume: the ``state`` of an interrupted run (from a checkpoint).
     ///   - onStep: called after every step with the current ``state`` (write mid-epoch checkpoints here).
     ///   - onEpochEnd: called after each epoch, once ``state`` includes it (write a checkpoint here); throwing stops training.
-    /// - Returns: one record per epoch completed by this call.
-    /// - Throws: ``NonFiniteError`` (see ``step(_:)``), or what the callbacks throw.
+    /// - Returns: one record per epoch completed by this call. When ``cancellation`` stops the run
+    ///   it returns early, between two steps, with ``wasCancelled`` set and ``state`` saying where
+    ///   (inside an epoch when ``TrainingState/batch`` > 0); a checkpoint written then (with a
+    ///   ``DataLoader``'s sampler placed at ``TrainingState/batch`` × batch size) resumes exactly.
+    /// - Throws: ``InsufficientMemoryError`` before the first step when the gradients the run will
+    ///   allocate (one per trainable parameter) exceed the memory available
+    ///   (``MemoryBudget/availableBytes()``); ``NonFiniteError`` (see ``step(_:)``), or what the callbacks throw.
     public func fit<Train: Sequence, Eval: Sequence>(
         epochs: Int, startEpoch: Int = 1, batchesPerEpoch: Int = 0,
         train: (Int) -> Train, evaluate: (() -> Eval)?, patience: Int? = nil,
@@ -216,12 +250,19 @@ public final class Trainer {
             state = TrainingState()
             state.epoch = startEpoch - 1
         }
+        try checkMemoryForGradients()
         var records: [EpochRecord] = []
+        wasCancelled = false
+        stopAgreed = false
         while !state.stopped && state.epoch < epochs {
+            // Step boundaries: before an epoch starts (before its batches are drawn) and before
+            // each step but an epoch's first (so a stop inside an epoch always has batches done).
+            if stopRequested { wasCancelled = true; return records }
             let epoch = state.epoch + 1
             let t0 = Date()
             var examplesThisCall = 0
             for batch in train(epoch) {
+                if state.batch > 0 && stopRequested { wasCancelled = true; return records }
                 let loss: Double
                 do throws(NonFiniteError) {
                     loss = try step(batch)

@@ -37,7 +37,7 @@ struct KillResumeTests {
     }
 
     /// Every tensor's bits by name: the model's state and the optimizer's state tensors (`opt.<parameter>.<name>`).
-    private static func bits(_ c: Checkpoint) throws -> [String: [UInt64]] {
+    static func bits(_ c: Checkpoint) throws -> [String: [UInt64]] {
         var all = c.tensors
         for (i, p) in try #require(c.optimizerState).parameters.enumerated() {
             for (name, t) in p.tensors { all["opt.\(i).\(name)"] = t }

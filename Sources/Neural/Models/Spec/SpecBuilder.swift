@@ -8,6 +8,8 @@ package struct LayerPlan {
         let make: (DType, RandomGenerator) -> any Layer
         /// The per-example shape after the layer.
         let shape: [Int]
+        /// The layer's scalar parameters and buffers (a Double: a spec may ask for more than `Int` counts).
+        let parameters: Double
     }
 
     /// The planned layers, in order.
@@ -30,9 +32,10 @@ package struct LayerPlan {
     /// The current token's name, e.g. `conv2d`.
     var word: String { String(spelling.prefix { $0 != "(" }) }
 
-    /// Adds a layer that `make` makes and whose output shape per example is `newShape`.
-    mutating func add(_ newShape: [Int], _ make: @escaping (DType, RandomGenerator) -> any Layer) {
-        steps.append(Step(make: make, shape: newShape))
+    /// Adds a layer that `make` makes, whose output shape per example is `newShape` and that holds
+    /// `parameters` scalars (parameters and buffers, for ``ModelSpec/memoryEstimate(inputShape:outputSize:)``).
+    mutating func add(_ newShape: [Int], parameters: Double = 0, _ make: @escaping (DType, RandomGenerator) -> any Layer) {
+        steps.append(Step(make: make, shape: newShape, parameters: parameters))
         shape = newShape
     }
 
@@ -78,6 +81,18 @@ extension ModelSpec {
         try plan(inputShape: inputShape, outputSize: outputSize).shape
     }
 
+    /// A lower bound on the memory the network ``build(inputShape:outputSize:dtype:generator:)``
+    /// would make takes to train, without making it: its parameter and buffer count and the
+    /// scalars an example flows through (see ``MemoryEstimate``).
+    ///
+    /// Throws the ``ModelSpecError`` that building would.
+    public func memoryEstimate(inputShape: [Int], outputSize: Int?) throws(ModelSpecError) -> MemoryEstimate {
+        let plan = try plan(inputShape: inputShape, outputSize: outputSize)
+        func size(_ shape: [Int]) -> Double { shape.reduce(1.0) { $0 * Double($1) } }
+        return MemoryEstimate(parameters: plan.steps.reduce(0) { $0 + $1.parameters },
+                              activationsPerExample: plan.steps.reduce(size(inputShape)) { $0 + size($1.shape) })
+    }
+
     /// Every token's layers in order on the running shape, then the output layer.
     private func plan(inputShape: [Int], outputSize: Int?) throws(ModelSpecError) -> LayerPlan {
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }) else {
@@ -101,7 +116,7 @@ extension ModelSpec {
             } else {
                 plan.flattenIfNeeded()
                 let f = plan.shape[0]
-                plan.add([outputSize]) { d, g in Linear(f, outputSize, dtype: d, generator: g) }
+                plan.add([outputSize], parameters: Double(f + 1) * Double(outputSize)) { d, g in Linear(f, outputSize, dtype: d, generator: g) }
             }
         }
         return plan

@@ -13,6 +13,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation --target Neural` (the DocC catalog Sources/Neural/Neural.docc).
+        // A command plugin that no target uses: SwiftPM neither builds it in `swift build` nor resolves
+        // it for packages that depend on Neural.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // The C kernels, each with an AVX-512 body chosen at run time by CPU feature and a portable
@@ -44,6 +48,12 @@ let package = Package(
         .executableTarget(
             name: "neural-readme-example", dependencies: ["Neural"],
             swiftSettings: [.unsafeFlags(["-warnings-as-errors"])], plugins: ["ReadmeExample"]),
+        // The DocC articles' ```swift blocks (Sources/Neural/Neural.docc/*.md), one function per article,
+        // extracted at build time by the DocsExamples plugin the same way; DocsExamplesTests runs them.
+        .plugin(name: "DocsExamples", capability: .buildTool(), dependencies: ["extract-swift-blocks"]),
+        .executableTarget(
+            name: "neural-docs-examples", dependencies: ["Neural"],
+            swiftSettings: [.unsafeFlags(["-warnings-as-errors"])], plugins: ["DocsExamples"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "CNeuralKernels"], exclude: ["Fixtures", "HostileFiles"]),
     ],
     swiftLanguageModes: [.v6]

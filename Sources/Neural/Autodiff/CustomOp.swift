@@ -32,7 +32,7 @@ extension Tensor {
 
     /// Defines a differentiable operation from a forward computation and its backward function
     /// B[g, z](v) (eq. 7.56–7.59), without touching the library: the operation is recorded like a
-    /// built-in one (built-in operations record theirs directly with ``record(_:op:inputs:backward:)``).
+    /// built-in one (built-in operations record theirs directly with `record(_:op:inputs:backward:)`).
     ///
     /// `forward` runs without recording history on detached copies of `inputs` and returns the
     /// output u. `backward` receives v = ∂J/∂u (u's shape), the detached inputs and the detached
@@ -49,6 +49,9 @@ extension Tensor {
     /// - Parameters:
     ///   - name: shown in the tensor's description (`grad_fn`), anomaly reports and error messages.
     ///   - inputs: the tensors z₁, …, zₙ the operation reads.
+    ///   - forward: u = g(z₁, …, zₙ) from the detached inputs.
+    ///   - backward: B[g, z](v): from v = ∂J/∂u (u's shape), the detached inputs, the detached
+    ///     output and which inputs need a gradient, ∂J/∂zᵢ for each input (zᵢ's shape, or `nil`).
     public static func differentiable(
         _ name: String, _ inputs: Tensor...,
         forward: ([Tensor]) -> Tensor,

@@ -51,8 +51,9 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
 ///   - f: the function of the inputs to check; it must be deterministic.
 ///   - inputs: where to evaluate; avoid points where `f` is not differentiable (ReLU at 0).
 ///   - epsilon: the finite-difference step.
-///   - absoluteTolerance, relativeTolerance: an element passes when
+///   - absoluteTolerance: an element passes when
 ///     |analytic − numeric| ≤ absoluteTolerance + relativeTolerance·|numeric|.
+///   - relativeTolerance: the factor of |numeric| in that bound.
 public func checkGradients(of f: ([Tensor]) -> Tensor, at inputs: [Tensor], epsilon: Double = 1e-6,
                            absoluteTolerance: Double = 1e-6, relativeTolerance: Double = 1e-5) -> GradientCheckReport {
     let xs = inputs.map { t -> Tensor in

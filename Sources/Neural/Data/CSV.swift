@@ -34,7 +34,7 @@ public struct CSVTable: Sendable {
     /// Parses the bytes of a CSV file (UTF-8, an optional byte-order mark); `path` names it in
     /// error messages.
     ///
-    /// - Throws: ``DataError`` as ``read(path:)``.
+    /// - Throws: ``DataError`` as `read(path:)`.
     public static func decode(_ data: Data, path: String = "<csv>") throws -> CSVTable {
         guard let text = String(data: data, encoding: .utf8) else {
             let bad = firstInvalidUTF8Offset(data)
@@ -220,7 +220,7 @@ public struct CSVEncoding: Sendable, Codable, Equatable {
 /// A CSV file as a dataset: one target column and feature columns, with categorical (text)
 /// columns one-hot encoded (categories sorted) and blank numeric cells filled with the column's
 /// median. Features and targets are left in their original units; standardise them with
-/// ``DatasetSplits`` (statistics from the training split only).
+/// the CLI's dataset splits (statistics from the training split only).
 ///
 /// A numeric target makes a regression dataset (targets `[n, 1]`); a text target makes a
 /// classification dataset with the sorted categories as classes.

@@ -48,7 +48,7 @@ public struct Batch: Sendable {
 public final class DataLoader: Sequence {
     /// The examples.
     public let dataset: TensorDataset
-    /// B, the examples per batch (the last batch of an epoch may be smaller unless ``dropLast``).
+    /// B, the examples per batch (the last batch of an epoch may be smaller unless `dropLast`).
     public let batchSize: Int
     /// Whether each epoch visits the examples in a fresh random order.
     package let shuffle: Bool
@@ -65,6 +65,8 @@ public final class DataLoader: Sequence {
     /// A loader over `dataset` in batches of `batchSize`.
     ///
     /// - Parameters:
+    ///   - dataset: the examples, along dimension 0.
+    ///   - batchSize: B, the examples per batch (positive).
     ///   - shuffle: reshuffle every epoch with `generator` (default `true`); `false` keeps dataset order.
     ///   - dropLast: skip each epoch's last batch when it has fewer than `batchSize` examples.
     ///   - prefetch: assemble batches on a background thread (default `true`).
@@ -85,7 +87,7 @@ public final class DataLoader: Sequence {
                                                       dropLast: dropLast, generator: generator) : nil
     }
 
-    /// Batches per epoch: ⌈n/B⌉, or ⌊n/B⌋ with ``dropLast``.
+    /// Batches per epoch: ⌈n/B⌉, or ⌊n/B⌋ with `dropLast`.
     public var batchesPerEpoch: Int {
         dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
     }

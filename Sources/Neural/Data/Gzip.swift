@@ -132,7 +132,9 @@ public enum Gzip {
 
     /// `bytes` compressed as one gzip member (zlib `deflate`, gzip framing), readable by `gunzip`.
     ///
-    /// - Parameter level: 0 (store) … 9 (smallest); default 6, as `gzip`.
+    /// - Parameters:
+    ///   - bytes: the data to compress.
+    ///   - level: 0 (store) … 9 (smallest); default 6, as `gzip`.
     public static func compress(_ bytes: [UInt8], level: Int = 6) -> [UInt8] {
         var stream = z_stream()
         let ok = deflateInit2_(&stream, Int32(Swift.max(0, Swift.min(9, level))), Z_DEFLATED, 16 + MAX_WBITS, 8,

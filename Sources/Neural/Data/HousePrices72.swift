@@ -18,7 +18,7 @@ extension Synthetic {
     ///     a₃ = ReLU(θ₆x₃ + θ₇x₄ + θ₈)      school quality, from zip code and wealth
     ///     price = θ₉a₁ + θ₁₀a₂ + θ₁₁a₃ + θ₁₂ + ε
     ///
-    /// with θ = ``housePriceTheta`` and ε Gaussian with standard deviation `noise`. So the
+    /// with θ = `housePriceTheta` and ε Gaussian with standard deviation `noise`. So the
     /// hand-wired network of eq. 7.13 fits the data exactly (up to noise), and a fully connected
     /// network must discover the structure.
     ///

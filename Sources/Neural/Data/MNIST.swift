@@ -46,8 +46,8 @@ public enum MNIST {
     /// - Parameters:
     ///   - directory: the folder holding the four files.
     ///   - split: `.train` or `.test`.
-    ///   - normalize: `false` (default) scales pixels to [0, 1]; `true` also subtracts ``mean`` and
-    ///     divides by ``std``.
+    ///   - normalize: `false` (default) scales pixels to [0, 1]; `true` also subtracts `mean` and
+    ///     divides by `std`.
     ///   - dtype: the inputs' element type (default Float32).
     /// - Returns: inputs `[n, 1, 28, 28]` and labels in 0..<10 (`classCount` 10).
     /// - Throws: ``DataError`` for a missing directory or file, corrupt or truncated gzip, a wrong

@@ -4,7 +4,7 @@ import Foundation
 /// target's units: the CSV column encoding, the input standardizer and the target standardizer.
 ///
 /// A model trained on standardised features expects standardised features; ``Checkpoint`` stores
-/// this value (``Checkpoint/MetadataKey/preprocessing``) so that prediction applies exactly the
+/// this value (the checkpoint metadata key `preprocessing`) so that prediction applies exactly the
 /// map fitted on the training split, never statistics of the new data.
 ///
 /// ```swift
@@ -35,7 +35,7 @@ public struct Preprocessing: Sendable, Codable, Equatable {
     /// Whether this does nothing (no encoding, no scaling, no class names).
     package var isIdentity: Bool { self == Preprocessing() }
 
-    /// Model inputs `[n, d]` from a CSV table: encoded with ``encoding`` when there is one (the
+    /// Model inputs `[n, d]` from a CSV table: encoded with `encoding` when there is one (the
     /// table must have the training file's feature columns; others, such as the target, are
     /// ignored), else every column parsed as a number; then standardised.
     ///
@@ -62,7 +62,7 @@ public struct Preprocessing: Sendable, Codable, Equatable {
         return try inputs(raw, source: table.path)
     }
 
-    /// Standardises model inputs `[n, …]` with ``inputScaler`` (unchanged without one).
+    /// Standardises model inputs `[n, …]` with `inputScaler` (unchanged without one).
     ///
     /// - Throws: ``DataError`` (`.badHeader`) when an example's size is not the scaler's feature count.
     public func inputs(_ x: Tensor, source: String = "<inputs>") throws -> Tensor {
@@ -75,7 +75,7 @@ public struct Preprocessing: Sendable, Codable, Equatable {
         return inputScaler.transform(x)
     }
 
-    /// Model outputs `[n, k]` in the target's original units (``targetScaler``'s inverse; unchanged without one).
+    /// Model outputs `[n, k]` in the target's original units (`targetScaler`'s inverse; unchanged without one).
     public func outputs(_ y: Tensor) -> Tensor {
         guard let targetScaler, y.rank >= 1, (y.shape.first ?? 0) > 0,
               y.count / y.shape[0] == targetScaler.mean.count else { return y }

@@ -6,8 +6,8 @@ import Foundation
 /// step, so every replica takes the same step and stays identical.
 ///
 /// Creating it broadcasts rank 0's parameters and buffers to every rank (a collective: create it
-/// on all ranks). The trainable parameters are packed into buckets of about ``bucketBytes`` each,
-/// last layer first. With ``overlapsBackward`` (the default when the transport allows a second
+/// on all ranks). The trainable parameters are packed into buckets of about `bucketBytes` each,
+/// last layer first. With `overlapsBackward` (the default when the transport allows a second
 /// thread), ``backward(_:weight:)`` reports each parameter's gradient the moment the backward pass
 /// completes it, and a communication thread starts a bucket's allreduce as soon as all its
 /// gradients are in, while the backward pass continues with earlier layers; buckets are reduced
@@ -87,6 +87,8 @@ public final class DataParallel {
     /// Replicates `model` across `group`: broadcasts rank 0's parameters and buffers (a collective).
     ///
     /// - Parameters:
+    ///   - model: the model every rank trains; its gradients are summed across the group.
+    ///   - group: the ranks (default ``ProcessGroup/world``).
     ///   - bucketBytes: target bytes per allreduce (default 4 MiB; ~1–4 MB balances per-call
     ///     latency against overlap).
     ///   - overlap: start allreduces during the backward pass (default: when the transport allows
@@ -145,7 +147,7 @@ public final class DataParallel {
     }
 
     /// Runs `loss.backward()` (a scalar), starting each bucket's allreduce as soon as its gradients
-    /// are complete when ``overlapsBackward``. `weight` scales this rank's gradient in the sum (see
+    /// are complete when `overlapsBackward`. `weight` scales this rank's gradient in the sum (see
     /// the type's discussion); pass the same value to ``synchronize(weight:)``. Call at most once
     /// per step (for gradient accumulation, call `loss.backward()` several times, then synchronize).
     public func backward(_ loss: Tensor, weight: Double) {

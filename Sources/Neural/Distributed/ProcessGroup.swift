@@ -11,11 +11,11 @@ import CMPI
 /// MPI launcher (`mpirun -np 4 …`), it is Open MPI's `MPI_COMM_WORLD`: ranks 0…size−1, possibly
 /// on several machines. Built without the trait, or started without a launcher, it is a group of
 /// one process (rank 0, size 1) whose collectives do nothing, so the same program runs unchanged
-/// on one process. ``threads(_:)`` makes a group of in-process ranks (one thread each) with the
+/// on one process. `threads(_:)` makes a group of in-process ranks (one thread each) with the
 /// same semantics, for tests and experiments without MPI.
 ///
 /// Every rank must call the same collectives in the same order (the MPI rule); a rank that
-/// fails calls ``abort(_:code:)`` so the others stop instead of waiting for it.
+/// fails calls `abort(_:code:)` so the others stop instead of waiting for it.
 ///
 /// ```swift
 /// let group = ProcessGroup.world

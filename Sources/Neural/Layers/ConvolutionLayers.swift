@@ -26,8 +26,16 @@ public final class Conv1D: Module, Layer, SummarizableLayer {
     /// `generator`.
     ///
     /// - Parameters:
+    ///   - inChannels: C, the input's channels (`[batch, C, L]`).
+    ///   - outChannels: C′, the output's channels (`[batch, C′, L′]`).
+    ///   - kernelSize: k, the filter length.
+    ///   - stride: step between output positions.
     ///   - padding: `nil` (default) means the notes' "same" padding ℓ·dilation for
     ///     `kernelSize` = 2ℓ + 1; an even `kernelSize` needs an explicit value.
+    ///   - dilation: spacing between the filter's taps.
+    ///   - bias: whether to add a learned per-channel offset `[C′]`.
+    ///   - dtype: the parameters' element type.
+    ///   - generator: the seeded source of the initial weights.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int? = nil,
                 dilation: Int = 1, bias: Bool = true, dtype: DType = .float32, generator: RandomGenerator = .default) {
         precondition(inChannels > 0 && outChannels > 0 && kernelSize > 0,

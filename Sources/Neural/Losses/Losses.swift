@@ -128,6 +128,7 @@ extension Tensor {
 /// - Parameters:
 ///   - prediction: h(x), any shape, e.g. `[batch, 1]` or `[batch, k]`.
 ///   - target: y, the same shape.
+///   - reduction: `.mean` (default), `.sum` or `.none`.
 /// - Returns: `[]` for `.mean` and `.sum`; the prediction's shape for `.none`.
 public func halfMSELoss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
     Tensor.pointwiseLoss("halfMSELoss", prediction, target, HalfSquaredErrorL(), reduction: reduction)
@@ -139,6 +140,7 @@ public func halfMSELoss(_ prediction: Tensor, _ target: Tensor, reduction: Reduc
 /// - Parameters:
 ///   - prediction: h(x), any shape.
 ///   - target: y, the same shape.
+///   - reduction: `.mean` (default), `.sum` or `.none`.
 /// - Returns: `[]` for `.mean` and `.sum`; the prediction's shape for `.none`.
 public func mseLoss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
     Tensor.pointwiseLoss("mseLoss", prediction, target, SquaredErrorL(), reduction: reduction)
@@ -152,6 +154,7 @@ public func mseLoss(_ prediction: Tensor, _ target: Tensor, reduction: Reduction
 /// - Parameters:
 ///   - logits: t = h̄(x), any shape (typically `[batch]` or `[batch, 1]`).
 ///   - targets: y ∈ [0, 1] (labels 0/1 or soft targets), the same shape. Differentiable too (∂ℓ/∂y = −t).
+///   - reduction: `.mean` (default), `.sum` or `.none`.
 /// - Returns: `[]` for `.mean` and `.sum`; the logits' shape for `.none`.
 public func logisticLoss(logits: Tensor, targets: Tensor, reduction: Reduction = .mean) -> Tensor {
     Tensor.pointwiseLoss("logisticLoss", logits, targets, LogisticL(), reduction: reduction)
@@ -165,6 +168,8 @@ public func logisticLoss(logits: Tensor, targets: Tensor, reduction: Reduction =
 /// - Parameters:
 ///   - logRate: η, any shape.
 ///   - counts: y ≥ 0, the same shape.
+///   - full: add Stirling's approximation of log y!.
+///   - reduction: `.mean` (default), `.sum` or `.none`.
 /// - Returns: `[]` for `.mean` and `.sum`; `logRate`'s shape for `.none`.
 public func poissonNLLLoss(logRate: Tensor, counts: Tensor, full: Bool = false, reduction: Reduction = .mean) -> Tensor {
     Tensor.pointwiseLoss("poissonNLLLoss", logRate, counts, PoissonL(full: full), reduction: reduction)
@@ -178,6 +183,7 @@ public func poissonNLLLoss(logRate: Tensor, counts: Tensor, full: Bool = false, 
 /// - Parameters:
 ///   - logits: t, `[batch, k]` (a single example may be given as `[k]`).
 ///   - labels: y⁽ⁱ⁾ ∈ 0..<k, one per row.
+///   - reduction: `.mean` (default), `.sum` or `.none`.
 /// - Returns: `[]` for `.mean` (over the batch) and `.sum`; `[batch]` for `.none` (`[]` for a `[k]` input).
 public func crossEntropyLoss(logits: Tensor, labels: [Int], reduction: Reduction = .mean) -> Tensor {
     precondition(logits.rank == 1 || logits.rank == 2,

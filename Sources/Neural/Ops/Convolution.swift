@@ -16,8 +16,10 @@ extension Tensor {
     /// - Parameters:
     ///   - weight: the filters, `[C′, C, k]`.
     ///   - bias: `[C′]`, or nil.
-    ///   - stride, padding, dilation: as in PyTorch; `padding` zeros are added at both ends. The
-    ///     notes' Conv1D-S with k = 2ℓ + 1 is `padding: ℓ` (output length = input length).
+    ///   - stride: step between output positions, as in PyTorch.
+    ///   - padding: zeros added at both ends. The notes' Conv1D-S with k = 2ℓ + 1 is `padding: ℓ`
+    ///     (output length = input length).
+    ///   - dilation: spacing between the filter's taps.
     /// - Returns: `[N, C′, L′]` with L′ = ⌊(L + 2·padding − dilation·(k − 1) − 1)/stride⌋ + 1, for
     ///   `self` of shape `[N, C, L]` (an unbatched `[C, L]` gives `[C′, L′]`).
     public func conv1d(_ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
@@ -41,7 +43,9 @@ extension Tensor {
     /// - Parameters:
     ///   - weight: the filters, `[C′, C, kH, kW]` (C·C′·kH·kW parameters).
     ///   - bias: `[C′]`, or nil.
-    ///   - stride, padding, dilation: (height, width) pairs as in PyTorch.
+    ///   - stride: (height, width) steps between output positions, as in PyTorch.
+    ///   - padding: (height, width) zeros added at both ends.
+    ///   - dilation: (height, width) spacing between the filter's taps.
     ///   - activation: applied in the same pass as the bias (``FusedActivation/relu`` gives the
     ///     values of `conv2d(…).relu()` with one pass less forward and backward).
     /// - Returns: `[N, C′, H′, W′]` with H′ = ⌊(H + 2pH − dH(kH − 1) − 1)/sH⌋ + 1 (W′ likewise), for

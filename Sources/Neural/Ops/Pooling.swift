@@ -10,8 +10,10 @@ extension Tensor {
     /// L′ = ⌊(L + 2·padding − dilation·(kernelSize − 1) − 1)/stride⌋ + 1.
     ///
     /// - Parameters:
+    ///   - kernelSize: the window length.
     ///   - stride: defaults to `kernelSize` (non-overlapping windows).
     ///   - padding: implicit −∞ at both ends, at most `kernelSize / 2`.
+    ///   - dilation: spacing between a window's elements.
     public func maxPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1) -> Tensor {
         pool1d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, max: true)
     }
@@ -21,6 +23,7 @@ extension Tensor {
     /// padding included), with L′ = ⌊(L + 2·padding − kernelSize)/stride⌋ + 1.
     ///
     /// - Parameters:
+    ///   - kernelSize: the window length.
     ///   - stride: defaults to `kernelSize`.
     ///   - padding: zeros at both ends, at most `kernelSize / 2`.
     public func avgPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {

@@ -231,7 +231,7 @@ public struct Chart: Sendable {
                                       classNames: classNames, radius: radius, opacity: opacity))
     }
 
-    /// Adds a grid of coloured cells (see ``HeatMap``).
+    /// Adds a grid of coloured cells (see `HeatMap`).
     public mutating func addHeatMap(x: ClosedRange<Double>, y: ClosedRange<Double>, columns: Int, rows: Int,
                                     colors: [PlotColor], opacity: Double = 1) {
         heatMaps.append(HeatMap(x: x, y: y, columns: columns, rows: rows, colors: colors, opacity: opacity))

@@ -109,7 +109,7 @@ public struct Checkpoint: Sendable {
     ///   - model: its ``Module/stateDict()`` becomes the tensors.
     ///   - optimizer: its ``Optimizer/state`` and class name.
     ///   - generator: its ``RandomGenerator/stateWords``, stored as generator `"default"`.
-    ///   - sampler: its ``ShuffledBatchSampler/state``.
+    ///   - sampler: its `state`.
     ///   - modelSpec: the model spec string (`neural.model`).
     ///   - config: the training configuration as JSON text (`neural.config`).
     ///   - epoch: completed epochs (`neural.epoch`).
@@ -170,6 +170,7 @@ public struct Checkpoint: Sendable {
     /// when it throws.
     ///
     /// - Parameters:
+    ///   - module: the model to load into.
     ///   - strict: `true` (default, like PyTorch's `load_state_dict(strict=True)`): every model
     ///     key must be present and the checkpoint must hold no other keys (the optimizer's
     ///     `__optimizer__.` tensors are not model keys). `false`: load the keys both have, and

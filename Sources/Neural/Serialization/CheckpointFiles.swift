@@ -76,10 +76,12 @@ extension Checkpoint {
     /// Reads the checkpoint whose weights file is `url` (any safetensors file: one written by
     /// PyTorch loads too, without resume state).
     ///
-    /// - Parameter resumeState: read the resume state too (default): from the state file the
-    ///   weights file names, checking that it belongs to the same save, or from the weights file
-    ///   itself for a single-file checkpoint of an earlier version. `false`: the weights and
-    ///   metadata alone (for inference; the state file is not needed).
+    /// - Parameters:
+    ///   - url: the weights file (`….safetensors`).
+    ///   - resumeState: read the resume state too (default): from the state file the
+    ///     weights file names, checking that it belongs to the same save, or from the weights file
+    ///     itself for a single-file checkpoint of an earlier version. `false`: the weights and
+    ///     metadata alone (for inference; the state file is not needed).
     /// - Throws: ``CheckpointError``: the files' errors (see ``SafeTensors/read(from:)``),
     ///   `.malformedMetadata` for a `neural.*` entry or `__optimizer__.` tensor that does not
     ///   parse, `.tornPair` when the state file is missing, unreadable or from another save.

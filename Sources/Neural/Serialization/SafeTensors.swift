@@ -132,7 +132,7 @@ public struct SafeTensors: Sendable {
     /// at any point removes the temporary file and leaves any existing file at `url` untouched.
     ///
     /// - Throws: ``CheckpointError`` (`.io` naming the path and the system's reason, or
-    ///   `.invalidTensor` from ``encoded(file:)``).
+    ///   `.invalidTensor` from `encoded(file:)`).
     public func write(to url: URL) throws(CheckpointError) {
         let data = try encoded(file: url.path)
         try AtomicFile.write(data, to: url)

@@ -3,7 +3,7 @@
 ///
 /// Examples run along dimension 0 (eq. 7.84): a batch of `B` inputs with `d` features is a tensor of
 /// shape `[B, d]`. A tensor can record the operations applied to it (``requiresGrad``) so that
-/// ``backward(_:)`` computes gradients by reverse-mode automatic differentiation (§7.4).
+/// ``backward(_:retainGraph:)`` computes gradients by reverse-mode automatic differentiation (§7.4).
 ///
 /// ```swift
 /// var w = Tensor.randn([3, 2], generator: RandomGenerator(seed: 0))

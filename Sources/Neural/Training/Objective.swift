@@ -22,7 +22,7 @@ public enum Objective: Sendable, CaseIterable, CustomStringConvertible {
         .init(["poisson"], help: "Poisson negative log-likelihood of log-rate outputs, for counts (S4)", .poisson),
     ])
 
-    /// The name used on the command line (its ``registry`` entry's canonical name).
+    /// The name used on the command line (its `registry` entry's canonical name).
     public var description: String {
         guard let entry = Objective.registry.entries.first(where: { $0.value == self }) else {
             preconditionFailure("Neural: an Objective case has no registry entry")

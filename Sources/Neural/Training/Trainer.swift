@@ -220,9 +220,11 @@ public final class Trainer {
     /// To resume exactly, restore the model, the optimiser, every random generator and the
     /// loader's sampler state saved with the ``TrainingState``; `train(epoch)` must then yield
     /// only the batches of that epoch not yet trained on (a ``DataLoader`` with a restored
-    /// ``DataLoader/samplerState`` does).
+    /// `DataLoader.samplerState` does).
     ///
     /// - Parameters:
+    ///   - epochs: train until this epoch (the total; epochs are numbered from 1).
+    ///   - startEpoch: the first epoch to train when not resuming (default 1; `resume` knows its own).
     ///   - train: the batches of an epoch (reshuffled per epoch by the loader, Algorithm 2).
     ///   - batchesPerEpoch: for the progress display (0 if unknown).
     ///   - evaluate: the evaluation batches, run after every epoch (nil: none).

@@ -4,30 +4,19 @@
 struct CompareF: BinaryFunctor {
     enum Kind { case lt, le, gt, ge, eq, ne }
     let kind: Kind
-    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? {
-        let r: Bool
+    /// Whether `a kind b` holds, for any comparable scalar (integer or floating-point).
+    @inline(__always) func holds<T: Comparable>(_ a: T, _ b: T) -> Bool {
         switch kind {
-        case .lt: r = a < b
-        case .le: r = a <= b
-        case .gt: r = a > b
-        case .ge: r = a >= b
-        case .eq: r = a == b
-        case .ne: r = a != b
+        case .lt: return a < b
+        case .le: return a <= b
+        case .gt: return a > b
+        case .ge: return a >= b
+        case .eq: return a == b
+        case .ne: return a != b
         }
-        return r ? 1 : 0
     }
-    @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T {
-        let r: Bool
-        switch kind {
-        case .lt: r = a < b
-        case .le: r = a <= b
-        case .gt: r = a > b
-        case .ge: r = a >= b
-        case .eq: r = a == b
-        case .ne: r = a != b
-        }
-        return r ? 1 : 0
-    }
+    func applyInteger(_ a: Int64, _ b: Int64) -> Int64? { holds(a, b) ? 1 : 0 }
+    @inline(__always) func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { holds(a, b) ? 1 : 0 }
 }
 
 extension Tensor {

@@ -23,11 +23,15 @@ enum NeuralTool {
     }
 
     /// Runs `program` with `arguments` in `directory` and collects its exit status and output.
-    static func run(program: URL, _ arguments: [String], in directory: URL) throws -> Result {
+    /// `environment` entries are set on top of this process's environment.
+    static func run(program: URL, _ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = program
         p.arguments = arguments
         p.currentDirectoryURL = directory
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

@@ -67,21 +67,7 @@ struct KernelLevelCapTests {
 
 /// Runs a built executable with `NEURAL_ISA` set.
 private func runTool(_ tool: URL, _ arguments: [String], isa: String, in directory: URL) throws -> NeuralTool.Result {
-    let p = Process()
-    p.executableURL = tool
-    p.arguments = arguments
-    p.currentDirectoryURL = directory
-    var env = ProcessInfo.processInfo.environment
-    env["NEURAL_ISA"] = isa
-    p.environment = env
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return NeuralTool.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                             stderr: String(decoding: e, as: UTF8.self))
+    try NeuralTool.run(program: tool, arguments, in: directory, environment: ["NEURAL_ISA": isa])
 }
 
 @Suite("NEURAL_ISA in the tool", .serialized, .enabled(if: NeuralTool.executable != nil, "the neural executable is not built"))

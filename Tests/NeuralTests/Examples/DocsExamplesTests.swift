@@ -17,6 +17,7 @@ struct DocsExamplesTests {
         "TrainingFromTheCommandLine": ["[10] 43706", "model spec: unknown layer \"rleu\"; did you mean relu?"],
         "CheckpointsAndPyTorch": ["[\"0.bias\", \"0.weight\", \"2.bias\", \"2.weight\"]", "true"],
         "DataParallelTraining": ["ranks: 1 epochs: 2"],
+        "BuildingTransformers": ["[2, 6, 16] 12", "true [2, 6]"],
     ]
 
     @Test func everyArticleWithSwiftCodeIsBuiltAndChecked() throws {

@@ -48,22 +48,13 @@
 #define TARGET
 #include "attention_template.h"
 
-static int attn_cap = -1;
-
-void nk_attn_set_level_cap(int cap) { attn_cap = cap; }
-
-static int attn_level(void) {
-    int level = nk_cpu_level();
-    return attn_cap >= 0 && attn_cap < level ? attn_cap : level;
-}
-
 long nk_attn_fwd_tasks(const nk_attn_args *a) {
     return a->batch * a->heads * ((a->tq + NK_ATTN_BLOCK - 1) / NK_ATTN_BLOCK);
 }
 
 #if defined(__x86_64__)
 #define DISPATCH(fn, ty, ...)                                          \
-    switch (attn_level()) {                                            \
+    switch (nk_cpu_level()) {                                            \
     case 2: fn##_##ty##_avx512(__VA_ARGS__); return;                   \
     case 1: fn##_##ty##_avx2(__VA_ARGS__); return;                     \
     default: fn##_##ty##_portable(__VA_ARGS__); return;                \

@@ -52,7 +52,4 @@ void nk_attn_fwd_f64(const nk_attn_args *a, long task);
 void nk_attn_bwd_f32(const nk_attn_args *a, long bh);
 void nk_attn_bwd_f64(const nk_attn_args *a, long bh);
 
-/// Caps the level the attention kernels use (tests compare the bodies): -1 = no cap.
-void nk_attn_set_level_cap(int cap);
-
 #endif

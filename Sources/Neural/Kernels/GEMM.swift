@@ -39,14 +39,6 @@ public enum BLAS {
                                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
-    /// Testing hook: caps the instruction-set level of the GEMM micro-kernels
-    /// (0 portable, 1 AVX2+FMA, 2 AVX-512F; `nil` = best the CPU supports). Levels above what the
-    /// CPU supports are ignored. AVX2 and AVX-512 kernels give bit-identical results.
-    package static var _kernelLevelCap: Int? {
-        get { let v = GEMMConfig.levelCap.load(ordering: .relaxed); return v < 0 ? nil : v }
-        set { GEMMConfig.levelCap.store(newValue ?? -1, ordering: .relaxed) }
-    }
-
     /// Whether untransposed A operands are read in place by the micro-kernel instead of packed
     /// (`nil`: the default, in place whenever the kernel level can, except rows a multiple of 4 KiB
     /// apart; `false`: always packed; `true`: always in place where the kernel level can). The

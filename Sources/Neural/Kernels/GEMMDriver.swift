@@ -5,8 +5,6 @@ import Synchronization
 // in CNeuralKernels.
 
 enum GEMMConfig {
-    /// Upper bound on the kernel level (-1: none). See `BLAS._kernelLevelCap`.
-    static let levelCap = Atomic<Int>(-1)
     /// The kernel level in force on this thread (`Runtime.kernelLevel`: the CPU's, capped by NEURAL_ISA
     /// and the runtime caps).
     static var cpuLevel: Int { Int(nk_cpu_level()) }
@@ -16,10 +14,7 @@ enum GEMMConfig {
     /// Bytes of the L3 cache as sysfs or cpuid tell, else 8 MiB.
     static let l3Bytes = { let b = Int(nk_cache_bytes(3)); return b > 0 ? b : 8 << 20 }()
 
-    static var level: Int {
-        let cap = levelCap.load(ordering: .relaxed)
-        return cap < 0 ? cpuLevel : min(cap, cpuLevel)
-    }
+    static var level: Int { cpuLevel }
 
     /// Below this many multiply-adds a product runs on the calling thread: waking the other threads
     /// costs more than they save.
@@ -127,7 +122,7 @@ struct GEMMPass<T: GEMMScalar> {
 enum GEMMDriver<T: GEMMScalar> {
     /// Whether an untransposed A (row-major with row stride `lda`, or rows through a row table:
     /// `lda` nil) is read in place by the micro-kernel of `level` rather than packed (one product
-    /// reads the level once: a concurrent change of `BLAS._kernelLevelCap` cannot pair an in-place
+    /// reads the level once: a concurrent change of the kernel-level cap cannot pair an in-place
     /// decision with a level without such kernels). See ``GEMMConfig/directA``.
     static func readsAInPlace(level: Int, lda: Int?) -> Bool {
         GEMMPlan.readsAInPlace(T.self, level: level, lda: lda, setting: BLAS._readsAInPlace)

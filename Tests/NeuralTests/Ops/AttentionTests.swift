@@ -112,9 +112,7 @@ struct AttentionTests {
         for dtype in [DType.float32, .float64] {
             let reference = run(dtype)
             for level in 0..<top {
-                nk_attn_set_level_cap(Int32(level))
-                let capped = run(dtype)
-                nk_attn_set_level_cap(-1)
+                let capped = Runtime.withKernelLevelCap(KernelLevel(rawValue: level)!) { run(dtype) }
                 for (a, b) in zip(reference, capped) { expectBitIdentical(a, b) }
             }
         }

@@ -6,13 +6,27 @@ import Foundation
 /// lower-cases, and splits at whitespace and around each punctuation character. It writes the words'
 /// UTF-8 bytes back to back into a buffer and records where each word lies, so WordPiece can look
 /// pieces up without building strings.
-struct BasicTokenizer: Sendable {
+package struct BasicTokenizer: Sendable {
     /// Lower-case every character (Unicode's full lower-case mapping, one character at a time).
     let lowercase: Bool
     /// Decompose (NFD) and drop nonspacing marks (category Mn).
     let stripAccents: Bool
     /// Make each CJK ideograph a word of its own.
     let tokenizeChineseChars: Bool
+
+    /// A basic tokenizer with these options.
+    package init(lowercase: Bool, stripAccents: Bool, tokenizeChineseChars: Bool) {
+        self.lowercase = lowercase
+        self.stripAccents = stripAccents
+        self.tokenizeChineseChars = tokenizeChineseChars
+    }
+
+    /// The words of `text` (what WordPiece then splits into pieces).
+    package func words(_ text: String) -> [String] {
+        var bytes = [UInt8](), words = [Word]()
+        split(text, bytes: &bytes, words: &words)
+        return words.map { String(decoding: bytes[$0.start..<$0.start + $0.count], as: UTF8.self) }
+    }
 
     /// One word of the output: `count` UTF-8 bytes from `start`, `characters` Unicode scalars.
     struct Word {
@@ -49,21 +63,22 @@ struct BasicTokenizer: Sendable {
         }
         // A normalized character: punctuation stands alone, anything else extends the current word.
         @inline(__always) func emit(_ c: Unicode.Scalar) {
-            if TextCharacters.isPunctuation(c) { isolated(c) } else { append(c) }
+            if TextCharacters.characterClass(c) == .punctuation { isolated(c) } else { append(c) }
         }
 
         let ascii = text.utf8.allSatisfy { $0 < 0x80 }
         if ascii {
-            for b in text.utf8 {
-                switch TextCharacters.asciiClass[Int(b)] {
-                case .drop: continue
-                case .space: endWord()
-                case .punctuation: isolated(Unicode.Scalar(b))
-                case .letter:
-                    let lower = lowercase && b >= 0x41 && b <= 0x5A ? b + 32 : b
-                    bytes.append(lower)
-                    current.count += 1
-                    current.characters += 1
+            TextCharacters.bmp.withUnsafeBufferPointer { classes in
+                for b in text.utf8 {
+                    switch classes[Int(b)] {
+                    case .control: continue
+                    case .whitespace: endWord()
+                    case .punctuation: isolated(Unicode.Scalar(b))
+                    case .word, .mark:
+                        bytes.append(lowercase && b >= 0x41 && b <= 0x5A ? b + 32 : b)
+                        current.count += 1
+                        current.characters += 1
+                    }
                 }
             }
             endWord()
@@ -73,16 +88,15 @@ struct BasicTokenizer: Sendable {
         let source = stripAccents ? text.decomposedStringWithCanonicalMapping : text
         for c in source.unicodeScalars {
             let v = c.value
-            if v == 0 || v == 0xFFFD || TextCharacters.isControl(c) { continue }
-            if TextCharacters.isWhitespace(c) { endWord(); continue }
+            switch TextCharacters.characterClass(c) {
+            case .control: continue
+            case .whitespace: endWord(); continue
+            case .mark where stripAccents: continue
+            default: break
+            }
             if tokenizeChineseChars && TextCharacters.isChineseCharacter(v) { isolated(c); continue }
-            if stripAccents && v >= 0x300 && c.properties.generalCategory == .nonspacingMark { continue }
-            if lowercase && v >= 0x80 {
-                if c.properties.changesWhenLowercased {
-                    for l in c.properties.lowercaseMapping.unicodeScalars { emit(l) }
-                } else {
-                    emit(c)
-                }
+            if lowercase && v >= 0x80 && c.properties.changesWhenLowercased {
+                for l in c.properties.lowercaseMapping.unicodeScalars { emit(l) }
             } else if lowercase && v >= 0x41 && v <= 0x5A {
                 emit(Unicode.Scalar(UInt8(v + 32)))
             } else {
@@ -93,57 +107,58 @@ struct BasicTokenizer: Sendable {
     }
 }
 
-/// The character classes BERT's tokenizer uses, as Hugging Face's `tokenizers` defines them.
+/// The character classes of BERT's tokenizer, as Hugging Face's `tokenizers` has them
+/// (``classRuns``, generated from the library by `Scripts/bert_character_classes.py`).
 enum TextCharacters {
-    /// What the basic tokenizer does with an ASCII byte.
-    enum ASCIIClass { case drop, space, punctuation, letter }
+    /// What the basic tokenizer does with a character.
+    enum CharacterClass: UInt8 {
+        /// A word character (letters, digits, symbols, unassigned code points, spacing marks).
+        case word = 0
+        /// Dropped when cleaning: NUL, U+FFFD and control characters (Cc, Cf, Co, Cs) other than tab,
+        /// newline and carriage return.
+        case control = 1
+        /// Whitespace: tab, newline, carriage return and Unicode's White_Space; separates words.
+        case whitespace = 2
+        /// Punctuation: ASCII 33–47, 58–64, 91–96, 123–126 and Unicode's P* categories; a word of its own.
+        case punctuation = 3
+        /// A nonspacing mark (Mn), dropped when stripping accents.
+        case mark = 4
+    }
 
-    /// Each ASCII byte's class: NUL and the C0 controls other than tab, newline and carriage return
-    /// and DEL are dropped; tab, newline, carriage return and space separate words; 33–47, 58–64,
-    /// 91–96 and 123–126 are punctuation; the rest (letters and digits) are word characters.
-    static let asciiClass: [ASCIIClass] = (0..<128).map { (b: Int) -> ASCIIClass in
-        switch b {
-        case 9, 10, 13, 32: return .space
-        case 0..<32, 127: return .drop
-        case 33...47, 58...64, 91...96, 123...126: return .punctuation
-        default: return .letter
+    /// The classes of U+0000...U+FFFF, one byte each, expanded from ``classRuns``.
+    static let bmp: [CharacterClass] = {
+        var table = [CharacterClass](repeating: .word, count: 0x10000)
+        for (i, run) in classRuns.enumerated() {
+            let first = Int(run >> 3)
+            if first >= 0x10000 { break }
+            let end = i + 1 < classRuns.count ? min(Int(classRuns[i + 1] >> 3), 0x10000) : 0x10000
+            let value = CharacterClass(rawValue: UInt8(run & 7))!
+            for v in first..<end { table[v] = value }
+        }
+        return table
+    }()
+
+    /// The class of `c`: a table look-up below U+10000, a binary search over ``classRuns`` above.
+    @inline(__always) static func characterClass(_ c: Unicode.Scalar) -> CharacterClass {
+        let v = c.value
+        if v < 0x10000 { return bmp.withUnsafeBufferPointer { $0[Int(v)] } }
+        return classRuns.withUnsafeBufferPointer { runs in
+            var low = 0, high = runs.count - 1   // the last run whose first code point is <= v
+            while low < high {
+                let mid = (low + high + 1) / 2
+                if runs[mid] >> 3 <= v { low = mid } else { high = mid - 1 }
+            }
+            return CharacterClass(rawValue: UInt8(runs[low] & 7))!
         }
     }
 
-    /// Whether `c` is removed as a control character: general category Cc, Cf, Cs, Co or Cn, except
-    /// tab, newline and carriage return (which are whitespace).
-    @inline(__always) static func isControl(_ c: Unicode.Scalar) -> Bool {
-        if c.value < 0x80 { return asciiClass[Int(c.value)] == .drop }
-        switch c.properties.generalCategory {
-        case .control, .format, .surrogate, .privateUse, .unassigned: return true
-        default: return false
-        }
-    }
-
-    /// Whether `c` separates words: tab, newline, carriage return, or Unicode's White_Space property.
-    @inline(__always) static func isWhitespace(_ c: Unicode.Scalar) -> Bool {
-        if c.value < 0x80 { return asciiClass[Int(c.value)] == .space }
-        return c.properties.isWhitespace
-    }
-
-    /// Whether `c` is punctuation: ASCII 33–47, 58–64, 91–96, 123–126, or a Unicode category P*.
-    @inline(__always) static func isPunctuation(_ c: Unicode.Scalar) -> Bool {
-        if c.value < 0x80 { return asciiClass[Int(c.value)] == .punctuation }
-        switch c.properties.generalCategory {
-        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation:
-            return true
-        default:
-            return false
-        }
-    }
-
-    /// Whether code point `v` is a CJK ideograph in BERT's sense: the CJK Unified Ideographs block,
+    /// Whether code point `v` is a CJK ideograph in BERT's sense (Hugging Face tokenizers' ranges, whose
+    /// Extension E range starts at U+2B920, not U+2B820): the CJK Unified Ideographs block,
     /// Extensions A–E, and the CJK Compatibility Ideographs and their supplement (Hangul, Hiragana and
     /// Katakana are not).
     @inline(__always) static func isChineseCharacter(_ v: UInt32) -> Bool {
         (v >= 0x4E00 && v <= 0x9FFF) || (v >= 0x3400 && v <= 0x4DBF) || (v >= 0x20000 && v <= 0x2A6DF)
-            || (v >= 0x2A700 && v <= 0x2B73F) || (v >= 0x2B740 && v <= 0x2B81F) || (v >= 0x2B820 && v <= 0x2CEAF)
+            || (v >= 0x2A700 && v <= 0x2B73F) || (v >= 0x2B740 && v <= 0x2B81F) || (v >= 0x2B920 && v <= 0x2CEAF)
             || (v >= 0xF900 && v <= 0xFAFF) || (v >= 0x2F800 && v <= 0x2FA1F)
     }
 }

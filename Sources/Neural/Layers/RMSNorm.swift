@@ -63,15 +63,42 @@ extension Tensor {
 /// sums in index order, and ∂J/∂γ by column blocks that each walk every row in order (same bits at
 /// any thread count).
 enum RMSNormKernel {
+    /// Σⱼ a[j]·b[j]·(w[j] or 1), in eight interleaved partial sums added in a fixed order.
+    @inline(__always)
+    static func dot<T: KernelScalar>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>, _ w: UnsafeMutablePointer<T>?,
+                                     _ n: Int) -> T {
+        var s = (T(0), T(0), T(0), T(0), T(0), T(0), T(0), T(0))
+        var j = 0
+        if let w {
+            while j + 8 <= n {
+                s.0 += a[j] * w[j] * b[j]; s.1 += a[j + 1] * w[j + 1] * b[j + 1]
+                s.2 += a[j + 2] * w[j + 2] * b[j + 2]; s.3 += a[j + 3] * w[j + 3] * b[j + 3]
+                s.4 += a[j + 4] * w[j + 4] * b[j + 4]; s.5 += a[j + 5] * w[j + 5] * b[j + 5]
+                s.6 += a[j + 6] * w[j + 6] * b[j + 6]; s.7 += a[j + 7] * w[j + 7] * b[j + 7]
+                j += 8
+            }
+        } else {
+            while j + 8 <= n {
+                s.0 += a[j] * b[j]; s.1 += a[j + 1] * b[j + 1]; s.2 += a[j + 2] * b[j + 2]; s.3 += a[j + 3] * b[j + 3]
+                s.4 += a[j + 4] * b[j + 4]; s.5 += a[j + 5] * b[j + 5]; s.6 += a[j + 6] * b[j + 6]; s.7 += a[j + 7] * b[j + 7]
+                j += 8
+            }
+        }
+        var total = ((s.0 + s.1) + (s.2 + s.3)) + ((s.4 + s.5) + (s.6 + s.7))
+        while j < n {
+            total += a[j] * (w?[j] ?? 1) * b[j]
+            j += 1
+        }
+        return total
+    }
+
     static func forward<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, _ w: UnsafeMutablePointer<T>?, _ y: UnsafeMutablePointer<T>,
                                          _ rstd: UnsafeMutablePointer<T>, rows: Int, m: Int, eps: T) {
         let xp = SendablePointer(x), yp = SendablePointer(y), rp = SendablePointer(rstd), wp = w.map { SendablePointer($0) }
         Parallel.forRanges(count: rows, grain: Swift.max(1, 16384 / Swift.max(m, 1))) { range in
             for i in range {
                 let xr = xp.pointer + i * m, yr = yp.pointer + i * m
-                var ss: T = 0
-                for j in 0..<m { ss += xr[j] * xr[j] }
-                let r = 1 / (ss / T(m) + eps).squareRoot()
+                let r = 1 / (dot(xr, xr, nil, m) / T(m) + eps).squareRoot()
                 rp.pointer[i] = r
                 if let wp {
                     for j in 0..<m { yr[j] = xr[j] * r * wp.pointer[j] }
@@ -92,14 +119,10 @@ enum RMSNormKernel {
                 for i in range {
                     let vr = vp.pointer + i * m, xr = xp.pointer + i * m, dr = dp.pointer + i * m
                     let r = rp.pointer[i]
-                    var dot: T = 0
+                    let c = r * r * r * dot(vr, xr, wp?.pointer, m) / T(m)
                     if let wp {
-                        for j in 0..<m { dot += vr[j] * wp.pointer[j] * xr[j] }
-                        let c = r * r * r * dot / T(m)
                         for j in 0..<m { dr[j] = r * vr[j] * wp.pointer[j] - xr[j] * c }
                     } else {
-                        for j in 0..<m { dot += vr[j] * xr[j] }
-                        let c = r * r * r * dot / T(m)
                         for j in 0..<m { dr[j] = r * vr[j] - xr[j] * c }
                     }
                 }

@@ -63,7 +63,7 @@ extension Tensor {
             return y
         }
         let inputs = [self] + [lower, upper].compactMap { $0 }
-        let hasLower = lower != nil, shapes = inputs.map(\.shape)
+        let hasLower = lower != nil, hasUpper = upper != nil, shapes = inputs.map(\.shape)
         return Tensor.record(out, op: "clamp", inputs: inputs) { v, needs in
             var gx: Tensor?, glo: Tensor?, ghi: Tensor?
             if needs[0] {
@@ -82,7 +82,7 @@ extension Tensor {
                 if let lo { mask = Tensor.where(hi .< lo, Tensor.ones(like: mask), mask) }
                 ghi = (v * mask).sumToShape(hi.shape)
             }
-            return [gx] + (hasLower ? [glo] : []) + (upper != nil ? [ghi] : [])
+            return [gx] + (hasLower ? [glo] : []) + (hasUpper ? [ghi] : [])
         }
     }
 }

@@ -215,27 +215,6 @@ void nk_spack_runs_avx2(const float *src, long ld, const long *rows, long count,
     }
 }
 
-/// In-register transpose of 8 x 8 floats: v[q][r] = old v[r][q].
-PACK_TARGET256
-static inline void pack_transpose8(__m256 v[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
-    __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
-    __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
-    __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    v[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    v[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    v[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    v[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    v[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    v[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    v[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    v[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 PACK_TARGET256
 void nk_spack_transposed_avx2(const float *src, long ld, const long *rows, long count,
                               long width, long depth, float *dst) {
@@ -252,7 +231,7 @@ void nk_spack_transposed_avx2(const float *src, long ld, const long *rows, long 
             __m256 v[8];
 #pragma clang loop unroll(full)
             for (long q = 0; q < 8; q++) v[q] = q < live ? _mm256_loadu_ps(r[q] + p0) : _mm256_setzero_ps();
-            pack_transpose8(v);
+            nk_transpose8(v);
 #pragma clang loop unroll(full)
             for (long q = 0; q < 8; q++) pack_store8(d + (p0 + q) * width, width - i0, i0 == 0 && p0 + q + 1 < depth, v[q]);
         }
@@ -261,7 +240,7 @@ void nk_spack_transposed_avx2(const float *src, long ld, const long *rows, long 
             __m256i loadMask = pack_mask8(steps);
             __m256 v[8];
             for (long q = 0; q < 8; q++) v[q] = q < live ? _mm256_maskload_ps(r[q] + p0, loadMask) : _mm256_setzero_ps();
-            pack_transpose8(v);
+            nk_transpose8(v);
             for (long q = 0; q < steps; q++) pack_store8(d + (p0 + q) * width, width - i0, i0 == 0 && p0 + q + 1 < depth, v[q]);
         }
     }

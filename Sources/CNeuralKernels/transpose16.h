@@ -1,5 +1,5 @@
-// The 16 x 16 Float32 transpose in AVX-512F registers, shared by the GEMM packing (gemm_pack.c)
-// and the transposing epilogue of the linear layer (nn_kernels.c). Internal to CNeuralKernels;
+// The 16 x 16 Float32 transpose in AVX-512F registers and the 8 x 8 one in AVX2 registers, shared
+// by the GEMM packing (gemm_pack.c) and the kernel family templates (vec16.h). Internal to CNeuralKernels;
 // include after <immintrin.h>, on x86-64 only.
 #ifndef NK_TRANSPOSE16_H
 #define NK_TRANSPOSE16_H
@@ -31,6 +31,27 @@ __attribute__((target("avx512f"))) static inline void nk_transpose16(__m512 v[16
         v[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
         v[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);
     }
+}
+
+/// Transposes the 8 x 8 block v[0..<8] in AVX2 registers in place (v[r][c] -> v[c][r]); the AVX2
+/// GEMM packing and the AVX2 16 x 16 transpose (vec16.h, four of these) use it.
+__attribute__((target("avx2,fma"))) static inline void nk_transpose8(__m256 v[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+    __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+    __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+    __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    v[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    v[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    v[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    v[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    v[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    v[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    v[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    v[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
 #endif

@@ -1,10 +1,10 @@
 #ifndef NK_NN_H
 #define NK_NN_H
 
-/// Float32 loops of the layers' epilogues and of pooling, each with an AVX-512F body chosen at
-/// run time (nk_cpu_level() == 2) and a portable one. No fused multiply-adds are formed, so
-/// both bodies give bit-identical results; rows are independent, so callers may split them
-/// across threads freely.
+/// Float32 loops of the layers' epilogues and of pooling, each with AVX-512, AVX2+FMA and portable
+/// bodies chosen at run time (nk_cpu_level()). No fused multiply-adds are formed and every sum has
+/// one fixed order, so every level gives bit-identical results; rows are independent, so callers
+/// may split them across threads freely.
 
 /// y[i, j] = act(y[i, j] + b[j]) for a [rows, cols] matrix (row stride ldy); b may be NULL;
 /// act = max(., 0) when relu != 0 (NaN -> 0), else identity.

@@ -2,8 +2,8 @@
 #define NK_NORM_H
 
 /// Float32 layer-normalisation rows (LN-S, eq. 7.40, with per-feature weight and bias), each
-/// with an AVX-512F body chosen at run time, an AVX2+FMA body for affine rows whose length is a
-/// multiple of 64 (norm_avx2.h; other rows run the portable body there) and a portable body that adds in the same order
+/// with AVX-512, AVX2+FMA and portable bodies chosen at run time (the vector ones written once in
+/// norm_template.h) that add in the same order, for every row length, with or without w and b
 /// (element i of a row goes to partial sum i mod 64; the 64 partials are combined the same way),
 /// so every level gives the same bits. Rows are independent: callers split them across threads freely.
 ///

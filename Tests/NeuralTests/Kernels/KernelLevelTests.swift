@@ -106,7 +106,7 @@ struct KernelLevelToolTests {
 private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bitPattern) }
 
 /// Runs `body` at every level the machine has and expects the same bits as at the portable level.
-private func expectSameBitsAtEveryLevel(_ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+func expectSameBitsAtEveryLevel(_ what: String, sourceLocation: SourceLocation = #_sourceLocation,
                                         _ body: () -> [[UInt32]]) {
     let reference = Runtime.withKernelLevelCap(.portable) { body() }
     for level in machineKernelLevels where level != .portable {

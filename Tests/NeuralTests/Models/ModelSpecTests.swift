@@ -227,13 +227,16 @@ struct ModelSpecTests {
     @Test func registryListsEveryTokenNameOnceInHelpOrder() {
         // The order decides "did you mean" between equally near names (maxpooling → maxpool, not maxpool1d).
         #expect(ModelSpec.tokenNames == [
-            "linear", "mlp", "conv1d", "conv2d", "maxpool", "maxpool1d", "maxpool2d", "avgpool", "avgpool1d", "avgpool2d",
-            "flatten", "batchnorm", "batchnorm1d", "batchnorm2d", "layernorm", "groupnorm", "dropout", "residual", "resnet",
+            "linear", "mlp", "conv1d", "conv2d", "convtranspose1d", "convtranspose2d", "maxpool", "maxpool1d", "maxpool2d",
+            "avgpool", "avgpool1d", "avgpool2d", "adaptiveavgpool", "globalavgpool", "upsample", "upsamplebilinear",
+            "flatten", "batchnorm", "batchnorm1d", "batchnorm2d", "layernorm", "groupnorm", "instancenorm", "instancenorm1d",
+            "instancenorm2d", "rmsnorm", "dropout", "residual", "resnet",
             "encoder", "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softplus", "identity", "silu",
         ])
         #expect(Set(ModelSpec.tokenNames).count == ModelSpec.tokenNames.count)
-        #expect(ModelSpec.usage == "linear(k) mlp(m1,m2,...) conv1d(c,k) conv2d(c,k,stride=s,padding=p) maxpool(k) avgpool(k) flatten "
-            + "batchnorm layernorm groupnorm(g) dropout(p) residual(h) resnet(w,n) encoder(h,ff) relu sigmoid tanh leakyrelu(slope) gelu softplus(beta) identity silu")
+        #expect(ModelSpec.usage == "linear(k) mlp(m1,m2,...) conv1d(c,k) conv2d(c,k,stride=s,padding=p) convtranspose1d(c,k,stride=s) "
+            + "convtranspose2d(c,k,stride=s) maxpool(k) avgpool(k) adaptiveavgpool(h[,w]) globalavgpool upsample(s) upsamplebilinear(s) flatten "
+            + "batchnorm layernorm groupnorm(g) instancenorm rmsnorm dropout(p) residual(h) resnet(w,n) encoder(h,ff) relu sigmoid tanh leakyrelu(slope) gelu softplus(beta) identity silu")
     }
 
     @Test func everyLayerASpecBuildsSummarisesItself() throws {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Neural against its peers, back to back: the `neural-bench` cases mlp, cnn, layernorm,
-elementwise, sgemm and attention and the peer scripts that define their protocols (../shared/peers/bench_*.py).
+elementwise, sgemm, attention and conv and the peer scripts that define their protocols (../shared/peers/bench_*.py;
+conv: Scripts/peers/bench_conv.py).
 
     swift build -c release --product neural-bench
     Scripts/compare_peers.py [--only layernorm,sgemm] [--threads 1,2] [--libs torch,jax]
@@ -37,7 +38,9 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm", "attention"]
+CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm", "attention", "conv"]
+# Cases whose peer script lives in this repository (Scripts/peers) instead of ../shared/peers.
+LOCAL_SCRIPTS = {"conv": os.path.join(ROOT, "Scripts", "peers", "bench_conv.py")}
 # Cases whose processes' peak memory gets a `max_rss` row (the MLP's memory target; attention's at
 # T = 2048, which dominates that process's peak).
 RSS_CASES = {"mlp", "attention"}
@@ -137,7 +140,7 @@ def main():
     for p in range(a.passes):
         print(f"=== pass {p + 1}/{a.passes}", flush=True)
         for case in cases:
-            script = os.path.join(peers_dir, f"bench_{case}.py")
+            script = LOCAL_SCRIPTS.get(case) or os.path.join(peers_dir, f"bench_{case}.py")
             if os.path.exists(py) and not os.path.exists(script):
                 note = f"{case} peers ({script} not found)"
                 if note not in skipped:

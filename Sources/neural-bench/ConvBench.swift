@@ -3,8 +3,10 @@ import Neural
 
 /// The peers' CNN layer shapes (batch 64): conv 3×3 1→32 on 28×28 and 32→64 on 26×26, Float32,
 /// forward alone and forward + backward (∂J/∂W, ∂J/∂b, and ∂J/∂x for the second layer, which is
-/// not the input layer). `value` is milliseconds per call; `gflops` counts 2·N·C′·H′W′·C·k² per
-/// GEMM-equivalent pass (forward 1, backward 1 or 2).
+/// not the input layer); then a MobileNet-style depthwise 3×3 on 32 × 56 × 56, a grouped 3×3
+/// (64 → 64 channels in 4 groups on 28 × 28) and a ConvTranspose2d 64 → 32 (kernel 4, stride 2,
+/// padding 1: 14 × 14 → 28 × 28), batch 32, with all three gradients (Scripts/peers/bench_conv.py
+/// is PyTorch's side). `value` is milliseconds per call.
 struct ConvBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conv", abstract: "conv2d 3×3 forward and forward+backward at the peers' CNN shapes (batch 64).")
@@ -16,6 +18,35 @@ struct ConvBench: ParsableCommand {
         layer("conv1_1to32_28x28", c: 1, cout: 32, side: 28, inputGrad: false)
         layer("conv2_32to64_26x26", c: 32, cout: 64, side: 26, inputGrad: true)
         pool()
+        timed("dw3x3_c32_56x56_b32", x: [32, 32, 56, 56], w: [32, 1, 3, 3], bias: 32) { x, w, b in
+            x.conv2d(w, bias: b, padding: (1, 1), groups: 32)
+        }
+        timed("grouped3x3_g4_c64_28x28_b32", x: [32, 64, 28, 28], w: [64, 16, 3, 3], bias: 64) { x, w, b in
+            x.conv2d(w, bias: b, padding: (1, 1), groups: 4)
+        }
+        timed("convT4x4s2_c64to32_14to28_b32", x: [32, 64, 14, 14], w: [64, 32, 4, 4], bias: 32) { x, w, b in
+            x.convTranspose2d(w, bias: b, stride: (2, 2), padding: (1, 1))
+        }
+    }
+
+    /// Forward alone and forward + backward (input, weight and bias gradients) of `op`.
+    private func timed(_ name: String, x shape: [Int], w wShape: [Int], bias: Int,
+                       _ op: (Tensor, Tensor, Tensor) -> Tensor) {
+        let g = RandomGenerator(seed: 3)
+        var x = Tensor.uniform(shape, generator: g)
+        var w = Tensor.uniform(wShape, low: -0.1, high: 0.1, generator: g)
+        var b = Tensor.zeros([bias])
+        x.requiresGrad = true
+        w.requiresGrad = true
+        b.requiresGrad = true
+        let v = Tensor.ones(withNoGrad { op(x, w, b) }.shape)
+        Bench.measure(bench: "conv", threads: options.threads, case: name + "_fwd", reps: options.reps, work: nil, unit: "ms") {
+            _ = withNoGrad { op(x, w, b) }
+        }
+        Bench.measure(bench: "conv", threads: options.threads, case: name + "_fwd_bwd", reps: options.reps, work: nil, unit: "ms") {
+            op(x, w, b).backward(v)
+            w.zeroGrad(); b.zeroGrad(); x.zeroGrad()
+        }
     }
 
     private func layer(_ name: String, c: Int, cout: Int, side: Int, inputGrad: Bool) {

@@ -12,6 +12,11 @@ struct PreparedData {
     var targetScaler: Standardizer?
     var inputShape: [Int] { train.inputShape }
     var outputSize: Int { train.classCount ?? train.targetValues!.shape.last ?? 1 }
+    /// `--task autoencode`: the targets are the inputs (flattened), and the model keeps the input's
+    /// shape instead of ending in an output layer.
+    var isAutoencoder = false
+    /// The output size the model spec is built for: nil (no output layer appended) for an autoencoder.
+    var modelOutputSize: Int? { isAutoencoder ? nil : outputSize }
     var defaultObjective: Objective { train.isClassification ? .crossEntropy : .mse }
     /// Raw 2-D points and labels, kept for the decision-region plot (spirals only).
     var points: (Tensor, [Int])?
@@ -22,6 +27,19 @@ struct PreparedData {
     /// What a checkpoint stores so that `predict` sees inputs the way training did.
     var preprocessing: Preprocessing {
         Preprocessing(encoding: encoding, inputScaler: inputScaler, targetScaler: targetScaler, classNames: classNames)
+    }
+
+    /// The same inputs with themselves as targets (`[n, …]` flattened to `[n, k]`, sharing storage):
+    /// the data of an autoencoder, trained to reconstruct its input (MSE by default).
+    func autoencoding() -> PreparedData {
+        func selfTargets(_ d: TensorDataset) -> TensorDataset {
+            TensorDataset(inputs: d.inputs, targets: d.inputs.reshaped([d.count, d.inputs.count / Swift.max(d.count, 1)]))
+        }
+        var data = PreparedData(name: name, train: selfTargets(train), test: selfTargets(test), inputScaler: inputScaler,
+                                targetScaler: nil)
+        data.encoding = encoding
+        data.isAutoencoder = true
+        return data
     }
 }
 

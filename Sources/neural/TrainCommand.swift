@@ -15,6 +15,11 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Model spec, e.g. \"mlp(512,512)\" (default depends on the data).")
     var model: String?
+    @Option(help: ArgumentHelp("predict | autoencode.", discussion: """
+        predict (default): learn the data's labels or targets; an output layer sized from the data is appended to --model.
+        autoencode: learn to reconstruct each input (targets = inputs, --loss mse by default); --model must map the input's shape to itself (no output layer is appended), e.g. on MNIST "\(TrainCommand.defaultAutoencoder)"; the reconstructions of test images are drawn beside --plot (…-reconstructions.svg).
+        """))
+    var task = "predict"
     @Option(help: ArgumentHelp("\(Objective.registry.names.joined(separator: " | ")) (default: cross-entropy for labels, mse for values).",
                                discussion: Objective.registry.helpLines))
     var loss: String?
@@ -94,6 +99,9 @@ struct TrainCommand: ParsableCommand {
 
     /// Checks the numeric options, sets the kernels' thread count and looks up the named choices.
     private func validateOptions(_ group: ProcessGroup) throws -> Choices {
+        guard ["predict", "autoencode"].contains(task.lowercased()) else {
+            throw CLIError("unknown --task '\(task)'; use predict or autoencode")
+        }
         if let lr, !(lr > 0 && lr.isFinite) { throw CLIError("--lr must be a positive number, got \(lr)") }
         if let epochs, epochs < 1 { throw CLIError("--epochs must be at least 1, got \(epochs)") }
         if let patience, patience < 1 { throw CLIError("--patience must be at least 1, got \(patience)") }
@@ -138,16 +146,24 @@ struct TrainCommand: ParsableCommand {
 
     /// Loads the data and the `--resume` checkpoint, builds the model, the optimizer and the loaders.
     private func buildDataAndModel(_ choices: Choices, group: ProcessGroup) throws -> Run {
-        let prepared = try dataOptions.load()
+        var prepared = try dataOptions.load()
+        if isAutoencoder { prepared = prepared.autoencoding() }
         let seed = dataOptions.seed
         let resumed = try loadResumeCheckpoint()
         let checkpointPath = checkpoint ?? resume
-        let spec = try ModelSpec.parse(model ?? resumed?.modelSpec ?? Self.defaultModel(prepared.name))
+        let spec = try ModelSpec.parse(model ?? resumed?.modelSpec
+                                       ?? (isAutoencoder ? Self.defaultAutoencoder : Self.defaultModel(prepared.name)))
         let globalBatch = batchSize ?? Self.defaultBatchSize(prepared.name)
         try Self.checkMemory(spec, prepared, batch: Swift.min(globalBatch / Swift.max(group.size, 1), prepared.train.count),
                              optimizer: choices.optimizer)
         let modelGenerator = RandomGenerator(seed: seed)
-        let net = try spec.build(inputShape: prepared.inputShape, outputSize: prepared.outputSize, generator: modelGenerator)
+        if isAutoencoder {
+            let out = try spec.outputShape(inputShape: prepared.inputShape, outputSize: nil)
+            guard out.reduce(1, *) == prepared.inputShape.reduce(1, *) else {
+                throw CLIError("--task autoencode needs a model whose output has the input's shape \(prepared.inputShape), but \(spec) gives \(out); end it with e.g. convtranspose2d(\(prepared.inputShape.first ?? 1),3,stride=2,padding=1,output_padding=1)")
+            }
+        }
+        let net = try spec.build(inputShape: prepared.inputShape, outputSize: prepared.modelOutputSize, generator: modelGenerator)
         let objective = choices.loss ?? prepared.defaultObjective
         if objective.isClassification != prepared.train.isClassification {
             throw CLIError("--loss \(objective) needs \(objective.isClassification ? "class labels" : "real-valued targets") but \(prepared.name) has \(prepared.train.isClassification ? "class labels" : "real-valued targets")")
@@ -174,7 +190,7 @@ struct TrainCommand: ParsableCommand {
     /// state, or a batch whose activations on top of them, exceed the memory available (lower
     /// bounds: ``MemoryEstimate``).
     static func checkMemory(_ spec: ModelSpec, _ data: PreparedData, batch: Int, optimizer: Registry<OptimizerChoice>.Entry) throws {
-        let estimate = try spec.memoryEstimate(inputShape: data.inputShape, outputSize: data.outputSize)
+        let estimate = try spec.memoryEstimate(inputShape: data.inputShape, outputSize: data.modelOutputSize)
         let model = estimate.modelBytes(optimizerSlots: optimizer.value.stateSlots)
         let parameters = estimate.parameters < 1e15 ? "\(Int(estimate.parameters))" : "\(estimate.parameters)"
         try MemoryBudget.check(model, for: "the model \(spec) (\(parameters) parameters, with their gradients and \(optimizer.name)'s state)",
@@ -386,6 +402,13 @@ struct TrainCommand: ParsableCommand {
         }
         try Figures.history(points, title: "\(run.prepared.name): \(run.spec)").write(to: URL(fileURLWithPath: plot))
         var written = [plot]
+        if run.prepared.isAutoencoder && run.prepared.inputShape.count >= 2 {
+            let grid = (plot as NSString).deletingPathExtension + "-reconstructions.svg"
+            try Figures.reconstructions(model: run.net, inputs: run.prepared.test.inputs,
+                                        title: "\(run.prepared.name) test images and their reconstructions: \(run.spec)")
+                .write(to: URL(fileURLWithPath: grid))
+            written.append(grid)
+        }
         if let (x, y) = run.prepared.points {
             let regions = (plot as NSString).deletingPathExtension + "-regions.svg"
             try Figures.decisionRegions(model: run.net, points: x, labels: y).write(to: URL(fileURLWithPath: regions))
@@ -395,6 +418,14 @@ struct TrainCommand: ParsableCommand {
     }
 
     // MARK: Defaults
+
+    /// Whether `--task autoencode` was given.
+    private var isAutoencoder: Bool { task.lowercased() == "autoencode" }
+
+    /// The default model of `--task autoencode` (for [1, 28, 28] images): two stride-2 convolutions
+    /// down to 32 × 7 × 7, two transposed convolutions back up to 1 × 28 × 28.
+    static let defaultAutoencoder = "conv2d(16,3,stride=2,padding=1) relu conv2d(32,3,stride=2,padding=1) relu "
+        + "convtranspose2d(16,3,stride=2,padding=1,output_padding=1) relu convtranspose2d(1,3,stride=2,padding=1,output_padding=1)"
 
     static func defaultModel(_ data: String) -> String {
         switch data {

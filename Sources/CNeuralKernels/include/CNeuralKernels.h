@@ -41,5 +41,6 @@ int nk_thread_level_cap(void);
 #include "nk_norm.h"
 #include "nk_elementwise.h"
 #include "nk_attention.h"
+#include "nk_dwconv.h"
 
 #endif

@@ -137,50 +137,63 @@ enum ConvKernels {
         }
     }
 
-    /// out[n] = W · cols(x[n]) + b for every sample: x `[N, C, H, W]`, w `[C′, C·kH·kW]`,
-    /// b `[C′]` or nil, out `[N, C′, Ho·Wo]`, all contiguous.
+    /// out[n] = W · cols(x[n]) + b for every sample: x `[N, C, H, W]`, w `[C′, (C/G)·kH·kW]`,
+    /// b `[C′]` or nil, out `[N, C′, Ho·Wo]`, all contiguous. With `groups` G > 1 the patch
+    /// matrix's rows split into G blocks of (C/G)·kH·kW and the outputs into G blocks of C′/G:
+    /// output block γ is W_γ · cols_γ (one GEMM per group).
     static func forward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, b: UnsafePointer<T>?,
                                          out: UnsafeMutablePointer<T>, batch n: Int, outChannels co: Int,
-                                         geometry g: WindowGeometry, relu: Bool = false) {
+                                         geometry g: WindowGeometry, groups: Int = 1, relu: Bool = false) {
         let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial
-        let chunks = chunks(batch: n, weightCount: co * K)
+        let Kg = K / groups, cog = co / groups
+        let chunks = chunks(batch: n, weightCount: co * Kg)
         forChunks(batch: n, chunks: chunks) { _, range in
             withPatchScratch(T.self, g) { cols in
                 for s in range {
                     let xs = x + s * inSize, os = out + s * co * P
                     let colsS: UnsafePointer<T>
                     if let cols { Im2Col.im2col(xs, cols, g); colsS = UnsafePointer(cols) } else { colsS = xs }
-                    BLAS.gemm(T.self, transA: false, transB: false, m: co, n: P, k: K, a: w, lda: K, b: colsS, ldb: P,
-                              beta: 0, c: os, ldc: P)
-                    // Epilogue while the sample is in cache: + b[o], then the fused ReLU.
-                    if T.self == Float.self {
-                        nk_bias_act_rows_f32(UnsafeMutableRawPointer(os).assumingMemoryBound(to: Float.self),
-                                             b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                             co, P, P, relu ? 1 : 0)
-                    } else if b != nil || relu {
-                        for o in 0..<co {
-                            let row = os + o * P, bo: T = b?[o] ?? 0
-                            for p in 0..<P {
-                                let z = b == nil ? row[p] : row[p] + bo
-                                row[p] = relu ? (z > 0 ? z : 0) : z
-                            }
-                        }
+                    for gi in 0..<groups {
+                        BLAS.gemm(T.self, transA: false, transB: false, m: cog, n: P, k: Kg, a: w + gi * cog * Kg, lda: Kg,
+                                  b: colsS + gi * Kg * P, ldb: P, beta: 0, c: os + gi * cog * P, ldc: P)
                     }
+                    // Epilogue while the sample is in cache: + b[o], then the fused ReLU.
+                    biasActivation(os, b, rows: co, cols: P, relu: relu)
                 }
             }
         }
     }
 
-    /// The backward of ``forward(_:x:w:b:out:batch:outChannels:geometry:)`` for v = ∂J/∂out
-    /// `[N, C′, Ho·Wo]`: dx[n] = col2im(Wᵀ v[n]), dW = Σₙ v[n] cols(x[n])ᵀ, db = Σₙ Σ_p v[n, :, p].
-    /// Pass nil for the gradients that are not needed; the others are overwritten.
+    /// rows[o, p] = act(rows[o, p] + b[o]) over a `[rows, cols]` block (act: identity or ReLU).
+    static func biasActivation<T: TensorScalar>(_ os: UnsafeMutablePointer<T>, _ b: UnsafePointer<T>?, rows co: Int,
+                                                cols P: Int, relu: Bool) {
+        if T.self == Float.self {
+            nk_bias_act_rows_f32(UnsafeMutableRawPointer(os).assumingMemoryBound(to: Float.self),
+                                 b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                 co, P, P, relu ? 1 : 0)
+        } else if b != nil || relu {
+            for o in 0..<co {
+                let row = os + o * P, bo: T = b?[o] ?? 0
+                for p in 0..<P {
+                    let z = b == nil ? row[p] : row[p] + bo
+                    row[p] = relu ? (z > 0 ? z : 0) : z
+                }
+            }
+        }
+    }
+
+    /// The backward of ``forward(_:x:w:b:out:batch:outChannels:geometry:groups:relu:)`` for v = ∂J/∂out
+    /// `[N, C′, Ho·Wo]`: dx[n] = col2im(Wᵀ v[n]), dW = Σₙ v[n] cols(x[n])ᵀ, db = Σₙ Σ_p v[n, :, p]
+    /// (per group γ: W_γᵀ v_γ and v_γ cols_γᵀ). Pass nil for the gradients that are not needed;
+    /// the others are overwritten.
     static func backward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, v: UnsafePointer<T>,
                                           dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?,
                                           db: UnsafeMutablePointer<T>?, batch n: Int, outChannels co: Int,
-                                          geometry g: WindowGeometry) {
+                                          geometry g: WindowGeometry, groups: Int = 1) {
         let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial
-        let chunks = chunks(batch: n, weightCount: co * K)
-        PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * K, db: db, dbCount: co) { parts in
+        let Kg = K / groups, cog = co / groups
+        let chunks = chunks(batch: n, weightCount: co * Kg)
+        PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * Kg, db: db, dbCount: co) { parts in
             forChunks(batch: n, chunks: chunks) { t, range in
                 withPatchScratch(T.self, g) { scratch in
                     let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
@@ -190,27 +203,29 @@ enum ConvKernels {
                         if let dwT {
                             let colsS: UnsafePointer<T>
                             if let scratch { Im2Col.im2col(xs, scratch, g); colsS = UnsafePointer(scratch) } else { colsS = xs }
-                            // dW += v[n] · cols(x[n])ᵀ: [C′, P] · [P, K].
-                            BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: P, a: vs, lda: P, b: colsS, ldb: P,
-                                 beta: first ? 0 : 1, c: dwT, ldc: K)
+                            // dW_γ += v_γ[n] · cols_γ(x[n])ᵀ: [C′/G, P] · [P, K/G].
+                            for gi in 0..<groups {
+                                BLAS.gemm(T.self, transA: false, transB: true, m: cog, n: Kg, k: P, a: vs + gi * cog * P, lda: P,
+                                          b: colsS + gi * Kg * P, ldb: P, beta: first ? 0 : 1, c: dwT + gi * cog * Kg, ldc: Kg)
+                            }
                         }
                         if let dx {
                             let dxs = dx + s * inSize
-                            // dcols = Wᵀ · v[n]: [K, C′] · [C′, P], then scattered back by col2im.
+                            // dcols_γ = W_γᵀ · v_γ[n]: [K/G, C′/G] · [C′/G, P], then scattered back by col2im.
+                            let target = scratch ?? dxs
+                            for gi in 0..<groups {
+                                BLAS.gemm(T.self, transA: true, transB: false, m: Kg, n: P, k: cog, a: w + gi * cog * Kg, lda: Kg,
+                                          b: vs + gi * cog * P, ldb: P, beta: 0, c: target + gi * Kg * P, ldc: P)
+                            }
                             if let scratch {
-                                BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
-                                     beta: 0, c: scratch, ldc: P)
                                 dxs.update(repeating: 0, count: inSize)
                                 Im2Col.col2im(UnsafePointer(scratch), dxs, g)
-                            } else {
-                                BLAS.gemm(T.self, transA: true, transB: false, m: K, n: P, k: co, a: w, lda: K, b: vs, ldb: P,
-                                     beta: 0, c: dxs, ldc: P)
                             }
                         }
                         if let dbT { rowSumAdd(dbT, vs, rows: co, cols: P) }
                         first = false
                     }
-                    if range.isEmpty, let dwT { dwT.update(repeating: 0, count: co * K) }
+                    if range.isEmpty, let dwT { dwT.update(repeating: 0, count: co * Kg) }
                 }
             }
         }

@@ -129,15 +129,17 @@ struct ImplicitIm2Col {
 }
 
 extension ConvKernels {
-    /// ``forward(_:x:w:b:out:batch:outChannels:geometry:relu:)`` on the input-width grid.
+    /// ``forward(_:x:w:b:out:batch:outChannels:geometry:groups:relu:)`` on the input-width grid
+    /// (group γ reads its patch rows through `rows[γ·K/G ..< (γ+1)·K/G]`).
     static func forward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, b: UnsafePointer<T>?,
                                          out: UnsafeMutablePointer<T>, batch n: Int, outChannels co: Int,
-                                         grid: ImplicitIm2Col, relu: Bool) {
+                                         grid: ImplicitIm2Col, groups: Int = 1, relu: Bool) {
         let g = grid.geometry
         let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial
+        let Kg = K / groups, cog = co / groups
         let gridBytes = co * grid.count * MemoryLayout<T>.stride
         let padBytes = grid.isPadded ? grid.paddedSize * MemoryLayout<T>.stride : 0
-        forChunks(batch: n, chunks: chunks(batch: n, weightCount: co * K)) { _, range in
+        forChunks(batch: n, chunks: chunks(batch: n, weightCount: co * Kg)) { _, range in
             GEMMScratch.withBuffer(bytes: gridBytes + padBytes + 64) { raw in
                 let cgrid = raw.bindMemory(to: T.self, capacity: co * grid.count)
                 let padded = (raw + (gridBytes + 63) / 64 * 64).bindMemory(to: T.self, capacity: grid.paddedSize)
@@ -146,8 +148,11 @@ extension ConvKernels {
                     for s in range {
                         var xs = x + s * inSize
                         if grid.isPadded { grid.pad(xs, into: padded); xs = UnsafePointer(padded) }
-                        BLAS.gemm(T.self, transA: false, transB: false, m: co, n: grid.count, k: K, a: w, lda: K,
-                                  b: xs, ldb: 0, bRows: rows.baseAddress!, beta: 0, c: cgrid, ldc: grid.count)
+                        for gi in 0..<groups {
+                            BLAS.gemm(T.self, transA: false, transB: false, m: cog, n: grid.count, k: Kg, a: w + gi * cog * Kg,
+                                      lda: Kg, b: xs, ldb: 0, bRows: rows.baseAddress! + gi * Kg, beta: 0,
+                                      c: cgrid + gi * cog * grid.count, ldc: grid.count)
+                        }
                         grid.gather(cgrid, into: out + s * co * P, channels: co, bias: b, relu: relu)
                     }
                 }
@@ -155,15 +160,16 @@ extension ConvKernels {
         }
     }
 
-    /// ``backward(_:x:w:v:dx:dw:db:batch:outChannels:geometry:)`` on the input-width grid; `y`
+    /// ``backward(_:x:w:v:dx:dw:db:batch:outChannels:geometry:groups:)`` on the input-width grid; `y`
     /// is the forward output when the convolution had a fused ReLU (the mask is applied here).
     static func backward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, v: UnsafePointer<T>,
                                           reluOutput y: UnsafePointer<T>?, dx: UnsafeMutablePointer<T>?,
                                           dw: UnsafeMutablePointer<T>?, db: UnsafeMutablePointer<T>?,
-                                          batch n: Int, outChannels co: Int, grid: ImplicitIm2Col) {
+                                          batch n: Int, outChannels co: Int, grid: ImplicitIm2Col, groups: Int = 1) {
         let g = grid.geometry
         let K = g.patch, P = g.outSpatial, inSize = g.channels * g.inSpatial, Q = grid.count
-        let chunks = chunks(batch: n, weightCount: co * K)
+        let Kg = K / groups, cog = co / groups
+        let chunks = chunks(batch: n, weightCount: co * Kg)
         let stride = MemoryLayout<T>.stride
         // Scratch per chunk: the masked gradient on the grid, the patch gradients, padded x and dx.
         let vBytes = (co * Q * stride + 63) / 64 * 64
@@ -174,16 +180,16 @@ extension ConvKernels {
         // to 28% in dW's layout), or when the kernel reads the patch rows in place as A: then only
         // v is packed (C′·Q elements, transposed) instead of the patches (K·Q). Same products, same
         // order over Q: the same bits.
-        let transposedDW = dw != nil && (K < co || BLAS.readsAInPlace(T.self, lda: nil))
-        let dwtBytes = transposedDW ? (K * co * stride + 63) / 64 * 64 : 0
-        PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * K, db: db, dbCount: co) { parts in
+        let transposedDW = dw != nil && (Kg < cog || BLAS.readsAInPlace(T.self, lda: nil))
+        let dwtBytes = transposedDW ? (Kg * co * stride + 63) / 64 * 64 : 0
+        PartialSums<T>.accumulate(chunks: chunks, dw: dw, dwCount: co * Kg, db: db, dbCount: co) { parts in
             forChunks(batch: n, chunks: chunks) { t, range in
                 GEMMScratch.withBuffer(bytes: vBytes + colBytes + 2 * padBytes + dwtBytes) { raw in
                     let vgrid = raw.bindMemory(to: T.self, capacity: co * Q)
                     let dcols = (raw + vBytes).bindMemory(to: T.self, capacity: K * Q)
                     let xpad = (raw + vBytes + colBytes).bindMemory(to: T.self, capacity: grid.paddedSize)
                     let dxpad = (raw + vBytes + colBytes + padBytes).bindMemory(to: T.self, capacity: grid.paddedSize)
-                    let dwt = (raw + vBytes + colBytes + 2 * padBytes).bindMemory(to: T.self, capacity: K * co)
+                    let dwt = (raw + vBytes + colBytes + 2 * padBytes).bindMemory(to: T.self, capacity: Kg * co)
                     if grid.isPadded { xpad.update(repeating: 0, count: grid.paddedSize) }
                     let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
                     grid.rows.withUnsafeBufferPointer { rows in
@@ -194,20 +200,25 @@ extension ConvKernels {
                                 if grid.isPadded { grid.pad(xs, into: xpad); xs = UnsafePointer(xpad) }
                                 // dW += v[n] · cols(x[n])ᵀ: [C′, Q] · [Q, K], cols read through the row table
                                 // (or its transpose, into dwt).
-                                if transposedDW {
-                                    BLAS.gemm(T.self, transA: false, transB: true, m: K, n: co, k: Q, a: xs, lda: 0,
-                                              aRows: rows.baseAddress!, b: vgrid, ldb: Q, beta: index == 0 ? 0 : 1,
-                                              c: dwt, ldc: co)
-                                } else {
-                                    BLAS.gemm(T.self, transA: false, transB: true, m: co, n: K, k: Q, a: vgrid, lda: Q,
-                                              b: xs, ldb: 0, bRows: rows.baseAddress!, beta: index == 0 ? 0 : 1,
-                                              c: dwT, ldc: K)
+                                for gi in 0..<groups {
+                                    let rowsG = rows.baseAddress! + gi * Kg, vG = vgrid + gi * cog * Q
+                                    if transposedDW {
+                                        BLAS.gemm(T.self, transA: false, transB: true, m: Kg, n: cog, k: Q, a: xs, lda: 0,
+                                                  aRows: rowsG, b: vG, ldb: Q, beta: index == 0 ? 0 : 1,
+                                                  c: dwt + gi * Kg * cog, ldc: cog)
+                                    } else {
+                                        BLAS.gemm(T.self, transA: false, transB: true, m: cog, n: Kg, k: Q, a: vG, lda: Q,
+                                                  b: xs, ldb: 0, bRows: rowsG, beta: index == 0 ? 0 : 1,
+                                                  c: dwT + gi * cog * Kg, ldc: Kg)
+                                    }
                                 }
                             }
                             if let dx {
                                 // dcols = Wᵀ · v[n]: [K, C′] · [C′, Q], then one contiguous add per patch row.
-                                BLAS.gemm(T.self, transA: true, transB: false, m: K, n: Q, k: co, a: w, lda: K,
-                                          b: vgrid, ldb: Q, beta: 0, c: dcols, ldc: Q)
+                                for gi in 0..<groups {
+                                    BLAS.gemm(T.self, transA: true, transB: false, m: Kg, n: Q, k: cog, a: w + gi * cog * Kg,
+                                              lda: Kg, b: vgrid + gi * cog * Q, ldb: Q, beta: 0, c: dcols + gi * Kg * Q, ldc: Q)
+                                }
                                 let dxs = dx + s * inSize
                                 let target = grid.isPadded ? dxpad : dxs
                                 target.update(repeating: 0, count: grid.isPadded ? grid.paddedSize : inSize)
@@ -216,9 +227,13 @@ extension ConvKernels {
                             }
                             if let dbT { rowSumAdd(dbT, vgrid, rows: co, cols: Q) }
                         }
-                        if range.isEmpty { dwT?.update(repeating: 0, count: co * K) }
+                        if range.isEmpty { dwT?.update(repeating: 0, count: co * Kg) }
                         if let dwT, transposedDW, !range.isEmpty {
-                            for o in 0..<co { for kk in 0..<K { dwT[o * K + kk] = dwt[kk * co + o] } }
+                            // Per group: dwT[γ·C′/G + o, kk] = dwt_γ[kk, o].
+                            for gi in 0..<groups {
+                                let src = dwt + gi * Kg * cog, dst = dwT + gi * cog * Kg
+                                for o in 0..<cog { for kk in 0..<Kg { dst[o * Kg + kk] = src[kk * cog + o] } }
+                            }
                         }
                     }
                 }

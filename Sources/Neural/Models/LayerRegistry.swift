@@ -8,6 +8,8 @@ package enum LayerRegistry {
         .mlp,
         .conv1d,
         .conv2d,
+        .convTranspose1d,
+        .convTranspose2d,
         .maxPool,
         .avgPool,
         .adaptiveAvgPool,

@@ -1,6 +1,6 @@
 /// Convolutions (§7.3, eq. 7.48–7.51) with PyTorch's semantics and layouts: cross-correlation,
-/// inputs `[N, C, L]` / `[N, C, H, W]`, filters `[C′, C, k]` / `[C′, C, kH, kW]`, zero padding,
-/// stride and dilation. Each sample is one GEMM over its im2col patch matrix; the backward
+/// inputs `[N, C, L]` / `[N, C, H, W]`, filters `[C′, C/G, k]` / `[C′, C/G, kH, kW]`, zero padding,
+/// stride, dilation and G groups (channel blocks convolved separately; G = C is depthwise). Each sample is one GEMM over its im2col patch matrix; the backward
 /// functions sit next to the forward:
 ///
 /// - B[conv, x](v) = col2im(Wᵀ v) per sample (overlapping windows accumulate),
@@ -20,19 +20,24 @@ extension Tensor {
     ///   - padding: zeros added at both ends. The notes' Conv1D-S with k = 2ℓ + 1 is `padding: ℓ`
     ///     (output length = input length).
     ///   - dilation: spacing between the filter's taps.
+    ///   - groups: G, as in PyTorch: input channels j·C/G ..< (j+1)·C/G feed output channels
+    ///     j·C′/G ..< (j+1)·C′/G only (the weight is `[C′, C/G, k]`); G = C is a depthwise convolution.
     /// - Returns: `[N, C′, L′]` with L′ = ⌊(L + 2·padding − dilation·(k − 1) − 1)/stride⌋ + 1, for
     ///   `self` of shape `[N, C, L]` (an unbatched `[C, L]` gives `[C′, L′]`).
     public func conv1d(_ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
-                       dilation: Int = 1) -> Tensor {
-        if rank == 2 { return unsqueezed(0).conv1d(weight, bias: bias, stride: stride, padding: padding, dilation: dilation).squeezed(0) }
+                       dilation: Int = 1, groups: Int = 1) -> Tensor {
+        if rank == 2 {
+            return unsqueezed(0).conv1d(weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+                                        groups: groups).squeezed(0)
+        }
         precondition(rank == 3, "Neural: conv1d needs an input of shape [N, C, L] (or [C, L]), got \(shape)")
-        precondition(weight.rank == 3, "Neural: conv1d needs a weight of shape [C′, C, k], got \(weight.shape)")
-        precondition(shape[1] == weight.shape[1],
-                     "Neural: conv1d input has \(shape[1]) channels but the weight \(weight.shape) expects \(weight.shape[1])")
+        precondition(weight.rank == 3, "Neural: conv1d needs a weight of shape [C′, C/groups, k], got \(weight.shape)")
+        Tensor.checkGroups(groups, op: "conv1d", input: shape, weight: weight.shape)
         let g = WindowGeometry(channels: shape[1], height: 1, width: shape[2], kernelH: 1, kernelW: weight.shape[2],
                                strideH: 1, strideW: stride, padH: 0, padW: padding, dilationH: 1, dilationW: dilation)
         Tensor.checkConvolution(g, op: "conv1d", input: shape, weight: weight.shape)
-        return Tensor.convolution(self, weight, bias, geometry: g, outShape: [shape[0], weight.shape[0], g.outW], op: "conv1d")
+        return Tensor.convolution(self, weight, bias, geometry: g, outShape: [shape[0], weight.shape[0], g.outW], op: "conv1d",
+                                  groups: groups)
     }
 
     /// 2-D convolution (eq. 7.51): output channel i is Σⱼ Conv2D-S(wᵢⱼ, zⱼ) + bᵢ, computed like
@@ -46,28 +51,39 @@ extension Tensor {
     ///   - stride: (height, width) steps between output positions, as in PyTorch.
     ///   - padding: (height, width) zeros added at both ends.
     ///   - dilation: (height, width) spacing between the filter's taps.
+    ///   - groups: G, as in PyTorch: input channels j·C/G ..< (j+1)·C/G feed output channels
+    ///     j·C′/G ..< (j+1)·C′/G only (the weight is `[C′, C/G, kH, kW]`); G = C is depthwise.
     ///   - activation: applied in the same pass as the bias (``FusedActivation/relu`` gives the
     ///     values of `conv2d(…).relu()` with one pass less forward and backward).
     /// - Returns: `[N, C′, H′, W′]` with H′ = ⌊(H + 2pH − dH(kH − 1) − 1)/sH⌋ + 1 (W′ likewise), for
     ///   `self` of shape `[N, C, H, W]` (an unbatched `[C, H, W]` gives `[C′, H′, W′]`).
     public func conv2d(_ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
-                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
+                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1,
                        activation: FusedActivation = .identity) -> Tensor {
         if rank == 3 {
             return unsqueezed(0).conv2d(weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
-                                        activation: activation).squeezed(0)
+                                        groups: groups, activation: activation).squeezed(0)
         }
         precondition(rank == 4, "Neural: conv2d needs an input of shape [N, C, H, W] (or [C, H, W]), got \(shape)")
-        precondition(weight.rank == 4, "Neural: conv2d needs a weight of shape [C′, C, kH, kW], got \(weight.shape)")
-        precondition(shape[1] == weight.shape[1],
-                     "Neural: conv2d input has \(shape[1]) channels but the weight \(weight.shape) expects \(weight.shape[1])")
+        precondition(weight.rank == 4, "Neural: conv2d needs a weight of shape [C′, C/groups, kH, kW], got \(weight.shape)")
+        Tensor.checkGroups(groups, op: "conv2d", input: shape, weight: weight.shape)
         let g = WindowGeometry(channels: shape[1], height: shape[2], width: shape[3],
                                kernelH: weight.shape[2], kernelW: weight.shape[3],
                                strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
                                dilationH: dilation.0, dilationW: dilation.1)
         Tensor.checkConvolution(g, op: "conv2d", input: shape, weight: weight.shape)
         return Tensor.convolution(self, weight, bias, geometry: g, outShape: [shape[0], weight.shape[0], g.outH, g.outW],
-                                  op: activation == .relu ? "conv2d+relu" : "conv2d", relu: activation == .relu)
+                                  op: activation == .relu ? "conv2d+relu" : "conv2d", groups: groups, relu: activation == .relu)
+    }
+
+    /// Checks that `groups` divides both channel counts and that the weight's second dimension is
+    /// C/groups, with messages that show both shapes.
+    static func checkGroups(_ groups: Int, op: String, input: [Int], weight: [Int]) {
+        precondition(groups > 0, "Neural: \(op) needs groups ≥ 1, got \(groups)")
+        precondition(input[1] % groups == 0 && weight[0] % groups == 0,
+                     "Neural: \(op) groups \(groups) must divide the input's \(input[1]) channels and the weight \(weight)'s \(weight[0]) output channels")
+        precondition(input[1] == weight[1] * groups,
+                     "Neural: \(op) input \(input) has \(input[1]) channels but the weight \(weight) with groups \(groups) expects \(weight[1] * groups)")
     }
 
     /// Validates strides, padding, dilation and sizes with messages that name the operation.
@@ -80,11 +96,11 @@ extension Tensor {
                      "Neural: \(op) input \(input) (with padding) is smaller than the dilated kernel of weight \(weight)")
     }
 
-    /// The shared forward and backward of ``conv1d(_:bias:stride:padding:dilation:)`` and
-    /// ``conv2d(_:bias:stride:padding:dilation:)``: `input` is `[N, C, …]`, `weight` `[C′, C, …]`,
+    /// The shared forward and backward of ``conv1d(_:bias:stride:padding:dilation:groups:)`` and
+    /// ``conv2d(_:bias:stride:padding:dilation:groups:activation:)``: `input` is `[N, C, …]`, `weight` `[C′, C, …]`,
     /// both read as contiguous buffers of the 2-D geometry `g`.
     static func convolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?, geometry g: WindowGeometry,
-                            outShape: [Int], op: String, relu: Bool = false) -> Tensor {
+                            outShape: [Int], op: String, groups: Int = 1, relu: Bool = false) -> Tensor {
         let co = weight.shape[0], n = input.shape[0]
         precondition(input.dtype == weight.dtype && (bias == nil || bias!.dtype == input.dtype),
                      "Neural: \(op) dtypes differ (input \(input.dtype), weight \(weight.dtype)\(bias.map { ", bias \($0.dtype)" } ?? ""))")
@@ -93,6 +109,9 @@ extension Tensor {
         }
         let x = input.detached().contiguous(), w = weight.detached().contiguous()
         let b = bias?.detached().contiguous()
+        if DepthwiseKernels.applies(dtype: input.dtype, geometry: g, groups: groups, outChannels: co) {
+            return depthwise(input, weight, bias, x: x, w: w, b: b, geometry: g, outShape: outShape, op: op, relu: relu)
+        }
         // Stride-1 windows read their patches straight from the image (ImplicitIm2Col.swift).
         let grid = ImplicitIm2Col(g)
         let out = Tensor(uninitialized: outShape, dtype: input.dtype)
@@ -100,10 +119,10 @@ extension Tensor {
             let bp = b.map { UnsafePointer($0.pointer(T.self)) }
             if let grid {
                 ConvKernels.forward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), b: bp, out: out.pointer(T.self),
-                                    batch: n, outChannels: co, grid: grid, relu: relu)
+                                    batch: n, outChannels: co, grid: grid, groups: groups, relu: relu)
             } else {
                 ConvKernels.forward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), b: bp, out: out.pointer(T.self),
-                                    batch: n, outChannels: co, geometry: g, relu: relu)
+                                    batch: n, outChannels: co, geometry: g, groups: groups, relu: relu)
             }
         }
         if out.count > 0 {
@@ -130,11 +149,11 @@ extension Tensor {
                     ConvKernels.backward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), v: v.pointer(T.self),
                                          reluOutput: saved.map { UnsafePointer($0.pointer(T.self)) },
                                          dx: dx?.pointer(T.self), dw: dw?.pointer(T.self), db: db?.pointer(T.self),
-                                         batch: n, outChannels: co, grid: grid)
+                                         batch: n, outChannels: co, grid: grid, groups: groups)
                 } else {
                     ConvKernels.backward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), v: v.pointer(T.self),
                                          dx: dx?.pointer(T.self), dw: dw?.pointer(T.self), db: db?.pointer(T.self),
-                                         batch: n, outChannels: co, geometry: g)
+                                         batch: n, outChannels: co, geometry: g, groups: groups)
                 }
             }
             if v.count > 0 {
@@ -149,6 +168,39 @@ extension Tensor {
                 // No output positions (an empty batch): every gradient is zero.
                 return [dx.map { _ in Tensor.zeros(x.shape, dtype: x.dtype) }, dw.map { _ in Tensor.zeros(w.shape, dtype: w.dtype) },
                         db.map { _ in Tensor.zeros([co], dtype: x.dtype) }].prefix(needs.count).map { $0 }
+            }
+            return Array([dx, dw, db].prefix(needs.count))
+        }
+    }
+
+    /// ``convolution(_:_:_:geometry:outShape:op:groups:relu:)`` for a Float32 depthwise window
+    /// (groups = input channels) on the direct kernels of ``DepthwiseKernels``.
+    static func depthwise(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?, x: Tensor, w: Tensor, b: Tensor?,
+                          geometry g: WindowGeometry, outShape: [Int], op: String, relu: Bool) -> Tensor {
+        let co = weight.shape[0], n = input.shape[0]
+        let out = Tensor(uninitialized: outShape, dtype: .float32)
+        if out.count > 0 {
+            withExtendedLifetime((x, w, b)) {
+                DepthwiseKernels.forward(x: x.pointer(Float.self), w: w.pointer(Float.self), b: b.map { UnsafePointer($0.pointer(Float.self)) },
+                                         out: out.pointer(Float.self), batch: n, outChannels: co, geometry: g, relu: relu)
+            }
+        }
+        guard GradMode.enabled, input.node != nil || weight.node != nil || bias?.node != nil else { return out }
+        let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
+        let saved = relu ? out.detached() : nil
+        return Tensor.record(out, op: op, inputs: inputs) { v0, needs in
+            var v = v0.contiguous()
+            if let saved { v = ConvKernels.reluMask(v, output: saved) }
+            let dx = needs[0] ? Tensor(uninitialized: x.shape, dtype: .float32) : nil
+            let dw = needs[1] ? Tensor.zeros(w.shape, dtype: .float32) : nil
+            let db = needs.count > 2 && needs[2] ? Tensor.zeros([co], dtype: .float32) : nil
+            // An empty batch: dx is empty, dW and db stay zero.
+            if v.count > 0 {
+                withExtendedLifetime((x, w, v)) {
+                    DepthwiseKernels.backward(x: x.pointer(Float.self), w: w.pointer(Float.self), v: v.pointer(Float.self),
+                                              dx: dx?.pointer(Float.self), dw: dw?.pointer(Float.self), db: db?.pointer(Float.self),
+                                              batch: n, outChannels: co, geometry: g)
+                }
             }
             return Array([dx, dw, db].prefix(needs.count))
         }

@@ -75,7 +75,14 @@ public struct SVGPlot: Sendable {
     /// Writes ``svg()`` to `url` atomically: a temporary file in the same directory, then a rename,
     /// so readers never see a half-written plot.
     public func write(to url: URL) throws {
-        let data = Data(svg().utf8)
+        try SVGPlot.writeAtomically(svg(), to: url)
+    }
+
+    /// Writes `text` to `url` through a temporary file in the same directory and a rename.
+    ///
+    /// - Throws: ``PlotError/writeFailed(path:reason:)``.
+    package static func writeAtomically(_ text: String, to url: URL) throws {
+        let data = Data(text.utf8)
         let dir = url.deletingLastPathComponent()
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
         do {

@@ -56,6 +56,8 @@ struct SpecParameter: Sendable {
         case integerOrSame
         /// A finite number, within `range` when given, > 0 when `positive`.
         case number(range: ClosedRange<Double>?, positive: Bool)
+        /// One of the listed words (lower case; written in any case).
+        case word([String])
     }
 
     /// The key, e.g. `stride`.
@@ -90,6 +92,8 @@ enum SpecValue: Equatable, Sendable {
     case number(Double)
     /// The word `same` (a padding).
     case same
+    /// A word from a ``SpecParameter/ValueType/word(_:)`` list, lower case.
+    case word(String)
 }
 
 /// A token's arguments after binding and checking: each parameter's value (nil when left out)
@@ -115,6 +119,12 @@ struct BoundArguments {
     /// The number given for `parameter`, nil when left out.
     func number(_ parameter: SpecParameter) -> Double? {
         if case .number(let v)? = values[parameter.name]?.value { return v }
+        return nil
+    }
+
+    /// The word given for `parameter` (lower case), nil when left out.
+    func word(_ parameter: SpecParameter) -> String? {
+        if case .word(let v)? = values[parameter.name]?.value { return v }
         return nil
     }
 

@@ -88,6 +88,14 @@ enum SpecParser {
             }
             if positive && v <= 0 { throw fail("positive, got \(text)") }
             return .number(v)
+        case .word(let words):
+            let text = argument.value.lowercased()
+            guard words.contains(text) else {
+                let suggestion = closest(to: text, among: words).map { "; did you mean \($0)?" } ?? ""
+                throw ModelSpecError("\(name): the \(parameter.meaning) must be one of \(words.joined(separator: ", ")), got \"\(argument.value)\"\(suggestion)",
+                                     spec: spec, range: argument.range)
+            }
+            return .word(text)
         }
     }
 

@@ -18,6 +18,8 @@ package enum LayerRegistry {
         .residual,
         .resNet,
         .encoder,
+        .lstm,
+        .gru,
         .relu,
         .sigmoid,
         .tanh,

@@ -20,6 +20,7 @@ struct NeuralBench: ParsableCommand {
             MLPBench.self,
             CNNBench.self,
             LayerNormBench.self,
+            RecurrentBench.self,
             ElementwiseBench.self,
             RSSBench.self,
             DataParallelBench.self,

@@ -26,6 +26,8 @@ package enum LayerRegistry {
         .residual,
         .resNet,
         .encoder,
+        .lstm,
+        .gru,
         .relu,
         .sigmoid,
         .tanh,

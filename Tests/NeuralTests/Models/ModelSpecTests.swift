@@ -231,12 +231,12 @@ struct ModelSpecTests {
             "avgpool", "avgpool1d", "avgpool2d", "adaptiveavgpool", "globalavgpool", "upsample", "upsamplebilinear",
             "flatten", "batchnorm", "batchnorm1d", "batchnorm2d", "layernorm", "groupnorm", "instancenorm", "instancenorm1d",
             "instancenorm2d", "rmsnorm", "dropout", "residual", "resnet",
-            "encoder", "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softplus", "identity", "silu",
+            "encoder", "lstm", "bilstm", "gru", "bigru", "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softplus", "identity", "silu",
         ])
         #expect(Set(ModelSpec.tokenNames).count == ModelSpec.tokenNames.count)
         #expect(ModelSpec.usage == "linear(k) mlp(m1,m2,...) conv1d(c,k) conv2d(c,k,stride=s,padding=p) convtranspose1d(c,k,stride=s) "
             + "convtranspose2d(c,k,stride=s) maxpool(k) avgpool(k) adaptiveavgpool(h[,w]) globalavgpool upsample(s) upsamplebilinear(s) flatten "
-            + "batchnorm layernorm groupnorm(g) instancenorm rmsnorm dropout(p) residual(h) resnet(w,n) encoder(h,ff) relu sigmoid tanh leakyrelu(slope) gelu softplus(beta) identity silu")
+            + "batchnorm layernorm groupnorm(g) instancenorm rmsnorm dropout(p) residual(h) resnet(w,n) encoder(h,ff) lstm(h,layers=n,dropout=p) gru(h,layers=n,dropout=p) relu sigmoid tanh leakyrelu(slope) gelu softplus(beta) identity silu")
     }
 
     @Test func everyLayerASpecBuildsSummarisesItself() throws {
@@ -245,6 +245,7 @@ struct ModelSpecTests {
             ("conv1d(4,3) batchnorm1d maxpool1d(2) avgpool1d(1) flatten mlp(6) sigmoid tanh gelu identity silu", [2, 8]),
             ("maxpool2d(2) avgpool2d(1) batchnorm2d", [2, 4, 4]),
             ("encoder(2) encoder(4,8) flatten", [5, 8]),
+            ("lstm(4) bigru(3,layers=2) bilstm(2,layers=2,dropout=0.1) gru(5) flatten", [5, 8]),
         ]
         for (text, shape) in specs {
             let model = try ModelSpec.parse(text).build(inputShape: shape, outputSize: 3)

@@ -16,10 +16,14 @@ struct RunConfig: Codable, Equatable {
     var seed: UInt64
     /// The global mini-batch size.
     var batchSize: Int
+    /// `--no-decay-norms-and-biases` (two parameter groups, so another order of the optimizer
+    /// state); nil when not given.
+    var noDecayNormsAndBiases: Bool?
 
     enum CodingKeys: String, CodingKey {
         case data, optimizer, lr, loss, seed
         case batchSize = "batch_size"
+        case noDecayNormsAndBiases = "no_decay_norms_and_biases"
     }
 
     /// The configuration saved in `checkpoint` (`nil` when it has none), read from `--resume path`.

@@ -27,9 +27,17 @@ struct TrainCommand: ParsableCommand {
     var optimizer = "adam"
     @Option(parsing: .unconditional, help: "Learning rate (default: the optimizer's, listed under --optimizer).")
     var lr: Double?
-    @Option(help: ArgumentHelp("Learning-rate schedule: \(Registries.schedules.names.joined(separator: " | ")).",
+    @Option(help: ArgumentHelp("Learning-rate schedule: \(Registries.schedules.names.joined(separator: " | ")), optionally followed by key=value options (PyTorch's names), e.g. \"multistep milestones=30,60 gamma=0.1\".",
                                discussion: Registries.schedules.helpLines))
     var schedule = "cosine"
+    @Option(help: "Weight decay λ (default: the optimizer's: 0.01 for adamw, 0 for the others).")
+    var weightDecay: Double?
+    @Flag(help: "No weight decay on biases and normalisation scales/shifts (parameters of rank ≤ 1): two parameter groups, the weight matrices and kernels keeping --weight-decay.")
+    var noDecayNormsAndBiases = false
+    @Option(help: "Clip each gradient element to [-v, v] before the step (PyTorch's clip_grad_value_).")
+    var clipValue: Double?
+    @Option(help: "Clip the gradients' global L2 norm to this value before the step, after --clip-value (PyTorch's clip_grad_norm_).")
+    var clipNorm: Double?
     @Option(help: "Examples per mini-batch.")
     var batchSize: Int?
     @Option(help: "Epochs (default depends on the data).")
@@ -93,7 +101,8 @@ struct TrainCommand: ParsableCommand {
     /// The registry entries the options name.
     private struct Choices {
         var optimizer: Registry<OptimizerChoice>.Entry
-        var schedule: Registry<@Sendable (Int) -> LRSchedule?>.Entry
+        var schedule: Registry<@Sendable (inout ScheduleContext) throws -> ScheduleSetup>.Entry
+        var scheduleOptions: ScheduleOptions
         var loss: Objective?
     }
 
@@ -106,6 +115,9 @@ struct TrainCommand: ParsableCommand {
         if let epochs, epochs < 1 { throw CLIError("--epochs must be at least 1, got \(epochs)") }
         if let patience, patience < 1 { throw CLIError("--patience must be at least 1, got \(patience)") }
         if let batchSize, batchSize < 1 { throw CLIError("--batch-size must be at least 1, got \(batchSize)") }
+        if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) { throw CLIError("--weight-decay must be a number ≥ 0, got \(weightDecay)") }
+        if let clipValue, !(clipValue > 0 && clipValue.isFinite) { throw CLIError("--clip-value must be a positive number, got \(clipValue)") }
+        if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) { throw CLIError("--clip-norm must be a positive number, got \(clipNorm)") }
         if let checkpointEvery {
             guard checkpointEvery >= 1 else { throw CLIError("--checkpoint-every must be at least 1, got \(checkpointEvery)") }
             guard checkpoint != nil || resume != nil else { throw CLIError("--checkpoint-every needs --checkpoint FILE (or --resume FILE) to write to") }
@@ -116,8 +128,10 @@ struct TrainCommand: ParsableCommand {
         } else if group.localSize > 1 {
             Runtime.threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / group.localSize)
         }
+        let (scheduleName, scheduleOptions) = try ScheduleOptions.parse(schedule)
         return Choices(optimizer: try Registries.optimizers.entry(named: optimizer, option: "--optimizer"),
-                       schedule: try Registries.schedules.entry(named: schedule, option: "--schedule"),
+                       schedule: try Registries.schedules.entry(named: scheduleName, option: "--schedule"),
+                       scheduleOptions: scheduleOptions,
                        loss: try loss.map { try Objective.registry.entry(named: $0, option: "--loss").value })
     }
 
@@ -134,6 +148,8 @@ struct TrainCommand: ParsableCommand {
         var objective: Objective
         var optimizer: Optimizer
         var scheduleName: String
+        /// The `--schedule plateau` schedule, stepped by the trainer after every epoch.
+        var plateau: ReduceLROnPlateau?
         var epochCount: Int
         /// Shuffles the training examples: checkpointed as the default generator.
         var shuffling: RandomGenerator
@@ -169,7 +185,9 @@ struct TrainCommand: ParsableCommand {
             throw CLIError("--loss \(objective) needs \(objective.isClassification ? "class labels" : "real-valued targets") but \(prepared.name) has \(prepared.train.isClassification ? "class labels" : "real-valued targets")")
         }
         let rate = lr ?? choices.optimizer.value.defaultLearningRate(data: prepared.name)
-        let optimizer = choices.optimizer.value.make(net.trainableParameters, rate)
+        let parameters = net.trainableParameters
+        let groups = noDecayNormsAndBiases ? ParameterGroup.decayAndNoDecay(parameters) : [ParameterGroup(parameters)]
+        let optimizer = choices.optimizer.value.make(groups, rate, weightDecay)
         let epochCount = epochs ?? Self.defaultEpochs(prepared.name)
         let shuffling = RandomGenerator(seed: seed &+ 2)
         if globalBatch % group.size != 0 {
@@ -177,11 +195,15 @@ struct TrainCommand: ParsableCommand {
         }
         let loader = DataLoader(prepared.train, batchSize: globalBatch, generator: shuffling,
                                 shard: group.size > 1 ? DataShard(rank: group.rank, count: group.size) : nil)
-        optimizer.schedule = choices.schedule.value(epochCount * loader.batchesPerEpoch)
+        var context = ScheduleContext(steps: epochCount * loader.batchesPerEpoch, batchesPerEpoch: loader.batchesPerEpoch,
+                                      options: choices.scheduleOptions)
+        let setup = try choices.schedule.value(&context)
+        try context.options.finish(known: choices.schedule.help)
+        optimizer.schedule = setup.schedule
         let config = RunConfig(data: prepared.name, optimizer: choices.optimizer.name, lr: rate, loss: objective.description,
-                               seed: seed, batchSize: globalBatch)
+                               seed: seed, batchSize: globalBatch, noDecayNormsAndBiases: noDecayNormsAndBiases ? true : nil)
         return Run(prepared: prepared, spec: spec, net: net, modelGenerator: modelGenerator, objective: objective,
-                   optimizer: optimizer, scheduleName: choices.schedule.name, epochCount: epochCount, shuffling: shuffling,
+                   optimizer: optimizer, scheduleName: choices.schedule.name, plateau: setup.plateau, epochCount: epochCount, shuffling: shuffling,
                    loader: loader, testLoader: DataLoader(prepared.test, batchSize: 1000, shuffle: false),
                    config: config, resumed: resumed, checkpointPath: checkpointPath)
     }
@@ -255,6 +277,7 @@ struct TrainCommand: ParsableCommand {
             ("--loss", Objective.registry.entry(named: saved.loss)?.name ?? saved.loss, current.loss),
             ("--optimizer", Registries.optimizers.entry(named: saved.optimizer)?.name ?? saved.optimizer, current.optimizer),
             ("--seed", "\(saved.seed)", "\(current.seed)"),
+            ("--no-decay-norms-and-biases", saved.noDecayNormsAndBiases == true ? "on" : "off", current.noDecayNormsAndBiases == true ? "on" : "off"),
         ]
         if let (option, was, now) = options.first(where: { $0.1 != $0.2 }) {
             throw CLIError("--resume \(path): the run was started with \(option) \(was), not \(now); pass the same \(option) to resume it")
@@ -268,6 +291,9 @@ struct TrainCommand: ParsableCommand {
         let trainer = Trainer(model: run.net, optimizer: run.optimizer, objective: run.objective)
         trainer.cancellation = StopSignals.cancellation
         trainer.detectAnomalies = detectAnomalies
+        trainer.clipValue = clipValue
+        trainer.clipNorm = clipNorm
+        trainer.plateau = run.plateau
         if group.size > 1 { trainer.dataParallel = DataParallel(model: run.net, group: group) }
         if let t = run.prepared.targetScaler { trainer.targetScale = (t.mean[0], t.std[0]) }
         let progress = ConsoleProgress(quiet: quiet || !group.isRoot)

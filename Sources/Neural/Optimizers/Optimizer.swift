@@ -34,48 +34,92 @@
 /// }
 /// ```
 open class Optimizer {
-    /// The parameters updated by ``step()``, in order (the order of ``OptimizerState/parameters``).
+    /// The parameters updated by ``step()``, in order (the order of ``OptimizerState/parameters``):
+    /// the groups' parameters one group after the other.
     public let parameters: [Parameter]
-    /// The base learning rate α.
+    /// The base learning rate α (of every group that sets none).
     public var learningRate: Double
-    /// The learning-rate schedule consulted at every step (`nil`: constant ``learningRate``).
+    /// The weight decay λ of every group that sets none (0 for optimisers without weight decay).
+    public let baseWeightDecay: Double
+    /// The learning-rate schedule consulted at every step (`nil`: constant ``learningRate``); it
+    /// maps each group's base rate.
     public var schedule: LRSchedule?
     /// Number of ``step()`` calls so far.
     public private(set) var stepCount = 0
+    /// The parameter groups (PyTorch's `param_groups`), each with its own learning rate and
+    /// weight decay when set.
+    public private(set) var groups: [ParameterGroup]
+    /// Per parameter, in ``parameters`` order: the index of its group.
+    private let groupOfParameter: [Int]
     /// Per parameter, in ``parameters`` order: its update count and state tensors.
     private var parameterStates: [ParameterState]
+    /// The weight decay λ of the parameter being updated: its group's, or ``baseWeightDecay``. Read
+    /// it in ``update(_:gradient:state:learningRate:)``.
+    public private(set) var groupWeightDecay: Double
 
-    /// An optimiser over `parameters` with base learning rate `learningRate`.
-    public init(_ parameters: [Parameter], learningRate: Double, schedule: LRSchedule? = nil) {
+    /// An optimiser over `parameters` — a `[Parameter]` (one group) or a `[ParameterGroup]` —
+    /// with base learning rate `learningRate` and weight decay `weightDecay` for groups that set
+    /// none.
+    public init(_ parameters: [some ParameterGroupElement], learningRate: Double, weightDecay: Double = 0,
+                schedule: LRSchedule? = nil) {
         precondition(learningRate >= 0, "Neural: learning rate must be ≥ 0, got \(learningRate)")
-        self.parameters = parameters
+        let groups = parameterGroups(of: parameters)
+        for g in groups {
+            if let lr = g.learningRate { precondition(lr >= 0, "Neural: a parameter group's learning rate must be ≥ 0, got \(lr)") }
+        }
+        self.groups = groups
+        self.parameters = groups.flatMap(\.parameters)
+        self.groupOfParameter = groups.enumerated().flatMap { i, g in Array(repeating: i, count: g.parameters.count) }
         self.learningRate = learningRate
+        self.baseWeightDecay = weightDecay
+        self.groupWeightDecay = weightDecay
         self.schedule = schedule
-        self.parameterStates = Array(repeating: ParameterState(), count: parameters.count)
+        self.parameterStates = Array(repeating: ParameterState(), count: self.parameters.count)
     }
 
-    /// The learning rate the next ``step()`` will use.
-    public var currentLearningRate: Double {
-        schedule?.learningRate(at: stepCount, base: learningRate) ?? learningRate
+    /// Each group's base learning rate (its own, or ``learningRate``), before the schedule.
+    /// Setting it gives every group its own rate (``ReduceLROnPlateau`` lowers them this way).
+    ///
+    /// - Precondition (set): one rate ≥ 0 per group.
+    public var groupLearningRates: [Double] {
+        get { groups.map { $0.learningRate ?? learningRate } }
+        set {
+            precondition(newValue.count == groups.count && newValue.allSatisfy { $0 >= 0 },
+                         "Neural: \(newValue.count) learning rates for \(groups.count) parameter groups (each needs one ≥ 0)")
+            for i in groups.indices { groups[i].learningRate = newValue[i] }
+        }
+    }
+
+    /// The learning rate the next ``step()`` will use for the first group.
+    public var currentLearningRate: Double { currentLearningRates[0] }
+
+    /// The learning rates the next ``step()`` will use, one per group (the schedule applied to
+    /// each group's base rate).
+    public var currentLearningRates: [Double] {
+        groupLearningRates.map { schedule?.learningRate(at: stepCount, base: $0) ?? $0 }
     }
 
     /// Applies one update to every trainable parameter that has a gradient: increments the
-    /// parameter's ``ParameterState/step``, then calls ``update(_:gradient:state:learningRate:)``.
+    /// parameter's ``ParameterState/step``, then calls ``update(_:gradient:state:learningRate:)``
+    /// with its group's learning rate (and ``groupWeightDecay`` set to its group's).
     public func step() {
-        let lr = currentLearningRate
+        let rates = currentLearningRates
         withNoGrad {
             for (i, p) in parameters.enumerated() where !p.isFrozen {
                 guard let g = p.grad else { continue }
                 let gradient = g.dtype == p.value.dtype ? g : g.to(p.value.dtype)
+                let group = groupOfParameter[i]
+                groupWeightDecay = groups[group].weightDecay ?? baseWeightDecay
                 // The state is moved out while it is updated, so its tensors are uniquely
                 // referenced and can be written in place.
                 var s = ParameterState()
                 swap(&s, &parameterStates[i])
                 s.step += 1
-                update(&p.value, gradient: gradient, state: &s, learningRate: lr)
+                update(&p.value, gradient: gradient, state: &s, learningRate: rates[group])
                 parameterStates[i] = s
             }
         }
+        groupWeightDecay = baseWeightDecay
         stepCount += 1
     }
 
@@ -129,7 +173,8 @@ open class Optimizer {
 /// One parameter's optimiser state: how many updates it has received and its named state
 /// tensors, each with the parameter's shape (empty before the first update). The built-in
 /// optimisers use PyTorch's names: `momentum_buffer` (``SGD``, ``RMSProp``), `exp_avg` and
-/// `exp_avg_sq` (``Adam``, ``AdamW``), `square_avg` and `grad_avg` (``RMSProp``).
+/// `exp_avg_sq` (``Adam``, ``AdamW``, ``NAdam``, ``RAdam``), `max_exp_avg_sq` (AMSGrad),
+/// `square_avg` and `grad_avg` (``RMSProp``), `sum` (``Adagrad``).
 public struct ParameterState: Sendable {
     /// Updates received (PyTorch's per-parameter `step`; drives Adam's bias correction).
     public var step: Int
@@ -231,4 +276,23 @@ public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double) -> Double {
         }
     }
     return norm
+}
+
+/// Clamps every gradient element of `parameters` to [−`maxValue`, `maxValue`] in place
+/// (PyTorch's `clip_grad_value_`; NaN stays NaN). Parameters without a gradient are ignored.
+public func clipGradValue(_ parameters: [Parameter], maxValue: Double) {
+    precondition(maxValue >= 0, "Neural: clipGradValue needs maxValue ≥ 0, got \(maxValue)")
+    func clamp<T: KernelScalar>(_: T.Type, _ g: inout Tensor) {
+        let hi = T(maxValue), lo = -T(maxValue)
+        g.withUnsafeMutableScalars(as: T.self) { for i in $0.indices where $0[i] > hi || $0[i] < lo { $0[i] = $0[i] > hi ? hi : lo } }
+    }
+    for p in parameters {
+        guard var g = p.grad else { continue }
+        switch g.dtype {
+        case .float32: clamp(Float.self, &g)
+        case .float64: clamp(Double.self, &g)
+        case .int32, .int64: g.dtype.floatOnly("clipGradValue")
+        }
+        p.value.grad = g
+    }
 }

@@ -8,8 +8,6 @@ public final class RMSProp: Optimizer {
     package let smoothing: Double
     /// ε, added to the denominator.
     package let epsilon: Double
-    /// λ, the L2 penalty coefficient added to the gradient.
-    package let weightDecay: Double
     /// μ, momentum on the normalised step.
     package let momentum: Double
     /// Whether to normalise by the estimated variance instead of the raw second moment.
@@ -18,14 +16,15 @@ public final class RMSProp: Optimizer {
     /// RMSProp over `parameters` with learning rate α, smoothing αₛ, ε, weight decay λ (added to
     /// the gradient), momentum μ and, when `centered`, normalisation by the estimated variance;
     /// PyTorch's defaults.
-    public init(_ parameters: [Parameter], learningRate: Double = 1e-2, smoothing: Double = 0.99, epsilon: Double = 1e-8,
+    ///
+    /// `parameters`: a `[Parameter]` or a `[ParameterGroup]` (per-group learning rate and λ).
+    public init(_ parameters: [some ParameterGroupElement], learningRate: Double = 1e-2, smoothing: Double = 0.99, epsilon: Double = 1e-8,
                 weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false, schedule: LRSchedule? = nil) {
         self.smoothing = smoothing
         self.epsilon = epsilon
-        self.weightDecay = weightDecay
         self.momentum = momentum
         self.centered = centered
-        super.init(parameters, learningRate: learningRate, schedule: schedule)
+        super.init(parameters, learningRate: learningRate, weightDecay: weightDecay, schedule: schedule)
     }
 
     /// One RMSProp update of a parameter's value (state tensors `square_avg`: s, `momentum_buffer`:
@@ -36,7 +35,7 @@ public final class RMSProp: Optimizer {
     }
 
     private func run<T: KernelScalar>(_: T.Type, _ value: inout Tensor, _ gradient: Tensor, _ state: inout ParameterState, _ alpha: Double) {
-        let lr = T(alpha), a = T(smoothing), c = T(1 - smoothing), eps = T(epsilon), wd = T(weightDecay), mu = T(momentum)
+        let lr = T(alpha), a = T(smoothing), c = T(1 - smoothing), eps = T(epsilon), wd = T(groupWeightDecay), mu = T(momentum)
         let useMomentum = momentum > 0, centered = self.centered
         let names = ["square_avg"] + (useMomentum ? ["momentum_buffer"] : []) + (centered ? ["grad_avg"] : [])
         let count = names.count

@@ -17,19 +17,17 @@ public final class SGD: Optimizer {
     package let dampening: Double
     /// Whether to use Nesterov momentum (needs μ > 0 and τ = 0).
     package let nesterov: Bool
-    /// λ, the L2 penalty coefficient added to the gradient.
-    package let weightDecay: Double
 
     /// SGD over `parameters` with step size `learningRate` (α), momentum μ, dampening τ, Nesterov
     /// momentum (needs μ > 0 and τ = 0) and weight decay λ (the L2 penalty coefficient).
-    public init(_ parameters: [Parameter], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
+    /// `parameters`: a `[Parameter]` or a `[ParameterGroup]` (per-group learning rate and λ).
+    public init(_ parameters: [some ParameterGroupElement], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
                 nesterov: Bool = false, weightDecay: Double = 0, schedule: LRSchedule? = nil) {
         precondition(!nesterov || (momentum > 0 && dampening == 0), "Neural: Nesterov momentum needs momentum > 0 and dampening 0")
         self.momentum = momentum
         self.dampening = dampening
         self.nesterov = nesterov
-        self.weightDecay = weightDecay
-        super.init(parameters, learningRate: learningRate, schedule: schedule)
+        super.init(parameters, learningRate: learningRate, weightDecay: weightDecay, schedule: schedule)
     }
 
     /// One SGD update of a parameter's value (state tensor `momentum_buffer`: b, when μ ≠ 0).
@@ -40,9 +38,9 @@ public final class SGD: Optimizer {
 
     private func run<T: KernelScalar>(_: T.Type, _ value: inout Tensor, _ gradient: Tensor, _ state: inout ParameterState, _ alpha: Double) {
         let first = state.tensors["momentum_buffer"] == nil
-        let lr = T(alpha), wd = T(weightDecay), mu = T(momentum), keep = T(1 - dampening)
+        let lr = T(alpha), wd = T(groupWeightDecay), mu = T(momentum), keep = T(1 - dampening)
         let useMomentum = momentum != 0, nesterov = self.nesterov
-        let decay = weightDecay != 0
+        let decay = groupWeightDecay != 0
         withBuffers(T.self, &value, gradient: gradient, state: &state, names: useMomentum ? ["momentum_buffer"] : []) { p, g, s, n in
             // Branch-free loops per configuration (they vectorise); same arithmetic as the general one.
             if !useMomentum {

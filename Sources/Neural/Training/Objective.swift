@@ -12,6 +12,12 @@ public enum Objective: Sendable, CaseIterable, CustomStringConvertible {
     case halfMSE
     /// Poisson negative log-likelihood with log-rate outputs, for counts (S4).
     case poisson
+    /// Mean absolute error |h − y| (PyTorch's L1Loss), outputs and targets `[batch, k]`.
+    case l1
+    /// Smooth L1 with β = 1 (PyTorch's SmoothL1Loss), outputs and targets `[batch, k]`.
+    case smoothL1
+    /// Huber with δ = 1 (PyTorch's HuberLoss), outputs and targets `[batch, k]`.
+    case huber
 
     /// The command line's loss names (`--loss`): one entry per objective.
     package static let registry = Registry<Objective>([
@@ -20,6 +26,9 @@ public enum Objective: Sendable, CaseIterable, CustomStringConvertible {
         .init(["mse"], help: "squared error (h − y)² averaged, outputs and targets [batch, k] (PyTorch's MSELoss)", .mse),
         .init(["half-mse"], help: "the notes' ½(h − y)² averaged (eq. 7.1)", .halfMSE),
         .init(["poisson"], help: "Poisson negative log-likelihood of log-rate outputs, for counts (S4)", .poisson),
+        .init(["l1"], help: "absolute error |h − y| averaged (PyTorch's L1Loss)", .l1),
+        .init(["smooth-l1"], help: "smooth L1 with beta 1: quadratic below 1, linear above (PyTorch's SmoothL1Loss)", .smoothL1),
+        .init(["huber"], help: "Huber with delta 1 (PyTorch's HuberLoss)", .huber),
     ])
 
     /// The name used on the command line (its `registry` entry's canonical name).
@@ -49,6 +58,12 @@ public enum Objective: Sendable, CaseIterable, CustomStringConvertible {
             return halfMSELoss(outputs, targets!.reshaped(outputs.shape))
         case .poisson:
             return poissonNLLLoss(logRate: outputs, counts: targets!.reshaped(outputs.shape))
+        case .l1:
+            return l1Loss(outputs, targets!.reshaped(outputs.shape))
+        case .smoothL1:
+            return smoothL1Loss(outputs, targets!.reshaped(outputs.shape))
+        case .huber:
+            return huberLoss(outputs, targets!.reshaped(outputs.shape))
         }
     }
 

@@ -31,8 +31,14 @@ public final class Trainer {
     /// Regression targets are standardised as (y − mean)/std for training; RMSE/MAE are reported
     /// after undoing it, in the target's original units (e.g. dollars). Identity by default.
     public var targetScale: (mean: Double, std: Double) = (0, 1)
-    /// Gradient clipping by global norm (nil: none).
+    /// Gradient clipping by global norm (nil: none), after ``clipValue``.
     public var clipNorm: Double?
+    /// Gradient clipping by value: each element clamped to [−v, v] (nil: none; ``clipGradValue(_:maxValue:)``).
+    public var clipValue: Double?
+    /// Lowers the learning rates when the evaluation loss (the training loss without evaluation
+    /// data) stops improving, stepped after every epoch; its state is kept in
+    /// ``TrainingState/plateau`` and restored from `resume:`.
+    public var plateau: ReduceLROnPlateau?
     /// Progress callbacks (e.g. ``ConsoleProgress``).
     public weak var observer: (any TrainingObserver)?
     /// Check every gradient for NaN/∞ after each backward pass (one pass over the gradients;
@@ -122,13 +128,19 @@ public final class Trainer {
             l.backward()
         }
         if checkGradients || detectAnomalies { try checkGradientsAreFinite(step: stepNumber) }
-        if let clipNorm { clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
+        clipGradients()
         optimizer.step()
         state.step = stepNumber
         return loss
     }
 
     /// Throws ``NonFiniteError`` naming the parameters whose gradients hold NaN or ±∞.
+    /// Applies ``clipValue`` and then ``clipNorm``.
+    private func clipGradients() {
+        if let clipValue { clipGradValue(optimizer.parameters, maxValue: clipValue) }
+        if let clipNorm { clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
+    }
+
     private func checkGradientsAreFinite(step stepNumber: Int) throws(NonFiniteError) {
         let named = parameterNames
         var bad: [(String, Double)] = []
@@ -180,7 +192,7 @@ public final class Trainer {
         let loss = sums[0] / Swift.max(sums[1], 1)
         guard loss.isFinite else { throw failure(.loss, loss, step: stepNumber, locating: batch) }
         if checkGradients || detectAnomalies { try checkGradientsAreFinite(step: stepNumber) }
-        if let clipNorm { clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
+        clipGradients()
         optimizer.step()
         state.step = stepNumber
         return loss
@@ -248,6 +260,7 @@ public final class Trainer {
     ) throws -> [EpochRecord] where Train.Element: LabeledBatch, Eval.Element: LabeledBatch {
         if let resume {
             state = resume
+            if let saved = resume.plateau { plateau?.restore(saved, optimizer: optimizer) }
         } else {
             state = TrainingState()
             state.epoch = startEpoch - 1
@@ -296,6 +309,11 @@ public final class Trainer {
             state.batch = 0
             state.lossSum = 0
             state.examples = 0
+            if var p = plateau {
+                p.step(metric: test?.loss ?? record.trainLoss, optimizer: optimizer)
+                plateau = p
+                state.plateau = p.state
+            }
             if let patience, let loss = test?.loss {
                 if loss < (state.bestLoss ?? .infinity) - 1e-12 {
                     state.bestLoss = loss

@@ -74,6 +74,8 @@ public struct TrainingState: Sendable, Equatable, Codable {
     public var stopped: Bool
     /// The records of the completed epochs.
     public var history: [EpochRecord]
+    /// The ``Trainer/plateau`` schedule's state after the last epoch (nil without one).
+    public var plateau: ReduceLROnPlateau.State?
 
     /// The state before the first step.
     package init() {
@@ -86,11 +88,12 @@ public struct TrainingState: Sendable, Equatable, Codable {
         epochsSinceBest = 0
         stopped = false
         history = []
+        plateau = nil
     }
 
     private enum CodingKeys: String, CodingKey {
         case epoch, batch, step, lossSum = "loss_sum_bits", examples, bestLoss = "best_loss_bits"
-        case epochsSinceBest = "epochs_since_best", stopped, history
+        case epochsSinceBest = "epochs_since_best", stopped, history, plateau
     }
 
     /// Decodes the JSON written by ``encode(to:)``.
@@ -112,6 +115,7 @@ public struct TrainingState: Sendable, Equatable, Codable {
         epochsSinceBest = try c.decode(Int.self, forKey: .epochsSinceBest)
         stopped = try c.decode(Bool.self, forKey: .stopped)
         history = try c.decode([EpochRecord].self, forKey: .history)
+        plateau = try c.decodeIfPresent(ReduceLROnPlateau.State.self, forKey: .plateau)
         guard epoch >= 0, batch >= 0, step >= 0, examples >= 0, epochsSinceBest >= 0 else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "negative counter"))
         }
@@ -130,5 +134,6 @@ public struct TrainingState: Sendable, Equatable, Codable {
         try c.encode(epochsSinceBest, forKey: .epochsSinceBest)
         try c.encode(stopped, forKey: .stopped)
         try c.encode(history, forKey: .history)
+        try c.encodeIfPresent(plateau, forKey: .plateau)
     }
 }

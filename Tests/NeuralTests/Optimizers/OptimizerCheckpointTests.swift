@@ -123,6 +123,14 @@ struct OptimizerCheckpointTests {
             ("Adam", { Adam($0, learningRate: 0.01, weightDecay: 0.01) }),
             ("AdamW", { AdamW($0, learningRate: 0.01) }),
             ("RMSProp", { RMSProp($0, learningRate: 0.01, weightDecay: 0.01, momentum: 0.5, centered: true) }),
+            ("Adam", { Adam($0, learningRate: 0.01, amsgrad: true, schedule: .multiStep(milestones: [2, 4])) }),
+            ("AdamW", { AdamW(ParameterGroup.decayAndNoDecay($0), learningRate: 0.01, weightDecay: 0.1, amsgrad: true) }),
+            ("Adagrad", { Adagrad($0, learningRate: 0.05, learningRateDecay: 0.01, weightDecay: 0.01, initialAccumulatorValue: 0.1) }),
+            ("NAdam", { NAdam($0, learningRate: 0.01, weightDecay: 0.01, schedule: .oneCycle(totalSteps: 10)) }),
+            ("RAdam", {
+                RAdam(ParameterGroup.decayAndNoDecay($0), learningRate: 0.01, weightDecay: 0.1, decoupledWeightDecay: true,
+                      schedule: .cosineWarmRestarts(period: 3, periodMultiplier: 2))
+            }),
         ]
         let dir = try temporaryDirectory("optimizer-round-trip")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -145,7 +145,7 @@ struct OptimizerTests {
 
     @Test(arguments: [DType.float32, .float64])
     func optimizersUpdateFloat32AndFloat64Alike(_ dtype: DType) {
-        for make in [{ SGD($0, learningRate: 0.1, momentum: 0.9, nesterov: true) as Optimizer },
+        for make: ([Parameter]) -> Optimizer in [{ SGD($0, learningRate: 0.1, momentum: 0.9, nesterov: true) },
                      { Adam($0, learningRate: 0.1) }, { AdamW($0, learningRate: 0.1) }, { RMSProp($0, learningRate: 0.1) }] {
             let p = Parameter(Tensor([1, -1, 2], dtype: dtype))
             let opt = make([p])

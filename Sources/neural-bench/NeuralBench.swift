@@ -24,6 +24,7 @@ struct NeuralBench: ParsableCommand {
             RSSBench.self,
             DataParallelBench.self,
             AttentionBench.self,
+            BertBench.self,
             // Add new cases here, one file per case.
         ])
 }

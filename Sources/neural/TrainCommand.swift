@@ -73,6 +73,13 @@ struct TrainCommand: ParsableCommand {
                        stopped: trainer.wasCancelled)
         }
         let signal = StopSignals.received
+        if signal != 0 && !trainer.wasCancelled {
+            // The signal came after the last step: the run is complete and saved, nothing to resume.
+            if group.isRoot {
+                FileHandle.standardError.write("neural: \(StopSignals.name(signal)) arrived after the last step; the run is complete\n".data(using: .utf8)!)
+            }
+            return 0
+        }
         return signal == 0 ? 0 : 128 + signal
     }
 

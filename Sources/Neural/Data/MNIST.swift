@@ -65,6 +65,9 @@ public enum MNIST {
             throw DataError(.badHeader, path: (directory as NSString).appendingPathComponent(split.labelsFile),
                             "\(labels.count) labels but \(split.imagesFile) has \(images.count) images (files from different splits?)")
         }
+        let tensorBytes = Double(images.pixels.count) * Double(dtype.byteSize)
+        try MemoryBudget.check(tensorBytes, for: "the \(split.imagesFile) images as \(dtype) (\(images.count)×\(images.rows)×\(images.columns))",
+                               hint: "free memory, or load them as float32")
         let scale = normalize ? 1 / (255 * std) : 1 / 255.0
         let shift = normalize ? -mean / std : 0
         let x = Tensor(uninitialized: [images.count, 1, images.rows, images.columns], dtype: dtype)

@@ -15,7 +15,11 @@ final class Storage: @unchecked Sendable {
     init(count: Int, dtype: DType) {
         self.dtype = dtype
         self.count = count
-        let raw = BufferCache.allocate(bytes: Swift.max(count, 1) * dtype.byteSize)
+        let (bytes, overflow) = Swift.max(count, 1).multipliedReportingOverflow(by: dtype.byteSize)
+        if overflow || count < 0 {
+            fatalError("Neural: a tensor of \(count) \(dtype) elements cannot be allocated (its size in bytes overflows)")
+        }
+        let raw = BufferCache.allocate(bytes: bytes)
         func bind<T: TensorElement>(_: T.Type) { raw.bindMemory(to: T.self, capacity: Swift.max(count, 1)) }
         switch dtype {
         case .float32: bind(Float.self)
@@ -120,11 +124,26 @@ enum BufferCache {
         for p in blocks { free(UnsafeMutableRawPointer(bitPattern: p)) }
     }
 
+    /// A new block from the OS. When the OS refuses, the cached blocks are given back and the
+    /// request tried once more; a second refusal stops the process with a message naming the size,
+    /// the memory available and what to do (an operator on tensors cannot throw: callers that load
+    /// sizes from outside check them first with ``MemoryBudget``).
     private static func fresh(_ size: Int) -> UnsafeMutableRawPointer {
-        var p: UnsafeMutableRawPointer?
         let huge = size >= hugeThreshold
-        guard posix_memalign(&p, huge ? 2 << 20 : 64, size) == 0, let p else {
-            fatalError("Neural: out of memory allocating \(size) bytes for a tensor")
+        func attempt() -> UnsafeMutableRawPointer? {
+            var p: UnsafeMutableRawPointer?
+            return posix_memalign(&p, huge ? 2 << 20 : 64, size) == 0 ? p : nil
+        }
+        let block: UnsafeMutableRawPointer? = attempt() ?? {
+            let kept = limit.load(ordering: .relaxed)
+            setLimit(0)
+            setLimit(kept)
+            return attempt()
+        }()
+        guard let p = block else {
+            let available = MemoryBudget.availableBytes().map { MemoryBudget.format($0) + " available" } ?? "available memory unknown"
+            fatalError("Neural: out of memory: a tensor needs \(MemoryBudget.format(size)) (\(available)); "
+                       + "use a smaller batch or model, or free memory")
         }
         #if os(Linux)
         if huge { _ = madvise(p, size, MADV_HUGEPAGE) }

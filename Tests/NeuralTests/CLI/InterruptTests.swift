@@ -182,6 +182,20 @@ struct InterruptTests {
         }
     }
 
+    @Test func aSignalAfterTheLastStepLeavesACompleteRunAndExitsZero() throws {
+        let dir = try NeuralTool.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // One epoch (50 steps), each pausing 150 ms: the signal lands in the last step's pause.
+        var args = Self.run.filter { $0 != "--quiet" } + ["--checkpoint", "ck.safetensors"]
+        args[args.firstIndex(of: "--epochs")! + 1] = "1"
+        let l = try Self.launch(args, in: dir, pauseMS: 150, signalAt: Self.totalSteps / 3, signals: [SIGINT])
+        #expect(l.signalStep == Self.totalSteps / 3, "signal sent at step \(String(describing: l.signalStep))")
+        #expect(!l.signalled && l.status == 0, "status \(l.status): \(l.stderr)")
+        #expect(l.lines == ["neural: SIGINT arrived after the last step; the run is complete"], "\(l.stderr)")
+        let stdout = try String(contentsOf: dir.appendingPathComponent("stdout.txt"), encoding: .utf8)
+        #expect(stdout.contains("done: 1 epochs"), "\(stdout)")
+    }
+
     @Test func withoutCheckpointAStoppedRunPrintsItsSummaryAndWritesThePlots() throws {
         let dir = try NeuralTool.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

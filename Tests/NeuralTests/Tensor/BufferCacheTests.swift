@@ -44,3 +44,16 @@ struct BufferCacheTests {
         #expect(Runtime.bufferCacheBytes <= after + (4 << 20))  // other tests may run concurrently
     }
 }
+
+/// A request the OS cannot meet stops the process with a message naming the size and the fix,
+/// not a bare trap.
+@Suite("Buffer cache: allocation failure")
+struct AllocationFailureTests {
+    @Test func anImpossibleTensorStopsWithTheSizeAndTheFix() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([1 << 48])   // 1.1 PB of Float
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("out of memory: a tensor needs 1.1 PB") && text.contains("smaller batch"), "\(text)")
+    }
+}

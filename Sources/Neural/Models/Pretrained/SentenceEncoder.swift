@@ -13,6 +13,8 @@ public final class SentenceEncoder: @unchecked Sendable {
     public let pooling: SentencePooling
     /// The folder it was loaded from, if any.
     public let modelDirectory: URL?
+    /// The folder's WordPiece tokenizer (nil for an encoder made from a model alone).
+    public let tokenizer: WordPieceTokenizer?
 
     /// The model and pooling of a sentence-transformers folder: `config.json` and
     /// `model.safetensors` (``BertModel/init(modelDirectory:)``), `modules.json`,
@@ -22,6 +24,7 @@ public final class SentenceEncoder: @unchecked Sendable {
     public init(modelDirectory: URL) throws {
         model = try BertModel(modelDirectory: modelDirectory)
         pooling = try SentencePooling(modelDirectory: modelDirectory, maxPositions: model.config.maxPositionEmbeddings)
+        tokenizer = try WordPieceTokenizer(modelDirectory: modelDirectory.path)
         self.modelDirectory = modelDirectory
     }
 
@@ -30,10 +33,25 @@ public final class SentenceEncoder: @unchecked Sendable {
         self.model = model.eval()
         self.pooling = pooling
         self.modelDirectory = nil
+        self.tokenizer = nil
     }
 
     /// The size of each embedding (`hidden_size`, 384 for all-MiniLM-L6-v2).
     public var dimension: Int { model.config.hiddenSize }
+
+    /// The embeddings `[n, dimension]` of `sentences` (row i of `sentences[i]`): each is tokenized
+    /// (``tokenizer``, truncated to ``SentencePooling/maxSequenceLength`` word pieces), then run as
+    /// ``encode(tokenIDs:batchSize:)``.
+    ///
+    /// - Precondition: the encoder was loaded from a folder (it has a ``tokenizer``).
+    public func encode(_ sentences: [String], batchSize: Int = 32) -> Tensor {
+        guard let tokenizer else { preconditionFailure("Neural: SentenceEncoder.encode(_:) needs a tokenizer; load the encoder from a model folder or pass token ids") }
+        let limit = pooling.maxSequenceLength
+        return encode(tokenIDs: sentences.map { s in
+            let ids = tokenizer.encode(s)
+            return ids.count <= limit ? ids : Array(ids.prefix(limit - 1)) + [ids[ids.count - 1]]
+        }, batchSize: batchSize)
+    }
 
     /// The embeddings `[n, dimension]` of `n` token-id sequences (each `[CLS] … [SEP]` as the
     /// tokenizer makes them, at most ``SentencePooling/maxSequenceLength`` long, none empty).

@@ -26,6 +26,7 @@ struct NeuralBench: ParsableCommand {
             DataParallelBench.self,
             AttentionBench.self,
             TensorOpsBench.self,
+            BertBench.self,
             // Add new cases here, one file per case.
         ])
 }

@@ -124,6 +124,19 @@ public final class Embedding: Module, Layer, SummarizableLayer {
         super.init()
     }
 
+    /// A table holding `weight` `[numEmbeddings, embeddingDim]` as it is (no random draw: for
+    /// models whose weights are loaded next); `paddingIndex` as in ``init(_:_:paddingIndex:dtype:generator:)``
+    /// but the row is left as it is.
+    package init(weight: Tensor, paddingIndex: Int? = nil) {
+        precondition(weight.rank == 2 && weight.dtype.isFloatingPoint,
+                     "Neural: Embedding(weight:) needs a floating-point [numEmbeddings, embeddingDim] tensor, got \(weight.dtype) \(weight.shape)")
+        precondition(paddingIndex.map { $0 >= 0 && $0 < weight.shape[0] } ?? true,
+                     "Neural: Embedding paddingIndex \(paddingIndex ?? 0) is out of range for \(weight.shape[0]) embeddings")
+        self.weight = Parameter(weight)
+        self.paddingIndex = paddingIndex
+        super.init()
+    }
+
     /// Number of vectors (rows of `weight`).
     public var numEmbeddings: Int { weight.shape[0] }
     /// Size of each vector (columns of `weight`).

@@ -20,6 +20,16 @@ public final class Linear: Module, Layer, SummarizableLayer {
         super.init()
     }
 
+    /// A layer holding `weight` `[outFeatures, inFeatures]` and `bias` `[outFeatures]` as they are
+    /// (no random draw: for models whose weights are loaded next).
+    package init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 2 && bias.map { $0.shape == [weight.shape[0]] } ?? true,
+                     "Neural: Linear(weight:bias:) needs weight [out, in] and bias [out], got \(weight.shape) and \(bias?.shape ?? [])")
+        self.weight = Parameter(weight)
+        self.bias = bias.map { Parameter($0) }
+        super.init()
+    }
+
     /// Input features (columns of `weight`).
     public var inFeatures: Int { weight.shape[1] }
     /// Output features (rows of `weight`).

@@ -24,6 +24,7 @@ struct NeuralBench: ParsableCommand {
             RSSBench.self,
             DataParallelBench.self,
             AttentionBench.self,
+            GPTBench.self,
             // Add new cases here, one file per case.
         ])
 }

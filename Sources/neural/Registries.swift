@@ -32,6 +32,9 @@ enum Registries {
     static let schedules = Registry<@Sendable (_ steps: Int) -> LRSchedule?>([
         .init(["cosine"], help: "cosine decay from the learning rate to 0 over the run") { .cosine(steps: $0, minimum: 0) },
         .init(["constant"], help: "the same learning rate at every step") { _ in nil },
+        .init(["warmup-cosine"], help: "linear warm-up (--warmup steps, default 100 or a tenth of the run), then cosine decay to a tenth of the learning rate (nanoGPT)") {
+            .warmupCosine(warmup: Swift.min(100, $0 / 10), total: $0, minimumFactor: 0.1)
+        },
     ])
 
     /// An optimizer entry whose help line ends with its default learning rates.

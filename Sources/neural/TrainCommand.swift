@@ -18,13 +18,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("\(Objective.registry.names.joined(separator: " | ")) (default: cross-entropy for labels, mse for values).",
                                discussion: Objective.registry.helpLines))
     var loss: String?
-    @Option(help: ArgumentHelp(Registries.optimizers.names.joined(separator: " | "), discussion: Registries.optimizers.helpLines))
-    var optimizer = "adam"
+    @Option(help: ArgumentHelp(Registries.optimizers.names.joined(separator: " | ") + " (default adam; text: adamw with β₂ 0.99)",
+                               discussion: Registries.optimizers.helpLines))
+    var optimizer: String?
     @Option(parsing: .unconditional, help: "Learning rate (default: the optimizer's, listed under --optimizer).")
     var lr: Double?
-    @Option(help: ArgumentHelp("Learning-rate schedule: \(Registries.schedules.names.joined(separator: " | ")).",
+    @Option(help: ArgumentHelp("Learning-rate schedule: \(Registries.schedules.names.joined(separator: " | ")) (default cosine; text: warmup-cosine).",
                                discussion: Registries.schedules.helpLines))
-    var schedule = "cosine"
+    var schedule: String?
     @Option(help: "Examples per mini-batch.")
     var batchSize: Int?
     @Option(help: "Epochs (default depends on the data).")
@@ -47,6 +48,16 @@ struct TrainCommand: ParsableCommand {
     var metricsJson: String?
     @Flag(help: "Print only the final summary.")
     var quiet = false
+    @Option(help: "Text data: optimizer steps in all (default 5000).")
+    var steps: Int?
+    @Option(help: "Text data: steps between evaluations on the validation split and checkpoints (default 250).")
+    var evalEvery: Int?
+    @Option(help: "Text data: windows of the validation split each evaluation reads (evenly spaced).")
+    var evalWindows = 256
+    @Option(help: "Text data: char (the text's sorted distinct characters) or byte (UTF-8 bytes).")
+    var tokenizer = "char"
+    @Option(help: "Warm-up steps of --schedule warmup-cosine (default: 100, or a tenth of a shorter run).")
+    var warmup: Int?
 
     func run() throws {
         // Under `mpirun` (built with the MPI trait) every rank runs this; an error on one rank
@@ -60,6 +71,7 @@ struct TrainCommand: ParsableCommand {
 
     /// Trains; returns the exit status: 0, or 128 + the number of the signal that stopped the run.
     private func train(_ group: ProcessGroup) throws -> Int32 {
+        if TextData.isText(dataOptions.data) { return try trainText(group) }
         let choices = try validateOptions(group)
         let started = Date()
         let run = try buildDataAndModel(choices, group: group)
@@ -79,14 +91,14 @@ struct TrainCommand: ParsableCommand {
     // MARK: Step 1: options
 
     /// The registry entries the options name.
-    private struct Choices {
+    struct Choices {
         var optimizer: Registry<OptimizerChoice>.Entry
         var schedule: Registry<@Sendable (Int) -> LRSchedule?>.Entry
         var loss: Objective?
     }
 
     /// Checks the numeric options, sets the kernels' thread count and looks up the named choices.
-    private func validateOptions(_ group: ProcessGroup) throws -> Choices {
+    func validateOptions(_ group: ProcessGroup, defaultOptimizer: String = "adam", defaultSchedule: String = "cosine") throws -> Choices {
         if let lr, !(lr > 0 && lr.isFinite) { throw CLIError("--lr must be a positive number, got \(lr)") }
         if let epochs, epochs < 1 { throw CLIError("--epochs must be at least 1, got \(epochs)") }
         if let patience, patience < 1 { throw CLIError("--patience must be at least 1, got \(patience)") }
@@ -101,8 +113,8 @@ struct TrainCommand: ParsableCommand {
         } else if group.localSize > 1 {
             Runtime.threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / group.localSize)
         }
-        return Choices(optimizer: try Registries.optimizers.entry(named: optimizer, option: "--optimizer"),
-                       schedule: try Registries.schedules.entry(named: schedule, option: "--schedule"),
+        return Choices(optimizer: try Registries.optimizers.entry(named: optimizer ?? defaultOptimizer, option: "--optimizer"),
+                       schedule: try Registries.schedules.entry(named: schedule ?? defaultSchedule, option: "--schedule"),
                        loss: try loss.map { try Objective.registry.entry(named: $0, option: "--loss").value })
     }
 
@@ -179,7 +191,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The checkpoint `--resume` names, if given.
-    private func loadResumeCheckpoint() throws -> Checkpoint? {
+    func loadResumeCheckpoint() throws -> Checkpoint? {
         guard let path = resume else { return nil }
         guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--resume \(path): no such file") }
         do {
@@ -276,7 +288,7 @@ struct TrainCommand: ParsableCommand {
     /// Test hook: with `NEURAL_TEST_STEP_REPORT_MS=N` in the environment, every step prints
     /// `neural-test: step S` on standard error and then pauses N ms, so a test can send a signal
     /// while training is at a known step.
-    private static let testStepHook: (@Sendable (Int) -> Void)? = {
+    static let testStepHook: (@Sendable (Int) -> Void)? = {
         guard let text = ProcessInfo.processInfo.environment["NEURAL_TEST_STEP_REPORT_MS"], let ms = UInt32(text) else { return nil }
         return { step in
             FileHandle.standardError.write("neural-test: step \(step)\n".data(using: .utf8)!)

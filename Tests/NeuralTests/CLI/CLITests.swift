@@ -104,7 +104,7 @@ struct CLITests {
         let dir = try NeuralTool.temporaryDirectory()
         try expectCleanFailure(["train", "--optimizer", "lion"], mentions: "unknown --optimizer 'lion'; use sgd, momentum, nesterov, adam, adamw or rmsprop", in: dir)
         try expectCleanFailure(["train", "--loss", "hinge"], mentions: "unknown --loss 'hinge'; use cross-entropy, logistic, mse, half-mse or poisson", in: dir)
-        try expectCleanFailure(["train", "--schedule", "step"], mentions: "unknown --schedule 'step'; use cosine or constant", in: dir)
+        try expectCleanFailure(["train", "--schedule", "step"], mentions: "unknown --schedule 'step'; use cosine, constant or warmup-cosine", in: dir)
     }
 
     @Test func trainHelpListsEveryRegisteredName() throws {

@@ -53,7 +53,7 @@ struct TextCLITests {
         let b = try Checkpoint.load(from: dir.appendingPathComponent("part.safetensors"), resumeState: false)
         #expect(a.tensors.keys.sorted() == b.tensors.keys.sorted())
         for (k, t) in a.tensors { #expect(t.scalars(as: Double.self) == b.tensors[k]!.scalars(as: Double.self), "\(k) differs after resume") }
-        #expect(a.metadata["neural.model"] == "gpt(layers=1,heads=2,dim=16,context=16)")
+        #expect(a.modelSpec == "gpt(layers=1,heads=2,dim=16,context=16)")
         #expect(try a.tokenizer() == TextTokenizer(charactersOf: String(decoding: Data(contentsOf: dir.appendingPathComponent(file)), as: UTF8.self)))
 
         let greedy = try NeuralTool.run(["generate", "--checkpoint", "full.safetensors", "--prompt", "Line", "--length", "30",

@@ -19,7 +19,7 @@ struct TextDataTests {
         let tok = TextTokenizer(charactersOf: "abc")
         #expect(throws: TextTokenizerError.self) { try tok.encode("abz") }
         do { _ = try tok.encode("ab\u{e9}") } catch {
-            #expect(error.position == 2 && error.description.contains("\\u{E9}") && error.description.contains("vocabulary of 3"))
+            #expect(error.position == 2 && error.scalar == "\u{e9}" && error.description.contains("position 2") && error.description.contains("vocabulary of 3"))
         }
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Neural against its peers, back to back: the `neural-bench` cases mlp, cnn, layernorm,
-elementwise, sgemm, attention and conv and the peer scripts that define their protocols (../shared/peers/bench_*.py;
+elementwise, sgemm, attention, conv and gpt and the peer scripts that define their protocols (../shared/peers/bench_*.py;
 conv: Scripts/peers/bench_conv.py).
 
     swift build -c release --product neural-bench
@@ -24,7 +24,10 @@ that the table shows how far the machine's noise moves a ratio. `--isa avx2` cap
 (Neural through NEURAL_ISA=avx2, the peers through common.py's --isa: ATen, MKL, oneDNN and XLA),
 to measure the AVX2 code paths on an AVX-512 machine; a line above the table names the level
 Neural's RESULT lines report (isa=). The mlp and attention benches also get a `max_rss` row: the
-peak resident memory (MiB) of each process as a whole, from wait4's rusage.
+peak resident memory (MiB) of each process as a whole, from wait4's rusage. gpt: the character
+GPT's training step and inference forward; `--libs torch,torch_compile` adds torch.compile's training
+step (bench_gpt.py has no compiled forward); Neural's gen_prompt* cases (ms per new character with
+the KV cache) have no peer.
 """
 import argparse
 import os
@@ -38,7 +41,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm", "attention", "conv"]
+CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm", "attention", "conv", "gpt"]
 # Cases whose peer script lives in this repository (Scripts/peers) instead of ../shared/peers.
 LOCAL_SCRIPTS = {"conv": os.path.join(ROOT, "Scripts", "peers", "bench_conv.py")}
 # Cases whose processes' peak memory gets a `max_rss` row (the MLP's memory target; attention's at

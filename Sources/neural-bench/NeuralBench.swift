@@ -27,6 +27,7 @@ struct NeuralBench: ParsableCommand {
             AttentionBench.self,
             TensorOpsBench.self,
             BertBench.self,
+            GPTBench.self,
             // Add new cases here, one file per case.
         ])
 }

@@ -46,7 +46,7 @@ struct PreparedData {
 /// The options that choose and split a dataset (shared by `train` and `evaluate`: the same seed
 /// gives the same split and standardisation).
 struct DataOptions: ParsableArguments {
-    @Option(help: "spirals | house | mnist | housing | FILE.csv")
+    @Option(help: "spirals | house | mnist | housing | FILE.csv | shakespeare | FILE.txt")
     var data = "spirals"
     @Option(help: "Directory holding the dataset files (mnist: the four .gz files; housing: housing.csv).")
     var dataDir: String?
@@ -110,7 +110,7 @@ enum DataChoice {
             } else if name.lowercased().hasSuffix(".csv") {
                 path = name
             } else {
-                throw CLIError("unknown --data '\(name)'; use spirals, house, mnist, housing or a path to a .csv file")
+                throw CLIError("unknown --data '\(name)'; use spirals, house, mnist, housing, shakespeare, a path to a .csv file or a .txt file")
             }
             // The file is read whole before parsing: refuse one larger than the memory available.
             if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int {

@@ -30,6 +30,8 @@ struct ScheduleContext {
     let batchesPerEpoch: Int
     /// The options after the schedule's name.
     var options: ScheduleOptions
+    /// `--warmup`: warm-up steps of `warmup-cosine` (nil: its default).
+    var warmup: Int? = nil
 }
 
 /// The `key=value` options after a `--schedule` name (PyTorch's parameter names), read by type;
@@ -159,6 +161,9 @@ enum Registries {
                 threshold: try run.options.double("threshold") ?? 1e-4,
                 thresholdMode: try run.options.choice("threshold_mode", ["rel", "abs"]) == "abs" ? .abs : .rel,
                 cooldown: cooldown, minimumLearningRate: try run.options.double("min_lr") ?? 0))
+        },
+        .init(["warmup-cosine"], help: "linear warm-up (--warmup steps, default 100 or a tenth of the run), then cosine decay to a tenth of the learning rate (nanoGPT)") { run in
+            ScheduleSetup(schedule: .warmupCosine(warmup: run.warmup ?? Swift.min(100, run.steps / 10), total: run.steps, minimumFactor: 0.1))
         },
     ])
 

@@ -23,13 +23,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("\(Objective.registry.names.joined(separator: " | ")) (default: cross-entropy for labels, mse for values).",
                                discussion: Objective.registry.helpLines))
     var loss: String?
-    @Option(help: ArgumentHelp(Registries.optimizers.names.joined(separator: " | "), discussion: Registries.optimizers.helpLines))
-    var optimizer = "adam"
+    @Option(help: ArgumentHelp(Registries.optimizers.names.joined(separator: " | ") + " (default adam; text: adamw with β₂ 0.99)",
+                               discussion: Registries.optimizers.helpLines))
+    var optimizer: String?
     @Option(parsing: .unconditional, help: "Learning rate (default: the optimizer's, listed under --optimizer).")
     var lr: Double?
-    @Option(help: ArgumentHelp("Learning-rate schedule: \(Registries.schedules.names.joined(separator: " | ")), optionally followed by key=value options (PyTorch's names), e.g. \"multistep milestones=30,60 gamma=0.1\".",
+    @Option(help: ArgumentHelp("Learning-rate schedule: \(Registries.schedules.names.joined(separator: " | ")), optionally followed by key=value options (PyTorch's names), e.g. \"multistep milestones=30,60 gamma=0.1\" (default cosine; text: warmup-cosine).",
                                discussion: Registries.schedules.helpLines))
-    var schedule = "cosine"
+    var schedule: String?
     @Option(help: "Weight decay λ (default: the optimizer's: 0.01 for adamw, 0 for the others).")
     var weightDecay: Double?
     @Flag(help: "No weight decay on biases and normalisation scales/shifts (parameters of rank ≤ 1): two parameter groups, the weight matrices and kernels keeping --weight-decay.")
@@ -60,6 +61,16 @@ struct TrainCommand: ParsableCommand {
     var metricsJson: String?
     @Flag(help: "Print only the final summary.")
     var quiet = false
+    @Option(help: "Text data: optimizer steps in all (default 5000).")
+    var steps: Int?
+    @Option(help: "Text data: steps between evaluations on the validation split and checkpoints (default 250).")
+    var evalEvery: Int?
+    @Option(help: "Text data: windows of the validation split each evaluation reads (evenly spaced).")
+    var evalWindows = 256
+    @Option(help: "Text data: char (the text's sorted distinct characters) or byte (UTF-8 bytes).")
+    var tokenizer = "char"
+    @Option(help: "Warm-up steps of --schedule warmup-cosine (default: 100, or a tenth of a shorter run).")
+    var warmup: Int?
 
     func run() throws {
         // Under `mpirun` (built with the MPI trait) every rank runs this; an error on one rank
@@ -73,6 +84,7 @@ struct TrainCommand: ParsableCommand {
 
     /// Trains; returns the exit status: 0, or 128 + the number of the signal that stopped the run.
     private func train(_ group: ProcessGroup) throws -> Int32 {
+        if TextData.isText(dataOptions.data) { return try trainText(group) }
         let choices = try validateOptions(group)
         let started = Date()
         let run = try buildDataAndModel(choices, group: group)
@@ -99,7 +111,7 @@ struct TrainCommand: ParsableCommand {
     // MARK: Step 1: options
 
     /// The registry entries the options name.
-    private struct Choices {
+    struct Choices {
         var optimizer: Registry<OptimizerChoice>.Entry
         var schedule: Registry<@Sendable (inout ScheduleContext) throws -> ScheduleSetup>.Entry
         var scheduleOptions: ScheduleOptions
@@ -107,7 +119,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// Checks the numeric options, sets the kernels' thread count and looks up the named choices.
-    private func validateOptions(_ group: ProcessGroup) throws -> Choices {
+    func validateOptions(_ group: ProcessGroup, defaultOptimizer: String = "adam", defaultSchedule: String = "cosine") throws -> Choices {
         guard ["predict", "autoencode"].contains(task.lowercased()) else {
             throw CLIError("unknown --task '\(task)'; use predict or autoencode")
         }
@@ -128,8 +140,8 @@ struct TrainCommand: ParsableCommand {
         } else if group.localSize > 1 {
             Runtime.threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / group.localSize)
         }
-        let (scheduleName, scheduleOptions) = try ScheduleOptions.parse(schedule)
-        return Choices(optimizer: try Registries.optimizers.entry(named: optimizer, option: "--optimizer"),
+        let (scheduleName, scheduleOptions) = try ScheduleOptions.parse(schedule ?? defaultSchedule)
+        return Choices(optimizer: try Registries.optimizers.entry(named: optimizer ?? defaultOptimizer, option: "--optimizer"),
                        schedule: try Registries.schedules.entry(named: scheduleName, option: "--schedule"),
                        scheduleOptions: scheduleOptions,
                        loss: try loss.map { try Objective.registry.entry(named: $0, option: "--loss").value })
@@ -196,7 +208,7 @@ struct TrainCommand: ParsableCommand {
         let loader = DataLoader(prepared.train, batchSize: globalBatch, generator: shuffling,
                                 shard: group.size > 1 ? DataShard(rank: group.rank, count: group.size) : nil)
         var context = ScheduleContext(steps: epochCount * loader.batchesPerEpoch, batchesPerEpoch: loader.batchesPerEpoch,
-                                      options: choices.scheduleOptions)
+                                      options: choices.scheduleOptions, warmup: warmup)
         let setup = try choices.schedule.value(&context)
         try context.options.finish(known: choices.schedule.help)
         optimizer.schedule = setup.schedule
@@ -224,7 +236,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The checkpoint `--resume` names, if given.
-    private func loadResumeCheckpoint() throws -> Checkpoint? {
+    func loadResumeCheckpoint() throws -> Checkpoint? {
         guard let path = resume else { return nil }
         guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--resume \(path): no such file") }
         do {
@@ -325,7 +337,7 @@ struct TrainCommand: ParsableCommand {
     /// Test hook: with `NEURAL_TEST_STEP_REPORT_MS=N` in the environment, every step prints
     /// `neural-test: step S` on standard error and then pauses N ms, so a test can send a signal
     /// while training is at a known step.
-    private static let testStepHook: (@Sendable (Int) -> Void)? = {
+    static let testStepHook: (@Sendable (Int) -> Void)? = {
         guard let text = ProcessInfo.processInfo.environment["NEURAL_TEST_STEP_REPORT_MS"], let ms = UInt32(text) else { return nil }
         return { step in
             FileHandle.standardError.write("neural-test: step \(step)\n".data(using: .utf8)!)

@@ -54,7 +54,8 @@ where S.Element: LabeledBatch {
     withNoGrad {
         for batch in data {
             let out = model(batch.inputs)
-            let n = batch.inputs.shape.first ?? 1
+            // Examples are the loss's rows: one per label (a language model's batch has one per token).
+            let n = batch.labels?.count ?? batch.inputs.shape.first ?? 1
             lossSum += objective.loss(out, labels: batch.labels, targets: batch.targets).item() * Double(n)
             count += n
             if objective.isClassification, let labels = batch.labels {

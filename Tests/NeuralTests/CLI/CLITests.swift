@@ -104,7 +104,7 @@ struct CLITests {
         let dir = try NeuralTool.temporaryDirectory()
         try expectCleanFailure(["train", "--optimizer", "lion"], mentions: "unknown --optimizer 'lion'; use sgd, momentum, nesterov, adam, adam-amsgrad, adamw, adamw-amsgrad, rmsprop, adagrad, nadam or radam", in: dir)
         try expectCleanFailure(["train", "--loss", "hinge"], mentions: "unknown --loss 'hinge'; use cross-entropy, logistic, mse, half-mse, poisson, l1, smooth-l1 or huber", in: dir)
-        try expectCleanFailure(["train", "--schedule", "step"], mentions: "unknown --schedule 'step'; use cosine, constant, multistep, cosine-restarts, onecycle or plateau", in: dir)
+        try expectCleanFailure(["train", "--schedule", "step"], mentions: "unknown --schedule 'step'; use cosine, constant, multistep, cosine-restarts, onecycle, plateau or warmup-cosine", in: dir)
     }
 
     @Test func trainHelpListsEveryRegisteredName() throws {

@@ -10,9 +10,11 @@ import Musl
 import Darwin
 #endif
 
-/// SIGINT (Ctrl-C) and SIGTERM (a batch scheduler's notice) during `neural train`: the first asks
-/// the trainer to stop at its next step boundary (``cancellation``), where `train` saves the
-/// checkpoint and exits with 128 + the signal's number (130, 143); a second one exits at once
+/// SIGINT (Ctrl-C), SIGTERM (a batch scheduler's notice) and SIGUSR1 (what `mpirun` forwards to
+/// every rank, and what SLURM's `--signal=USR1@SECONDS` sends before a time limit) during
+/// `neural train`: the first asks the trainer to stop at its next step boundary (``cancellation``),
+/// where `train` saves the checkpoint and exits with 128 + the signal's number (130, 143, 138);
+/// a second one exits at once
 /// with that status for its own signal, leaving the last checkpoint written as it was (every
 /// write is atomic).
 enum StopSignals {
@@ -27,21 +29,24 @@ enum StopSignals {
         switch signal {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"
+        case SIGUSR1: return "SIGUSR1"
         default: return "signal \(signal)"
         }
     }
 
-    /// Installs the handlers for SIGINT and SIGTERM (once per process, before any other thread
+    /// The signals that stop training gracefully.
+    static let stopping: [Int32] = [SIGINT, SIGTERM, SIGUSR1]
+
+    /// Installs the handlers for SIGINT, SIGTERM and SIGUSR1 (once per process, before any other thread
     /// starts, so that the threads made later inherit the unblocked mask).
     static func install() {
         _ = cancellation.isCancelled   // initialise the handle before any handler can run
-        for sig in [SIGINT, SIGTERM] { _ = signal(sig, onStopSignal) }
+        for sig in stopping { _ = signal(sig, onStopSignal) }
         // A blocked signal is inherited across exec (a parent that blocked them for its own
-        // threads would otherwise silence them here): unblock both in this thread.
+        // threads would otherwise silence them here): unblock them in this thread.
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
+        for sig in stopping { sigaddset(&set, sig) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

@@ -47,7 +47,7 @@ struct TrainCommand: ParsableCommand {
     var patience: Int?
     @Option(help: "Threads for the kernels (default: all cores).")
     var threads: Int?
-    @Option(help: "Write a checkpoint (safetensors) after every epoch (atomically: a kill never leaves a torn file), and where Ctrl-C or SIGTERM stops the run.")
+    @Option(help: "Write a checkpoint (safetensors) after every epoch (atomically: a kill never leaves a torn file), and where Ctrl-C, SIGTERM or SIGUSR1 (mpirun forwards it to every rank) stops the run.")
     var checkpoint: String?
     @Option(help: "Also write the checkpoint every N optimisation steps, inside epochs (needs --checkpoint or --resume).")
     var checkpointEvery: Int?
@@ -93,7 +93,7 @@ struct TrainCommand: ParsableCommand {
         if trainer.wasCancelled, let path = run.checkpointPath {
             try stopWithCheckpoint(run, trainer: trainer, path: path, group: group)
         } else {
-            if trainer.wasCancelled && group.isRoot { printStop(run, trainer.state, saved: nil) }
+            if trainer.wasCancelled && group.isRoot { printStop(run, trainer.state, saved: nil, ranks: group.size) }
             try report(run, trainer: trainer, records: records, from: point, started: started, root: group.isRoot,
                        stopped: trainer.wasCancelled)
         }
@@ -355,17 +355,17 @@ struct TrainCommand: ParsableCommand {
         if state.batch > 0 { sampler?.position = state.batch * run.loader.batchSize }
         try writeCheckpoint(run, state, sampler: sampler, root: group.isRoot)
         group.barrier()
-        if group.isRoot { printStop(run, state, saved: path) }
+        if group.isRoot { printStop(run, state, saved: path, ranks: group.size) }
     }
 
     /// The one line of a run a signal stopped: where, and the checkpoint with the exact command that
-    /// continues it (or that nothing was saved).
-    private func printStop(_ run: Run, _ state: TrainingState, saved path: String?) {
+    /// continues it (under `mpirun`, prefixed with `mpirun -np RANKS`), or that nothing was saved.
+    private func printStop(_ run: Run, _ state: TrainingState, saved path: String?, ranks: Int) {
         let signal = StopSignals.name(StopSignals.received)
         let at = state.batch > 0
             ? "in epoch \(state.epoch + 1)/\(run.epochCount) after batch \(state.batch) of \(run.loader.batchesPerEpoch) (step \(state.step))"
             : "after epoch \(state.epoch)/\(run.epochCount) (step \(state.step))"
-        let line = path.map { "neural: stopped by \(signal) \(at); saved \($0); continue with: \(Self.resumeCommand(checkpoint: $0))" }
+        let line = path.map { "neural: stopped by \(signal) \(at); saved \($0); continue with: \(ranks > 1 ? "mpirun -np \(ranks) " : "")\(Self.resumeCommand(checkpoint: $0))" }
             ?? "neural: stopped by \(signal) \(at); nothing saved (without --checkpoint FILE a stopped run cannot be resumed)"
         FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
     }

@@ -133,7 +133,9 @@ public struct TextCorpus: Sendable {
     /// Loads a UTF-8 text file (gzip-compressed when it ends in `.gz` or starts with the gzip signature).
     ///
     /// - Parameters:
+    ///   - path: the file (`.txt` or `.txt.gz`).
     ///   - bytes: a byte-level tokenizer instead of the file's character vocabulary.
+    ///   - trainFraction: the leading share of the tokens that trains; the rest validates.
     /// - Throws: ``DataError`` naming the file: missing (`.missingFile`), not gzip (`.corruptCompression`),
     ///   empty or not UTF-8 (`.badValue`).
     public static func load(path: String, bytes: Bool = false, trainFraction: Double = 0.9) throws(DataError) -> TextCorpus {

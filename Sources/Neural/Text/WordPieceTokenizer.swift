@@ -41,6 +41,7 @@ public struct WordPieceTokenizer: Sendable {
     /// line number), which must hold `[UNK]`, `[CLS]`, `[SEP]` and `[PAD]`.
     ///
     /// - Parameters:
+    ///   - vocabularyFile: the path of `vocab.txt`.
     ///   - lowercase: lower-case the text (uncased models such as all-MiniLM-L6-v2).
     ///   - stripAccents: drop accents (NFD, then nonspacing marks); `nil` does it when `lowercase` is set.
     ///   - tokenizeChineseChars: make each CJK ideograph a word of its own.

@@ -9,7 +9,7 @@ import Foundation
 ///
 /// The parameters carry Hugging Face's names and layouts (`embeddings.word_embeddings.weight`,
 /// `encoder.layer.0.attention.self.query.weight`, …, `pooler.dense.weight`), so a BERT
-/// `model.safetensors` loads strictly with ``load(safetensors:)`` (which also accepts the
+/// `model.safetensors` loads strictly with ``load(safetensors:strict:)`` (which also accepts the
 /// `bert.` prefix of checkpoints saved from a task model, and drops the `position_ids` buffer older
 /// files hold). Attention runs fused (``scaledDotProductAttention(_:_:_:causal:keyPaddingMask:scale:)``)
 /// with the padding as its key mask, so padded positions never influence real ones.

@@ -179,4 +179,22 @@ struct DatasetLoaderTests {
             for (p, q) in zip(ea, eb) { #expect(p.0 == q.0 && p.1 == q.1) }
         }
     }
+
+    @Test func resumingInsideAnEpochRepeatsTheRestOfItsAugmentedBatches() {
+        let g = RandomGenerator(seed: 8)
+        let loader = DataLoader(images(30), batchSize: 7, generator: g, transform: augment, transformSeed: 5)
+        _ = epochs(loader, 1)
+        let second = epochs(loader, 1)[0]
+        // As the CLI saves a checkpoint after batch 2 of an epoch: the epoch's order, placed at batch 2.
+        var state = loader.samplerState!
+        state.position = 2 * 7
+        let words = g.stateWords
+        let g2 = RandomGenerator(seed: 1)
+        let resumed = DataLoader(images(30), batchSize: 7, generator: g2, transform: augment, transformSeed: 5)
+        resumed.samplerState = state
+        g2.stateWords = words
+        let rest = epochs(resumed, 1)[0]
+        #expect(rest.count == 3)
+        for (p, q) in zip(second.dropFirst(2), rest) { #expect(p.0 == q.0 && p.1 == q.1) }
+    }
 }

@@ -121,20 +121,22 @@ extension Image {
                 case .bilinear:
                     let x0 = Int(sx.rounded(.down)), y0 = Int(sy.rounded(.down))
                     let fx = sx - Double(x0), fy = sy - Double(y0)
-                    var taps: [(Int, Double)] = []
-                    var coverage = 0.0
-                    for (dy, wy) in [(0, 1 - fy), (1, fy)] {
-                        for (dx, wx) in [(0, 1 - fx), (1, fx)] {
-                            let px = x0 + dx, py = y0 + dy
-                            guard px >= 0 && px < w && py >= 0 && py < h else { continue }
-                            taps.append((py * w + px, wy * wx))
-                            coverage += wy * wx
-                        }
+                    // The four neighbours' offsets in a plane and weights (0 outside the image).
+                    var taps = (0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0)
+                    func tap(_ dy: Int, _ dx: Int) -> (Int, Double) {
+                        let px = x0 + dx, py = y0 + dy
+                        guard px >= 0 && px < w && py >= 0 && py < h else { return (0, 0) }
+                        return (py * w + px, (dy == 0 ? 1 - fy : fy) * (dx == 0 ? 1 - fx : fx))
                     }
+                    (taps.0, taps.1) = tap(0, 0)
+                    (taps.2, taps.3) = tap(0, 1)
+                    (taps.4, taps.5) = tap(1, 0)
+                    (taps.6, taps.7) = tap(1, 1)
+                    let coverage = taps.1 + taps.3 + taps.5 + taps.7
                     for c in 0..<g.channels {
-                        var v = 0.0
-                        for (k, weight) in taps { v += weight * x[c * plane + k] }
-                        out[c * plane + i * w + j] = v * coverage
+                        let p = c * plane
+                        let v = taps.1 * x[p + taps.0] + taps.3 * x[p + taps.2] + taps.5 * x[p + taps.4] + taps.7 * x[p + taps.6]
+                        out[p + i * w + j] = v * coverage
                     }
                 }
             }

@@ -158,6 +158,11 @@ public final class DataLoader: Sequence {
 
         func callAsFunction(_ indices: [Int], globalCount: Int?) -> Batch {
             guard let transform else { return dataset.batch(indices).with(globalCount: globalCount) }
+            if indices.isEmpty {   // a rank's empty share: shaped like a transformed example 0
+                var e = dataset.example(at: 0), random = TransformRandom(seed: seed, epoch: epoch, index: 0)
+                e.input = transform(e.input, random: &random)
+                return Batch.empty(like: e, globalCount: globalCount)
+            }
             let examples = ExampleSlots(count: indices.count)
             let parts = Swift.min(workers, indices.count)
             let work: @Sendable (Int) -> Void = { part in

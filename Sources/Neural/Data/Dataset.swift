@@ -58,7 +58,8 @@ public struct Example: Sendable {
 extension Dataset {
     /// Stacks ``Dataset/example(at:)`` of every index (inputs `[B, …]`, labels or targets `[B, k]`).
     public func batch(_ indices: [Int]) -> Batch {
-        Batch.stacking(indices.map { example(at: $0) }, indices: indices)
+        // An empty batch (a rank's share of a small last batch) takes its shapes from example 0.
+        indices.isEmpty ? Batch.empty(like: example(at: 0)) : Batch.stacking(indices.map { example(at: $0) }, indices: indices)
     }
 }
 
@@ -89,6 +90,16 @@ extension Batch {
             }
             return Batch(inputs: inputs, labels: nil, targets: stack(values, what: "target", indices: indices),
                          indices: indices, globalCount: globalCount)
+        }
+    }
+
+    /// A batch of no examples, shaped like `example` (inputs `[0, …]`, no labels or targets `[0, k]`).
+    package static func empty(like example: Example, globalCount: Int? = nil) -> Batch {
+        let inputs = Tensor(uninitialized: [0] + example.input.shape, dtype: example.input.dtype)
+        switch example.target {
+        case .label: return Batch(inputs: inputs, labels: [], targets: nil, indices: [], globalCount: globalCount)
+        case .values(let v):
+            return Batch(inputs: inputs, labels: nil, targets: Tensor(uninitialized: [0, v.count], dtype: v.dtype), indices: [], globalCount: globalCount)
         }
     }
 

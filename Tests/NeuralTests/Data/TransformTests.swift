@@ -180,6 +180,25 @@ struct DatasetLoaderTests {
         }
     }
 
+    @Test func shardsOfAugmentedBatchesMakeUpTheUnshardedBatch() {
+        let whole = epochs(DataLoader(images(40), batchSize: 12, generator: RandomGenerator(seed: 4), transform: augment, transformSeed: 9), 2)
+        let shards = (0..<3).map { r in
+            epochs(DataLoader(images(40), batchSize: 12, generator: RandomGenerator(seed: 4), shard: DataShard(rank: r, count: 3),
+                              transform: augment, transformSeed: 9), 2)
+        }
+        for e in 0..<2 {
+            for (k, batch) in whole[e].enumerated() {
+                #expect(batch.0 == shards.flatMap { $0[e][k].0 })
+                #expect(batch.1 == shards.flatMap { $0[e][k].1 })
+            }
+        }
+        // A rank with no share of a batch gets an empty one, shaped like the others.
+        let empty = Array(DataLoader(images(4), batchSize: 4, shuffle: false, shard: DataShard(rank: 2, count: 3), transform: augment))
+        #expect(empty.count == 1 && empty[0].inputs.shape == [0, 1, 4, 4] && empty[0].labels == [] && empty[0].globalCount == 4)
+        let plain = Array(DataLoader(OnTheFly(count: 4), batchSize: 4, shuffle: false, shard: DataShard(rank: 2, count: 3)))
+        #expect(plain[0].inputs.shape == [0, 1, 4, 4] && plain[0].labels == [])
+    }
+
     @Test func resumingInsideAnEpochRepeatsTheRestOfItsAugmentedBatches() {
         let g = RandomGenerator(seed: 8)
         let loader = DataLoader(images(30), batchSize: 7, generator: g, transform: augment, transformSeed: 5)

@@ -28,8 +28,9 @@ public protocol Dataset: Sendable {
     /// without a batch dimension) and its target.
     func example(at index: Int) -> Example
     /// The batch of the examples at `indices`, inputs stacked along a new dimension 0
-    /// (`[B, …]`). The default calls ``example(at:)`` for each index and copies the inputs into
-    /// one tensor; an in-memory dataset can copy its rows directly (``TensorDataset`` does).
+    /// (`[B, …]`). The default, which types outside Neural use, calls ``example(at:)`` for each
+    /// index and copies the inputs into one tensor; ``TensorDataset`` copies its rows directly.
+    /// A ``DataLoader`` with a transform calls ``example(at:)`` instead.
     func batch(_ indices: [Int]) -> Batch
 }
 

@@ -8,6 +8,8 @@ struct PreparedData {
     var name: String
     var train: TensorDataset
     var test: TensorDataset
+    /// `--augment`: the per-example transform of the training inputs (nil: none).
+    var trainTransform: (any Transform)?
     var inputScaler: Standardizer?
     var targetScaler: Standardizer?
     var inputShape: [Int] { train.inputShape }
@@ -84,7 +86,20 @@ enum DataChoice {
     }
 
     /// Loads `--data NAME` (spirals, house, mnist, housing or a CSV path).
-    static func load(_ name: String, dataDir: String?, target: String?, seed: UInt64) throws -> PreparedData {
+    /// What `--augment` does to MNIST training images, in order (on pixels in [0, 1], so the fill 0
+    /// is the background; the last step standardises as the test images are).
+    static let mnistAugmentation = "random crop 28×28 after 2 pixels of zero padding, random rotation by ±10° and scaling by 0.9–1.1 (nearest pixel), then standardisation with MNIST's mean 0.1307 and std 0.3081"
+
+    /// The transform ``mnistAugmentation`` describes.
+    static func mnistTransform() -> any Transform {
+        Compose([RandomCrop(28, padding: 2), RandomAffine(degrees: 10, scale: 0.9...1.1),
+                 Normalize(mean: [MNIST.mean], std: [MNIST.std])])
+    }
+
+    static func load(_ name: String, dataDir: String?, target: String?, seed: UInt64, augment: Bool = false) throws -> PreparedData {
+        if augment && name.lowercased() != "mnist" {
+            throw CLIError("--augment works on image data (--data mnist), not on \(name); leave it out")
+        }
         let g = RandomGenerator(seed: seed &+ 1)
         switch name.lowercased() {
         case "spirals":
@@ -98,9 +113,11 @@ enum DataChoice {
             return PreparedData(name: "house", train: s.train, test: s.test, inputScaler: s.inputScaler, targetScaler: s.targetScaler)
         case "mnist":
             let dir = dataDir ?? defaultMNISTDirectory()
-            let train = try MNIST.load(directory: dir, split: .train, normalize: true)
+            // With --augment the training images stay in [0, 1] (the transform standardises them last).
+            let train = try MNIST.load(directory: dir, split: .train, normalize: !augment)
             let test = try MNIST.load(directory: dir, split: .test, normalize: true)
-            return PreparedData(name: "mnist", train: train, test: test, inputScaler: nil, targetScaler: nil)
+            return PreparedData(name: "mnist", train: train, test: test, trainTransform: augment ? mnistTransform() : nil,
+                                inputScaler: nil, targetScaler: nil)
         default:
             let path: String
             var targetColumn = target

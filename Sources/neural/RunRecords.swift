@@ -19,9 +19,11 @@ struct RunConfig: Codable, Equatable {
     /// `--no-decay-norms-and-biases` (two parameter groups, so another order of the optimizer
     /// state); nil when not given.
     var noDecayNormsAndBiases: Bool?
+    /// `--augment` (random transforms of the training images); nil when not given.
+    var augment: Bool? = nil
 
     enum CodingKeys: String, CodingKey {
-        case data, optimizer, lr, loss, seed
+        case data, optimizer, lr, loss, seed, augment
         case batchSize = "batch_size"
         case noDecayNormsAndBiases = "no_decay_norms_and_biases"
     }

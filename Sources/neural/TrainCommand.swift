@@ -35,6 +35,9 @@ struct TrainCommand: ParsableCommand {
     var weightDecay: Double?
     @Flag(help: "No weight decay on biases and normalisation scales/shifts (parameters of rank ≤ 1): two parameter groups, the weight matrices and kernels keeping --weight-decay.")
     var noDecayNormsAndBiases = false
+    @Flag(help: ArgumentHelp("Augment the training images (MNIST) with random transforms, drawn anew every epoch from the seed, the epoch and the example; the test images are left as they are.",
+                             discussion: "mnist: \(DataChoice.mnistAugmentation)."))
+    var augment = false
     @Option(help: "Clip each gradient element to [-v, v] before the step (PyTorch's clip_grad_value_).")
     var clipValue: Double?
     @Option(help: "Clip the gradients' global L2 norm to this value before the step, after --clip-value (PyTorch's clip_grad_norm_).")
@@ -174,7 +177,11 @@ struct TrainCommand: ParsableCommand {
 
     /// Loads the data and the `--resume` checkpoint, builds the model, the optimizer and the loaders.
     private func buildDataAndModel(_ choices: Choices, group: ProcessGroup) throws -> Run {
-        var prepared = try dataOptions.load()
+        if augment && isAutoencoder {
+            throw CLIError("--augment transforms the inputs of --task predict; --task autoencode learns to reconstruct its inputs, so leave --augment out")
+        }
+        var prepared = try DataChoice.load(dataOptions.data, dataDir: dataOptions.dataDir, target: dataOptions.target,
+                                           seed: dataOptions.seed, augment: augment)
         if isAutoencoder { prepared = prepared.autoencoding() }
         let seed = dataOptions.seed
         let resumed = try loadResumeCheckpoint()
@@ -205,15 +212,19 @@ struct TrainCommand: ParsableCommand {
         if globalBatch % group.size != 0 {
             throw CLIError("--batch-size \(globalBatch) is the global batch and must be divisible by the \(group.size) ranks (each takes batch/ranks examples per step); use e.g. \(Swift.max(1, globalBatch / group.size) * group.size)")
         }
+        // The transforms' randomness is a function of (seed, epoch, example): nothing to checkpoint
+        // beyond the sampler, whose state holds the epoch.
         let loader = DataLoader(prepared.train, batchSize: globalBatch, generator: shuffling,
-                                shard: group.size > 1 ? DataShard(rank: group.rank, count: group.size) : nil)
+                                shard: group.size > 1 ? DataShard(rank: group.rank, count: group.size) : nil,
+                                transform: prepared.trainTransform, transformSeed: seed &+ 3)
         var context = ScheduleContext(steps: epochCount * loader.batchesPerEpoch, batchesPerEpoch: loader.batchesPerEpoch,
                                       options: choices.scheduleOptions, warmup: warmup)
         let setup = try choices.schedule.value(&context)
         try context.options.finish(known: choices.schedule.help)
         optimizer.schedule = setup.schedule
         let config = RunConfig(data: prepared.name, optimizer: choices.optimizer.name, lr: rate, loss: objective.description,
-                               seed: seed, batchSize: globalBatch, noDecayNormsAndBiases: noDecayNormsAndBiases ? true : nil)
+                               seed: seed, batchSize: globalBatch, noDecayNormsAndBiases: noDecayNormsAndBiases ? true : nil,
+                               augment: augment ? true : nil)
         return Run(prepared: prepared, spec: spec, net: net, modelGenerator: modelGenerator, objective: objective,
                    optimizer: optimizer, scheduleName: choices.schedule.name, plateau: setup.plateau, epochCount: epochCount, shuffling: shuffling,
                    loader: loader, testLoader: DataLoader(prepared.test, batchSize: 1000, shuffle: false),
@@ -290,6 +301,7 @@ struct TrainCommand: ParsableCommand {
             ("--optimizer", Registries.optimizers.entry(named: saved.optimizer)?.name ?? saved.optimizer, current.optimizer),
             ("--seed", "\(saved.seed)", "\(current.seed)"),
             ("--no-decay-norms-and-biases", saved.noDecayNormsAndBiases == true ? "on" : "off", current.noDecayNormsAndBiases == true ? "on" : "off"),
+            ("--augment", saved.augment == true ? "on" : "off", current.augment == true ? "on" : "off"),
         ]
         if let (option, was, now) = options.first(where: { $0.1 != $0.2 }) {
             throw CLIError("--resume \(path): the run was started with \(option) \(was), not \(now); pass the same \(option) to resume it")

@@ -9,7 +9,7 @@ public struct Batch: Sendable {
     /// The regression targets `[B, k]`, for a regression dataset.
     public let targets: Tensor?
     /// The examples' indices in the dataset.
-    package let indices: [Int]
+    public let indices: [Int]
     /// For a rank's shard of a global batch (a loader with a ``DataShard``): the examples in the
     /// global batch over all ranks; `nil` for an unsharded batch.
     public let globalCount: Int?
@@ -25,9 +25,15 @@ public struct Batch: Sendable {
 
     /// B, the number of examples.
     public var count: Int { inputs.shape[0] }
+
+    /// The same batch as a rank's shard of a global batch of `globalCount` examples.
+    package func with(globalCount: Int?) -> Batch {
+        Batch(inputs: inputs, labels: labels, targets: targets, indices: indices, globalCount: globalCount)
+    }
 }
 
-/// Mini-batches of a ``TensorDataset`` for training (Algorithm 2, eq. 7.10) and evaluation.
+/// Mini-batches of a ``Dataset`` (a ``TensorDataset`` in memory, or any conforming type) for
+/// training (Algorithm 2, eq. 7.10) and evaluation.
 ///
 /// Each `for batch in loader` is one epoch. With `shuffle`, every epoch uses a fresh random
 /// permutation of the n examples from a ``ShuffledBatchSampler`` (so each example appears exactly
@@ -35,6 +41,13 @@ public struct Batch: Sendable {
 /// examples) is kept unless `dropLast`. With `prefetch`, a background thread assembles the next
 /// batches (a bounded buffer of two) while the caller trains on the current one; the batches and
 /// their order are the same either way, because the epoch's index lists are drawn up front.
+///
+/// With a `transform` (see ``Transform``), every example's input is transformed before the batch
+/// is stacked, on the loader's threads (the prefetching thread, split over `workers` threads).
+/// Example i of epoch e draws its randomness from `TransformRandom(seed: transformSeed, epoch: e,
+/// index: i)`, so the augmented batches do not depend on the thread count or prefetching, and a
+/// resumed run (sampler state restored, which holds the epoch) sees the same ones. Without a
+/// transform, a ``TensorDataset``'s batches are copied row by row as before.
 ///
 /// ```swift
 /// let loader = DataLoader(train, batchSize: 128, generator: RandomGenerator(seed: 0))
@@ -47,7 +60,13 @@ public struct Batch: Sendable {
 /// ```
 public final class DataLoader: Sequence {
     /// The examples.
-    public let dataset: TensorDataset
+    public let dataset: any Dataset
+    /// The per-example transform of the inputs, if any.
+    public let transform: (any Transform)?
+    /// The seed of the transforms' randomness.
+    package let transformSeed: UInt64
+    /// Threads that transform a batch's examples (1: the loader's thread alone).
+    package let workers: Int
     /// B, the examples per batch (the last batch of an epoch may be smaller unless `dropLast`).
     public let batchSize: Int
     /// Whether each epoch visits the examples in a fresh random order.
@@ -73,12 +92,21 @@ public final class DataLoader: Sequence {
     ///   - generator: the seeded source of the permutations (unused without `shuffle`).
     ///   - shard: yield only this rank's share of each batch (see ``DataShard``); every rank must
     ///     use the same dataset, batch size and generator seed.
-    public init(_ dataset: TensorDataset, batchSize: Int, shuffle: Bool = true, dropLast: Bool = false,
-                prefetch: Bool = true, generator: RandomGenerator = RandomGenerator(seed: 0), shard: DataShard? = nil) {
+    ///   - transform: applied to every example's input before batching (nil: none).
+    ///   - transformSeed: the seed of the transform's randomness (with the epoch and example index).
+    ///   - workers: threads that transform each batch's examples in parallel (default 1); the
+    ///     batches are the same for any number.
+    public init(_ dataset: some Dataset, batchSize: Int, shuffle: Bool = true, dropLast: Bool = false,
+                prefetch: Bool = true, generator: RandomGenerator = RandomGenerator(seed: 0), shard: DataShard? = nil,
+                transform: (any Transform)? = nil, transformSeed: UInt64 = 0, workers: Int = 1) {
         precondition(dataset.count > 0, "Neural: a DataLoader needs at least one example")
         precondition(batchSize > 0, "Neural: batch size must be positive, got \(batchSize)")
+        precondition(workers > 0, "Neural: a DataLoader needs at least one worker, got \(workers)")
         self.shard = shard
         self.dataset = dataset
+        self.transform = transform
+        self.transformSeed = transformSeed
+        self.workers = workers
         self.batchSize = dropLast ? Swift.min(batchSize, dataset.count) : batchSize
         self.shuffle = shuffle
         self.dropLast = dropLast
@@ -104,44 +132,75 @@ public final class DataLoader: Sequence {
     }
 
     /// The index lists of the next epoch's batches (the rest of the current epoch if a restored
-    /// sampler state stopped inside one). Draws the permutation now.
-    func nextEpochPlan() -> [[Int]] {
+    /// sampler state stopped inside one), and the epoch's number (the sampler's, so a restored
+    /// state resumes it; without shuffling, the epochs this loader started). Draws the permutation now.
+    func nextEpochPlan() -> (plan: [[Int]], epoch: Int) {
         epochsStarted += 1
         let n = dataset.count, b = batchSize, perEpoch = batchesPerEpoch
         guard var s = sampler else {
-            return (0..<perEpoch).map { k in Array((k * b)..<Swift.min(n, (k + 1) * b)) }
+            return ((0..<perEpoch).map { k in Array((k * b)..<Swift.min(n, (k + 1) * b)) }, epochsStarted - 1)
         }
         let exhausted = s.position == n || (dropLast && n - s.position < b)
         let remaining = exhausted ? perEpoch : perEpoch - s.position / b
         let plan = (0..<remaining).map { _ in s.nextBatch() }
         sampler = s
-        return plan
+        return (plan, s.epoch)
     }
 
-    /// Assembles the batch of the examples at `indices`: rows copied with `memcpy` into a new
-    /// contiguous tensor.
-    static func makeBatch(_ dataset: TensorDataset, _ indices: [Int], globalCount: Int? = nil) -> Batch {
-        let inputs = RowGather.gather(dataset.inputs, indices)
-        switch dataset.targets {
-        case .labels(let l, _):
-            return Batch(inputs: inputs, labels: indices.map { l[$0] }, targets: nil, indices: indices, globalCount: globalCount)
-        case .values(let t):
-            return Batch(inputs: inputs, labels: nil, targets: RowGather.gather(t, indices), indices: indices, globalCount: globalCount)
+    /// How one epoch's batches are made: the dataset's own batches, or its examples transformed
+    /// (over `workers` threads) and stacked.
+    struct BatchMaker: Sendable {
+        let dataset: any Dataset
+        let transform: (any Transform)?
+        let seed: UInt64
+        let epoch: Int
+        let workers: Int
+
+        func callAsFunction(_ indices: [Int], globalCount: Int?) -> Batch {
+            guard let transform else { return dataset.batch(indices).with(globalCount: globalCount) }
+            if indices.isEmpty {   // a rank's empty share: shaped like a transformed example 0
+                var e = dataset.example(at: 0), random = TransformRandom(seed: seed, epoch: epoch, index: 0)
+                e.input = transform(e.input, random: &random)
+                return Batch.empty(like: e, globalCount: globalCount)
+            }
+            let examples = ExampleSlots(count: indices.count)
+            let parts = Swift.min(workers, indices.count)
+            let work: @Sendable (Int) -> Void = { part in
+                for k in stride(from: part, to: indices.count, by: parts) {
+                    var e = dataset.example(at: indices[k])
+                    var random = TransformRandom(seed: seed, epoch: epoch, index: indices[k])
+                    e.input = transform(e.input, random: &random)
+                    examples.set(k, e)
+                }
+            }
+            if parts <= 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: work) }
+            return Batch.stacking(examples.all, indices: indices, globalCount: globalCount)
         }
+    }
+
+    /// One batch's transformed examples, each slot written by one worker.
+    /// (Raw memory, so that workers writing distinct slots never access one Swift array at once.)
+    final class ExampleSlots: @unchecked Sendable {
+        private let slots: UnsafeMutableBufferPointer<Example?>
+        init(count: Int) { slots = .allocate(capacity: count); slots.initialize(repeating: nil) }
+        func set(_ k: Int, _ e: Example) { slots[k] = e }
+        var all: [Example] { slots.map { $0! } }
+        deinit { _ = slots.deinitialize(); slots.deallocate() }
     }
 
     /// One epoch's batches.
     public func makeIterator() -> Iterator {
-        let global = nextEpochPlan()
+        let (global, epoch) = nextEpochPlan()
         let plan = shard.map { s in global.map { s.slice($0) } } ?? global
         let counts = shard == nil ? nil : global.map(\.count)
-        return Iterator(dataset: dataset, plan: plan, globalCounts: counts,
-                        prefetcher: prefetch && plan.count > 1 ? Prefetcher(dataset: dataset, plan: plan, globalCounts: counts) : nil)
+        let maker = BatchMaker(dataset: dataset, transform: transform, seed: transformSeed, epoch: epoch, workers: workers)
+        return Iterator(maker: maker, plan: plan, globalCounts: counts,
+                        prefetcher: prefetch && plan.count > 1 ? Prefetcher(maker: maker, plan: plan, globalCounts: counts) : nil)
     }
 
     /// Iterates over one epoch's batches, in order.
     public struct Iterator: IteratorProtocol {
-        let dataset: TensorDataset
+        let maker: BatchMaker
         let plan: [[Int]]
         let globalCounts: [Int]?
         let prefetcher: Prefetcher?
@@ -152,7 +211,7 @@ public final class DataLoader: Sequence {
             guard position < plan.count else { return nil }
             defer { position += 1 }
             if let prefetcher { return prefetcher.take() }
-            return DataLoader.makeBatch(dataset, plan[position], globalCount: globalCounts?[position])
+            return maker(plan[position], globalCount: globalCounts?[position])
         }
     }
 }
@@ -171,11 +230,11 @@ final class Prefetcher: @unchecked Sendable {
 
     let channel = Channel()
 
-    init(dataset: TensorDataset, plan: [[Int]], globalCounts: [Int]? = nil) {
+    init(maker: DataLoader.BatchMaker, plan: [[Int]], globalCounts: [Int]? = nil) {
         let channel = self.channel
         let thread = Thread {
             for (k, indices) in plan.enumerated() {
-                let batch = DataLoader.makeBatch(dataset, indices, globalCount: globalCounts?[k])
+                let batch = maker(indices, globalCount: globalCounts?[k])
                 channel.condition.lock()
                 while channel.buffer.count >= channel.capacity && !channel.cancelled { channel.condition.wait() }
                 if channel.cancelled { channel.condition.unlock(); return }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Neural against its peers, back to back: the `neural-bench` cases mlp, cnn, layernorm,
-elementwise, sgemm, attention, conv and gpt and the peer scripts that define their protocols (../shared/peers/bench_*.py;
+elementwise, sgemm, attention, conv, gpt and bert and the peer scripts that define their protocols (../shared/peers/bench_*.py;
 conv: Scripts/peers/bench_conv.py).
 
     swift build -c release --product neural-bench
@@ -27,7 +27,8 @@ Neural's RESULT lines report (isa=). The mlp and attention benches also get a `m
 peak resident memory (MiB) of each process as a whole, from wait4's rusage. gpt: the character
 GPT's training step and inference forward; `--libs torch,torch_compile` adds torch.compile's training
 step (bench_gpt.py has no compiled forward); Neural's gen_prompt* cases (ms per new character with
-the KV cache) have no peer.
+the KV cache) have no peer. bert: all-MiniLM-L6-v2-shaped sentence embeddings (embed_bs32_T128 in
+sentences/s, embed_bs1_T16 latency in ms) against torch's nn.TransformerEncoder fast path.
 """
 import argparse
 import os
@@ -41,7 +42,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm", "attention", "conv", "gpt"]
+CASES = ["mlp", "cnn", "layernorm", "elementwise", "sgemm", "attention", "conv", "gpt", "bert"]
 # Cases whose peer script lives in this repository (Scripts/peers) instead of ../shared/peers.
 LOCAL_SCRIPTS = {"conv": os.path.join(ROOT, "Scripts", "peers", "bench_conv.py")}
 # Cases whose processes' peak memory gets a `max_rss` row (the MLP's memory target; attention's at

@@ -9,15 +9,20 @@ import Foundation
 //         `articleExamples()`, the list of (article name, function) in the order given.
 // The blocks' `import` lines go to the top of the file; every block becomes a `do { … }` scope of
 // its own, in order, so blocks may reuse names; `#sourceLocation` maps each line back to the Markdown
-// file, so the compiler's errors and warnings name the Markdown's lines.
+// file, so the compiler's errors and warnings name the Markdown's lines. A block opened with
+// ```swift needs=PATH (Markdown renderers show it as any Swift block) runs only when PATH exists
+// (relative to the directory the program runs in); otherwise it prints
+// "skipped: the block at FILE:LINE needs PATH" and the program goes on, so an example that needs a
+// fetched model still compiles everywhere.
 
 func fail(_ message: String, status: Int32 = 1) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
     exit(status)
 }
 
-/// One fenced block: the 1-based line number of its first code line, and its lines.
-struct Block { var firstLine: Int; var lines: [Substring] }
+/// One fenced block: the 1-based line number of its first code line, its lines, and the path it
+/// needs (`needs=PATH` after ```swift), if any.
+struct Block { var firstLine: Int; var lines: [Substring]; var needs: String? = nil }
 
 /// The ```swift blocks of the Markdown file at `path`.
 func swiftBlocks(of path: String) -> [Block] {
@@ -39,7 +44,12 @@ func swiftBlocks(of path: String) -> [Block] {
                 current!.lines.append(line)
             }
         } else if trimmed.hasPrefix("```swift") {
-            current = Block(firstLine: index + 2, lines: [])
+            let options = trimmed.dropFirst("```swift".count).split(separator: " ")
+            let needs = options.first { $0.hasPrefix("needs=") }.map { String($0.dropFirst("needs=".count)) }
+            if let needs, needs.isEmpty || needs.contains("\"") || needs.contains("\\") {
+                fail("\(path):\(index + 1): error: needs= takes a path without quotes or backslashes")
+            }
+            current = Block(firstLine: index + 2, lines: [], needs: needs)
         }
     }
     if let open = current {
@@ -53,6 +63,11 @@ func functionBody(_ blocks: [Block], of path: String, imports: inout [String]) -
     let file = path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     var body = ""
     for block in blocks {
+        if let needs = block.needs {
+            if !imports.contains("import Foundation") { imports.append("import Foundation") }
+            body += "if !FileManager.default.fileExists(atPath: \"\(needs)\") {\n"
+                + "    print(\"skipped: the block at \(file):\(block.firstLine - 1) needs \(needs)\")\n} else {\n"
+        }
         body += "do {\n#sourceLocation(file: \"\(file)\", line: \(block.firstLine))\n"
         for line in block.lines {
             if line.hasPrefix("import ") {
@@ -62,7 +77,7 @@ func functionBody(_ blocks: [Block], of path: String, imports: inout [String]) -
                 body += line + "\n"
             }
         }
-        body += "#sourceLocation()\n}\n"
+        body += "#sourceLocation()\n}\n" + (block.needs == nil ? "" : "}\n")
     }
     return body
 }

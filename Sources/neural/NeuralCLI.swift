@@ -14,7 +14,7 @@ struct NeuralCLI: ParsableCommand {
         files from --data-dir; housing and FILE.csv read CSV.
         """,
         version: Neural.version,
-        subcommands: [TrainCommand.self, GenerateCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, PlotCommand.self])
+        subcommands: [TrainCommand.self, GenerateCommand.self, EmbedCommand.self, SearchCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, PlotCommand.self])
 }
 
 /// An error for the user: printed as one line on stderr, exit status 1.

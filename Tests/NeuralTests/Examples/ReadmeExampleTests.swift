@@ -8,7 +8,7 @@ import Testing
 struct ReadmeExampleTests {
     @Test(.enabled(if: FileManager.default.fileExists(atPath: ReadmeExample.root.appendingPathComponent("../shared/data/mnist").path),
                    "MNIST is not in ../shared/data"))
-    func readmeProgramTrainsMNISTAboveNinetyFivePercentAndPrintsTheCubeGradient() throws {
+    func readmeProgramTrainsMNISTPrintsTheCubeGradientAndSearchesWithMiniLM() throws {
         let result = try NeuralTool.run(program: ReadmeExample.executable!, [], in: ReadmeExample.root)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -19,8 +19,18 @@ struct ReadmeExampleTests {
         let accuracy = try #require(last.split(separator: " ").last.flatMap { Double($0) }, "no accuracy in \(last)")
         #expect(accuracy > 0.95, "\(last)")
 
-        #expect(lines.contains("cube'(x) = [3.0, 12.0, 0.75]"), "\(result.stdout)")
-        #expect(lines.last == "true", "checkGradients did not pass: \(result.stdout)")
+        let cube = try #require(lines.firstIndex(of: "cube'(x) = [3.0, 12.0, 0.75]"), "\(result.stdout)")
+        #expect(lines.dropFirst(cube + 1).first == "true", "checkGradients did not pass: \(result.stdout)")
+
+        // The semantic-search block (```swift needs=…): both cat sentences, when the model is fetched.
+        let search = lines.filter { $0.hasPrefix("search: ") }
+        if FileManager.default.fileExists(atPath: ReadmeExample.root.appendingPathComponent(".cache/models/all-MiniLM-L6-v2").path) {
+            #expect(Set(search.map { $0.split(separator: " ", maxSplits: 2).last.map(String.init) ?? "" })
+                    == ["The cat sleeps on the sofa.", "A kitten naps on the couch."], "\(result.stdout)")
+        } else {
+            #expect(search.isEmpty && lines.contains { $0.hasPrefix("skipped: the block at ") && $0.hasSuffix("needs .cache/models/all-MiniLM-L6-v2") },
+                    "\(result.stdout)")
+        }
     }
 }
 

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Neural
 
-/// `neural generate`: continues a prompt with a GPT checkpoint written by `neural train` on text,
-/// streaming each character as it is produced.
+/// `neural generate`: continues a prompt with a text-model checkpoint (GPT or character LSTM)
+/// written by `neural train` on text, streaming each character as it is produced.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
@@ -53,20 +53,20 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 
-    /// The GPT and tokenizer of the checkpoint at `path`.
+    /// The text model (GPT or character LSTM) and tokenizer of the checkpoint at `path`.
     ///
     /// - Throws: ``CLIError`` when the file is missing, is not a text model's checkpoint, or does not fit its spec.
-    static func load(_ path: String) throws -> (GPT, TextTokenizer) {
+    static func load(_ path: String) throws -> (any LanguageModel, TextTokenizer) {
         let ck = try ModelLoading.checkpoint(at: path)
         guard let tokenizer = try ck.tokenizer() else {
             throw CLIError("--checkpoint \(path) is not a text model (no \"neural.tokenizer\" in its metadata\(ck.modelSpec.map { "; its model is \($0)" } ?? "")); generate needs a checkpoint of neural train --data shakespeare or --data FILE.txt")
         }
-        guard let spec = ck.modelSpec, GPTConfig.isSpec(spec) else {
-            throw CLIError("--checkpoint \(path): its model \(ck.modelSpec ?? "(none)") is not a GPT spec; generate needs a checkpoint of neural train on text")
+        guard let spec = ck.modelSpec, LanguageModelSpec.isSpec(spec) else {
+            throw CLIError("--checkpoint \(path): its model \(ck.modelSpec ?? "(none)") is not a GPT or character-LSTM spec; generate needs a checkpoint of neural train on text")
         }
-        let config = try GPTConfig.parse(spec, vocabularySize: tokenizer.vocabularySize)
-        let gpt = GPT(config)
-        do { _ = try ck.apply(to: gpt) } catch { throw CLIError("--checkpoint \(path) does not fit \(config) with vocabulary \(tokenizer.vocabularySize): \(error)") }
-        return (gpt.eval(), tokenizer)
+        let model = try LanguageModelSpec.make(spec, vocabularySize: tokenizer.vocabularySize)
+        do { _ = try ck.apply(to: model) } catch { throw CLIError("--checkpoint \(path) does not fit \(spec) with vocabulary \(tokenizer.vocabularySize): \(error)") }
+        model.eval()
+        return (model, tokenizer)
     }
 }

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Neural
 
-/// `neural train` on text (`--data shakespeare`, `--data FILE.txt`): a character (or byte) GPT.
+/// `neural train` on text (`--data shakespeare`, `--data FILE.txt`): a character (or byte) GPT or LSTM
+/// (any ``LanguageModel``: `--model "gpt(…)"` or `--model "charlstm(…)"`).
 ///
 /// Progress is counted in steps; every `--eval-every` steps is one "epoch" of the trainer (an
 /// evaluation on the validation split, a checkpoint), so progress, plots, checkpoints and exact
@@ -52,14 +53,15 @@ enum TextData {
     static let defaultModel = "gpt(layers=4,heads=4,dim=128,context=128)"
 }
 
-/// The GPT as the trainer sees it: ids `[batch, context]` → logits `[batch · context, vocabulary]`,
-/// one row per label of a ``TextBatch``; its parameters are the GPT's, under the same names.
+/// A text model as the trainer sees it: ids `[batch, context]` → logits `[batch · context, vocabulary]`,
+/// one row per label of a ``TextBatch``; its parameters are the model's, under the same names.
 final class NextTokenModel: Module, Layer {
-    let gpt: GPT
-    init(_ gpt: GPT) { self.gpt = gpt; super.init() }
-    override var children: [(name: String, module: Module)] { gpt.children }
+    let model: any LanguageModel
+    init(_ model: any LanguageModel) { self.model = model; super.init() }
+    override var children: [(name: String, module: Module)] { model.children }
+    override var localParameters: [(name: String, parameter: Parameter)] { model.localParameters }
     func callAsFunction(_ ids: Tensor) -> Tensor {
-        gpt(ids).reshaped([ids.shape[0] * ids.shape[1], gpt.config.vocabularySize])
+        model(ids).reshaped([ids.shape[0] * ids.shape[1], model.vocabularySize])
     }
 }
 
@@ -110,7 +112,7 @@ final class TextProgress: TrainingObserver {
 }
 
 extension TrainCommand {
-    /// `neural train --data shakespeare | FILE.txt`: trains a GPT; returns the exit status.
+    /// `neural train --data shakespeare | FILE.txt`: trains a GPT or a character LSTM; returns the exit status.
     func trainText(_ group: ProcessGroup) throws -> Int32 {
         guard group.size == 1 else { throw CLIError("text data trains on one process; run it without mpirun") }
         if epochs != nil { throw CLIError("text data counts optimizer steps: use --steps N (and --eval-every N), not --epochs") }
@@ -123,19 +125,19 @@ extension TrainCommand {
         let corpus = try TextData.load(dataOptions.data, dataDir: dataOptions.dataDir, tokenizer: tokenizer)
         let resumed = try loadResumeCheckpoint()
         let specText = model ?? resumed?.modelSpec ?? TextData.defaultModel
-        guard GPTConfig.isSpec(specText) else {
-            throw CLIError("--model '\(specText)': text data trains a GPT; use e.g. --model \"\(TextData.defaultModel)\"")
+        guard LanguageModelSpec.isSpec(specText) else {
+            throw CLIError("--model '\(specText)': text data trains a GPT or a character LSTM; use e.g. --model \"\(TextData.defaultModel)\" or --model \"\(CharLSTMConfig(vocabularySize: 1))\"")
         }
-        let config = try GPTConfig.parse(specText, vocabularySize: corpus.tokenizer.vocabularySize)
-        let ctx = config.contextLength
+        let modelGenerator = RandomGenerator(seed: dataOptions.seed)
+        let gpt = try LanguageModelSpec.make(specText, vocabularySize: corpus.tokenizer.vocabularySize, generator: modelGenerator)
+        let config = gpt.spec
+        let ctx = gpt.contextLength
         for (part, count) in [("training", corpus.trainCount), ("validation", corpus.validationCount)] where count < ctx + 2 {
-            throw CLIError("--data \(dataOptions.data): the \(part) split has \(count) tokens, fewer than context+2 = \(ctx + 2); use a longer text or a smaller context (e.g. --model \"gpt(context=\(Swift.max(1, count / 2)))\")")
+            throw CLIError("--data \(dataOptions.data): the \(part) split has \(count) tokens, fewer than context+2 = \(ctx + 2); use a longer text or a smaller context (e.g. context=\(Swift.max(1, count / 2)) in --model)")
         }
         let seed = dataOptions.seed, batch = batchSize ?? 32
         let totalSteps = steps ?? 5000, every = Swift.min(evalEvery ?? 250, totalSteps)
         let epochCount = (totalSteps + every - 1) / every
-        let modelGenerator = RandomGenerator(seed: seed)
-        let gpt = GPT(config, generator: modelGenerator)
         let net = NextTokenModel(gpt)
         let rate = lr ?? choices.optimizer.value.defaultLearningRate(data: corpus.name)
         let optimizer: Optimizer = choices.optimizer.name == "adamw"
@@ -176,7 +178,7 @@ extension TrainCommand {
         let checkpointPath = checkpoint ?? resume
         func save(_ state: TrainingState) throws {
             guard let path = checkpointPath else { return }
-            var ck = Checkpoint(model: gpt, optimizer: optimizer, modelSpec: config.description, epoch: state.epoch)
+            var ck = Checkpoint(model: gpt, optimizer: optimizer, modelSpec: config, epoch: state.epoch)
             ck.setConfig(runConfig)
             ck.generatorStates["model"] = modelGenerator.stateWords
             ck.trainingState = state
@@ -195,7 +197,7 @@ extension TrainCommand {
         let progress = TextProgress(quiet: quiet, evalEvery: every, totalSteps: totalSteps, context: ctx)
         trainer.observer = progress
         if !quiet {
-            print("neural: \(corpus.name) (\(corpus.trainCount) train, \(corpus.validationCount) validation \(corpus.tokenizer.kindName)s, vocabulary \(config.vocabularySize)), "
+            print("neural: \(corpus.name) (\(corpus.trainCount) train, \(corpus.validationCount) validation \(corpus.tokenizer.kindName)s, vocabulary \(gpt.vocabularySize)), "
                   + "model \(config) (\(gpt.parameterCount) parameters), \(choices.optimizer.name) lr \(rate) (\(choices.schedule.name)), "
                   + "\(totalSteps) steps of \(batch)×\(ctx), \(Runtime.kernelLevel) kernels")
         }

@@ -44,23 +44,16 @@ public struct GPTConfig: Sendable, Equatable, CustomStringConvertible {
     ///   or `dim` not divisible by `heads`.
     public static func parse(_ text: String, vocabularySize: Int) throws(GPTSpecError) -> GPTConfig {
         var config = GPTConfig(vocabularySize: vocabularySize)
-        let t = text.filter { !$0.isWhitespace }.lowercased()
-        guard isSpec(t) else { throw GPTSpecError("'\(text)' is not a GPT spec; write gpt(layers=4,heads=4,dim=128,context=128)") }
-        if t != "gpt" {
-            guard t.hasSuffix(")") else { throw GPTSpecError("'\(text)': missing ')'; write gpt(layers=4,heads=4,dim=128,context=128)") }
-            let body = t.dropFirst(4).dropLast()
-            for item in body.split(separator: ",", omittingEmptySubsequences: true) {
-                let parts = item.split(separator: "=", omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw GPTSpecError("'\(text)': '\(item)' is not key=value; keys: \(specKeys.joined(separator: ", "))") }
-                guard let value = Int(parts[1]), value > 0 else {
-                    throw GPTSpecError("'\(text)': \(parts[0]) must be a positive integer, got '\(parts[1])'")
-                }
-                switch parts[0] {
+        let example = "gpt(layers=4,heads=4,dim=128,context=128)"
+        switch LanguageModelSpec.keyValues(text, name: "gpt", kind: "GPT", keys: specKeys, example: example) {
+        case .failure(let message): throw GPTSpecError(message.text)
+        case .success(let pairs):
+            for (key, value) in pairs {
+                switch key {
                 case "layers": config.layers = value
                 case "heads": config.heads = value
                 case "dim": config.embedDim = value
-                case "context": config.contextLength = value
-                default: throw GPTSpecError("'\(text)': unknown key '\(parts[0])'; keys: \(specKeys.joined(separator: ", "))")
+                default: config.contextLength = value
                 }
             }
         }

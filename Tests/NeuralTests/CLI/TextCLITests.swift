@@ -34,11 +34,12 @@ struct TextCLITests {
         return "play.txt"
     }
 
-    @Test func trainsOnATextFileResumesExactlyAndGenerates() throws {
+    @Test(arguments: ["gpt(layers=1,heads=2,dim=16,context=16)", "charlstm(hidden=16,layers=2,embed=8,context=16)"])
+    func trainsOnATextFileResumesExactlyAndGenerates(model: String) throws {
         let dir = try NeuralTool.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = try writeText(dir)
-        let common = ["train", "--data", file, "--model", "gpt(layers=1,heads=2,dim=16,context=16)", "--batch-size", "4",
+        let common = ["train", "--data", file, "--model", model, "--batch-size", "4",
                       "--steps", "12", "--eval-every", "4", "--eval-windows", "8"]
         let full = try NeuralTool.run(common + ["--checkpoint", "full.safetensors", "--metrics-json", "m.json"], in: dir)
         #expect(full.status == 0, "\(full.stderr)")
@@ -53,7 +54,7 @@ struct TextCLITests {
         let b = try Checkpoint.load(from: dir.appendingPathComponent("part.safetensors"), resumeState: false)
         #expect(a.tensors.keys.sorted() == b.tensors.keys.sorted())
         for (k, t) in a.tensors { #expect(t.scalars(as: Double.self) == b.tensors[k]!.scalars(as: Double.self), "\(k) differs after resume") }
-        #expect(a.modelSpec == "gpt(layers=1,heads=2,dim=16,context=16)")
+        #expect(a.modelSpec == model)
         #expect(try a.tokenizer() == TextTokenizer(charactersOf: String(decoding: Data(contentsOf: dir.appendingPathComponent(file)), as: UTF8.self)))
 
         let greedy = try NeuralTool.run(["generate", "--checkpoint", "full.safetensors", "--prompt", "Line", "--length", "30",
@@ -78,6 +79,8 @@ struct TextCLITests {
         try expectCleanFailure(["train", "--data", "binary.txt"], mentions: "not UTF-8", in: dir)
         try expectCleanFailure(["train", "--data", file, "--model", "gpt(heads=3)"], mentions: "divisible by heads=3", in: dir)
         try expectCleanFailure(["train", "--data", file, "--model", "mlp(8)"], mentions: "text data trains a GPT", in: dir)
+        try expectCleanFailure(["train", "--data", file, "--model", "charlstm(hidden=0)"], mentions: "hidden must be a positive integer", in: dir)
+        try expectCleanFailure(["train", "--data", file, "--model", "charlstm(size=8)"], mentions: "unknown key 'size'", in: dir)
         try expectCleanFailure(["train", "--data", file, "--model", "gpt(context=100000)"], mentions: "smaller context", in: dir)
         let small = try NeuralTool.run(["train", "--data", file, "--model", "gpt(layers=1,heads=1,dim=8,context=8)", "--steps", "1",
                                         "--eval-windows", "2", "--batch-size", "2", "--checkpoint", "t.safetensors", "--quiet"], in: dir)

@@ -17,7 +17,8 @@ struct DocsExamplesTests {
         "TrainingFromTheCommandLine": ["[10] 43706", "model spec: unknown layer \"rleu\"; did you mean relu?"],
         "CheckpointsAndPyTorch": ["[\"0.bias\", \"0.weight\", \"2.bias\", \"2.weight\"]", "true"],
         "DataParallelTraining": ["ranks: 1 epochs: 2"],
-        "BuildingTransformers": ["[2, 6, 16] 12", "true [2, 6]"],
+        "BuildingTransformers": ["[2, 6, 16] 12", "true [2, 6]", "gpt loss decreased: true", "16", "true"],
+        "PretrainedModels": ["folder: missing", "loaded: 37 missing: 0", "strict: stateMismatch true", "[2, 32] true"],
     ]
 
     @Test func everyArticleWithSwiftCodeIsBuiltAndChecked() throws {

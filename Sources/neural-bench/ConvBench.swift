@@ -13,11 +13,14 @@ struct ConvBench: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
+    @Option(help: "Run only the cases whose name contains this text (e.g. convT, dw3x3), for profiling.")
+    var only = ""
+
     func run() throws {
         try options.apply()
-        layer("conv1_1to32_28x28", c: 1, cout: 32, side: 28, inputGrad: false)
-        layer("conv2_32to64_26x26", c: 32, cout: 64, side: 26, inputGrad: true)
-        pool()
+        if selected("conv1_1to32_28x28") { layer("conv1_1to32_28x28", c: 1, cout: 32, side: 28, inputGrad: false) }
+        if selected("conv2_32to64_26x26") { layer("conv2_32to64_26x26", c: 32, cout: 64, side: 26, inputGrad: true) }
+        if selected("maxpool2x2_64x64x24x24") { pool() }
         timed("dw3x3_c32_56x56_b32", x: [32, 32, 56, 56], w: [32, 1, 3, 3], bias: 32) { x, w, b in
             x.conv2d(w, bias: b, padding: (1, 1), groups: 32)
         }
@@ -29,9 +32,13 @@ struct ConvBench: ParsableCommand {
         }
     }
 
+    /// Whether `--only` selects the case `name`.
+    private func selected(_ name: String) -> Bool { only.isEmpty || name.contains(only) }
+
     /// Forward alone and forward + backward (input, weight and bias gradients) of `op`.
     private func timed(_ name: String, x shape: [Int], w wShape: [Int], bias: Int,
                        _ op: (Tensor, Tensor, Tensor) -> Tensor) {
+        guard selected(name) else { return }
         let g = RandomGenerator(seed: 3)
         var x = Tensor.uniform(shape, generator: g)
         var w = Tensor.uniform(wShape, low: -0.1, high: 0.1, generator: g)

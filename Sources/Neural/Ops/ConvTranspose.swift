@@ -108,10 +108,16 @@ extension Tensor {
         let x = input.detached().contiguous(), w = weight.detached().contiguous()
         let b = bias?.detached().contiguous()
         let grid = ImplicitIm2Col(g)
+        // Strided windows whose kernel is a multiple of the stride: sH·sW stride-1 convolutions (no col2im).
+        let subpixel = SubpixelConvTranspose(g, inChannels: cin, groups: groups)
         let out = Tensor(uninitialized: outShape, dtype: input.dtype)
         let outPlane = g.inSpatial
         func run<T: TensorScalar>(_: T.Type) {
             let xp = x.pointer(T.self), wp = w.pointer(T.self), op = out.pointer(T.self)
+            if let subpixel {
+                subpixel.forward(T.self, x: xp, w: wp, b: b.map { UnsafePointer($0.pointer(T.self)) }, out: op, batch: n)
+                return
+            }
             if let grid {
                 ConvKernels.backward(T.self, x: xp, w: wp, v: xp, reluOutput: nil, dx: op, dw: nil, db: nil,
                                      batch: n, outChannels: cin, grid: grid, groups: groups)
@@ -143,6 +149,14 @@ extension Tensor {
             let db = needs.count > 2 && needs[2] ? Tensor.zeros([cout], dtype: x.dtype) : nil
             func runBackward<T: TensorScalar>(_: T.Type) {
                 let vp = v.pointer(T.self), xp = x.pointer(T.self), wp = w.pointer(T.self)
+                if let subpixel {
+                    subpixel.backward(T.self, x: xp, w: wp, v: vp, dx: dx?.pointer(T.self), dw: dw?.pointer(T.self), batch: n)
+                    if let db {
+                        let dbp = db.pointer(T.self)
+                        for s in 0..<n { ConvKernels.rowSumAdd(dbp, vp + s * cout * outPlane, rows: cout, cols: outPlane) }
+                    }
+                    return
+                }
                 // ∂J/∂x = conv(v, W) and ∂J/∂W = Σₙ x[n] cols(v[n])ᵀ: the convolution's forward and weight gradient.
                 if let dx {
                     if let grid {

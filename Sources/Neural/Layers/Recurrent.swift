@@ -149,7 +149,7 @@ public class RecurrentLayer: Module {
 ///
 /// Per step (gates i, f, g, o in torch's order): a = W_ih x + b_ih + W_hh h + b_hh,
 /// c′ = σ(a_f) ⊙ c + σ(a_i) ⊙ tanh(a_g), h′ = σ(a_o) ⊙ tanh(c′). Parameters carry torch's names and
-/// layout (``parameter(_:)``, ``Module/namedParameters()``): `weight_ih_l0` `[4·hidden, in]`,
+/// layout (``RecurrentLayer/parameter(_:)``, ``Module/namedParameters()``): `weight_ih_l0` `[4·hidden, in]`,
 /// `weight_hh_l0` `[4·hidden, hidden]`, `bias_ih_l0`, `bias_hh_l0` `[4·hidden]`, `…_reverse`.
 ///
 /// ```swift
@@ -167,7 +167,7 @@ public final class LSTM: RecurrentLayer, Layer, SummarizableLayer {
     }
 
     /// The output sequence alone (zero initial states): `[seq, batch, D·hidden]`
-    /// (`[batch, seq, D·hidden]` with ``batchFirst``).
+    /// (`[batch, seq, D·hidden]` with ``RecurrentLayer/batchFirst``).
     public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, initialState: nil).output }
 
     /// The output sequence and the final states, as torch's `output, (h_n, c_n) = lstm(x, (h0, c0))`.
@@ -212,7 +212,7 @@ public final class GRU: RecurrentLayer, Layer, SummarizableLayer {
     }
 
     /// The output sequence alone (zero initial state): `[seq, batch, D·hidden]`
-    /// (`[batch, seq, D·hidden]` with ``batchFirst``).
+    /// (`[batch, seq, D·hidden]` with ``RecurrentLayer/batchFirst``).
     public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, initialState: nil).output }
 
     /// The output sequence and the final state, as torch's `output, h_n = gru(x, h0)`. `initialState`

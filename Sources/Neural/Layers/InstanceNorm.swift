@@ -9,44 +9,17 @@
 /// batch average of the instances' means and unbiased variances (r ← (1 − momentum)·r + momentum·avg),
 /// and evaluation mode standardises with them. Without it (PyTorch's default) both modes use the
 /// instance statistics. `num_batches_tracked` exists for PyTorch's state dict and stays 0, as in PyTorch.
-public class InstanceNorm: Module, Layer, SummarizableLayer {
-    /// γ per channel, `[numFeatures]` (ones); `nil` without affine (PyTorch's default).
-    public let weight: Parameter?
-    /// β per channel, `[numFeatures]` (zeros); `nil` without affine.
-    public let bias: Parameter?
-    /// Running mean per channel, `[numFeatures]` (zeros); `nil` when not tracking.
-    package let runningMean: Buffer?
-    /// Running unbiased variance per channel, `[numFeatures]` (ones); `nil` when not tracking.
-    package let runningVar: Buffer?
-    /// A scalar count PyTorch's state dict holds; instance norm never advances it.
-    package let numBatchesTracked: Buffer?
-    /// C, the channels (dimension 1 of a batched input).
-    public let numFeatures: Int
-    /// ε added to the variance (1e-5).
-    package let eps: Double
+public class InstanceNorm: ChannelNormalization, Layer, SummarizableLayer {
     /// The running statistics' update weight (0.1).
     package let momentum: Double
     /// The rank of a batched input (3 for 1-D, 4 for 2-D); one less is an unbatched input.
     let batchedRank: Int
 
     init(numFeatures: Int, eps: Double, momentum: Double, affine: Bool, trackRunningStats: Bool, dtype: DType, batchedRank: Int) {
-        precondition(numFeatures > 0, "Neural: InstanceNorm needs a positive number of features, got \(numFeatures)")
-        self.numFeatures = numFeatures
-        self.eps = eps
         self.momentum = momentum
         self.batchedRank = batchedRank
-        weight = affine ? Parameter(.ones([numFeatures], dtype: dtype)) : nil
-        bias = affine ? Parameter(.zeros([numFeatures], dtype: dtype)) : nil
-        runningMean = trackRunningStats ? Buffer(.zeros([numFeatures], dtype: dtype)) : nil
-        runningVar = trackRunningStats ? Buffer(.ones([numFeatures], dtype: dtype)) : nil
-        numBatchesTracked = trackRunningStats ? Buffer(.zeros([], dtype: dtype)) : nil
-        super.init()
-    }
-
-    /// PyTorch's buffer names: `running_mean`, `running_var`, `num_batches_tracked`.
-    public override var localBuffers: [(name: String, buffer: Buffer)] {
-        guard let runningMean, let runningVar, let numBatchesTracked else { return [] }
-        return [("running_mean", runningMean), ("running_var", runningVar), ("num_batches_tracked", numBatchesTracked)]
+        super.init(kind: "InstanceNorm", numFeatures: numFeatures, eps: eps, affine: affine, trackRunningStats: trackRunningStats,
+                   dtype: dtype)
     }
 
     /// `[N, C, …] → [N, C, …]`, or unbatched `[C, …] → [C, …]`.
@@ -71,17 +44,10 @@ public class InstanceNorm: Module, Layer, SummarizableLayer {
                 }
             }
         } else {
-            let mean = runningMean!.value.to(x.dtype).reshaped(statsShape)
-            let variance = runningVar!.value.to(x.dtype).reshaped(statsShape)
-            y = (x - mean) / (variance + eps).sqrt()
+            y = standardizedWithRunningStatistics(x, statsShape: statsShape)
         }
-        if let weight { y = y * weight.value.reshaped(statsShape) }
-        if let bias { y = y + bias.value.reshaped(statsShape) }
-        return y
+        return affine(y, statsShape: statsShape)
     }
-
-    /// `InstanceNorm1D(C)` or `InstanceNorm2D(C)`.
-    package var summary: String { "\(type(of: self))(\(numFeatures))" }
 }
 
 /// Instance normalisation for `[N, C, L]` (or unbatched `[C, L]`) inputs, like `torch.nn.InstanceNorm1d`:

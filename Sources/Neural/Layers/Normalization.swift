@@ -101,17 +101,11 @@ public final class LayerNorm: Module, Layer, SummarizableLayer {
     package var summary: String { "LayerNorm(\(normalizedShape))" }
 }
 
-/// Batch normalisation over channel dimension 1 (the shared implementation of ``BatchNorm1D``
-/// and ``BatchNorm2D``, like PyTorch's `_BatchNorm`).
-///
-/// Training mode standardises each channel with the batch's mean and biased variance over every
-/// other dimension and updates the running statistics with the unbiased variance:
-/// r ← (1 − momentum)·r + momentum·batch statistic. Evaluation mode uses the running statistics.
-///
-/// State, with PyTorch's names and initialisation: parameters `weight` `[C]` (ones) and `bias` `[C]`
-/// (zeros) when affine; buffers `running_mean` `[C]` (zeros), `running_var` `[C]` (ones) and
-/// `num_batches_tracked` `[]` (0, a count) when tracking running statistics.
-public class BatchNorm: Module, Layer, SummarizableLayer {
+/// The per-channel state that batch and instance normalisation share, with PyTorch's names and
+/// initialisation: parameters `weight` `[C]` (ones) and `bias` `[C]` (zeros) when affine; buffers
+/// `running_mean` `[C]` (zeros), `running_var` `[C]` (ones) and `num_batches_tracked` `[]` (0) when
+/// tracking running statistics.
+public class ChannelNormalization: Module {
     /// γ per channel, `[numFeatures]` (ones); `nil` without affine.
     public let weight: Parameter?
     /// β per channel, `[numFeatures]` (zeros); `nil` without affine.
@@ -122,21 +116,15 @@ public class BatchNorm: Module, Layer, SummarizableLayer {
     package let runningVar: Buffer?
     /// Number of training batches seen, a scalar `[]` count (0); `nil` when not tracking.
     package let numBatchesTracked: Buffer?
-    /// C, the channels (dimension 1 of the input).
+    /// C, the channels (dimension 1 of a batched input).
     public let numFeatures: Int
     /// ε added to the variance (1e-5).
     package let eps: Double
-    /// The running statistics' update weight (0.1); `nil` for a cumulative average over batches.
-    package let momentum: Double?
-    /// Input ranks the layer accepts.
-    let acceptedRanks: [Int]
 
-    init(numFeatures: Int, eps: Double, momentum: Double?, affine: Bool, trackRunningStats: Bool, dtype: DType, ranks: [Int]) {
-        precondition(numFeatures > 0, "Neural: BatchNorm needs a positive number of features, got \(numFeatures)")
+    init(kind: String, numFeatures: Int, eps: Double, affine: Bool, trackRunningStats: Bool, dtype: DType) {
+        precondition(numFeatures > 0, "Neural: \(kind) needs a positive number of features, got \(numFeatures)")
         self.numFeatures = numFeatures
         self.eps = eps
-        self.momentum = momentum
-        self.acceptedRanks = ranks
         weight = affine ? Parameter(.ones([numFeatures], dtype: dtype)) : nil
         bias = affine ? Parameter(.zeros([numFeatures], dtype: dtype)) : nil
         runningMean = trackRunningStats ? Buffer(.zeros([numFeatures], dtype: dtype)) : nil
@@ -149,6 +137,48 @@ public class BatchNorm: Module, Layer, SummarizableLayer {
     public override var localBuffers: [(name: String, buffer: Buffer)] {
         guard let runningMean, let runningVar, let numBatchesTracked else { return [] }
         return [("running_mean", runningMean), ("running_var", runningVar), ("num_batches_tracked", numBatchesTracked)]
+    }
+
+    /// `x` standardised with the running statistics (evaluation mode), which are reshaped to
+    /// `statsShape` (`[1, C, 1, …]`).
+    func standardizedWithRunningStatistics(_ x: Tensor, statsShape: [Int]) -> Tensor {
+        let mean = runningMean!.value.to(x.dtype).reshaped(statsShape)
+        let variance = runningVar!.value.to(x.dtype).reshaped(statsShape)
+        return (x - mean) / (variance + eps).sqrt()
+    }
+
+    /// γ ⊙ y + β per channel (each reshaped to `statsShape`), or `y` as it is without affine.
+    func affine(_ y: Tensor, statsShape: [Int]) -> Tensor {
+        var y = y
+        if let weight { y = y * weight.value.reshaped(statsShape) }
+        if let bias { y = y + bias.value.reshaped(statsShape) }
+        return y
+    }
+
+    /// `BatchNorm1D(C)`, `InstanceNorm2D(C)`, ….
+    package var summary: String { "\(type(of: self))(\(numFeatures))" }
+}
+
+/// Batch normalisation over channel dimension 1 (the shared implementation of ``BatchNorm1D``
+/// and ``BatchNorm2D``, like PyTorch's `_BatchNorm`).
+///
+/// Training mode standardises each channel with the batch's mean and biased variance over every
+/// other dimension and updates the running statistics with the unbiased variance:
+/// r ← (1 − momentum)·r + momentum·batch statistic. Evaluation mode uses the running statistics.
+///
+/// State, with PyTorch's names and initialisation: parameters `weight` `[C]` (ones) and `bias` `[C]`
+/// (zeros) when affine; buffers `running_mean` `[C]` (zeros), `running_var` `[C]` (ones) and
+/// `num_batches_tracked` `[]` (0, a count) when tracking running statistics.
+public class BatchNorm: ChannelNormalization, Layer, SummarizableLayer {
+    /// The running statistics' update weight (0.1); `nil` for a cumulative average over batches.
+    package let momentum: Double?
+    /// Input ranks the layer accepts.
+    let acceptedRanks: [Int]
+
+    init(numFeatures: Int, eps: Double, momentum: Double?, affine: Bool, trackRunningStats: Bool, dtype: DType, ranks: [Int]) {
+        self.momentum = momentum
+        self.acceptedRanks = ranks
+        super.init(kind: "BatchNorm", numFeatures: numFeatures, eps: eps, affine: affine, trackRunningStats: trackRunningStats, dtype: dtype)
     }
 
     /// `[N, C, …] → [N, C, …]` (ranks as the subclass documents).
@@ -175,17 +205,10 @@ public class BatchNorm: Module, Layer, SummarizableLayer {
                 }
             }
         } else {
-            let mean = runningMean!.value.to(x.dtype).reshaped(statsShape)
-            let variance = runningVar!.value.to(x.dtype).reshaped(statsShape)
-            y = (x - mean) / (variance + eps).sqrt()
+            y = standardizedWithRunningStatistics(x, statsShape: statsShape)
         }
-        if let weight { y = y * weight.value.reshaped(statsShape) }
-        if let bias { y = y + bias.value.reshaped(statsShape) }
-        return y
+        return affine(y, statsShape: statsShape)
     }
-
-    /// `BatchNorm1D(C)` or `BatchNorm2D(C)`.
-    package var summary: String { "\(type(of: self))(\(numFeatures))" }
 }
 
 /// Batch normalisation for `[N, C]` or `[N, C, L]` inputs (like `torch.nn.BatchNorm1d`): statistics

@@ -107,33 +107,19 @@ struct RecurrentStack {
     }
 }
 
-/// A multi-layer long short-term memory network, like `torch.nn.LSTM` (without `proj_size`).
-/// Input `[seq, batch, inputSize]`, or `[batch, seq, inputSize]` with `batchFirst`, or unbatched
-/// `[seq, inputSize]`; output `[seq, batch, D·hiddenSize]` in the same layout (D = 2 when
-/// bidirectional), with final states h_n, c_n `[numLayers·D, batch, hiddenSize]`.
-///
-/// Per step (gates i, f, g, o in torch's order): a = W_ih x + b_ih + W_hh h + b_hh,
-/// c′ = σ(a_f) ⊙ c + σ(a_i) ⊙ tanh(a_g), h′ = σ(a_o) ⊙ tanh(c′). Parameters carry torch's names and
-/// layout (``parameter(_:)``, ``Module/namedParameters()``): `weight_ih_l0` `[4·hidden, in]`,
-/// `weight_hh_l0` `[4·hidden, hidden]`, `bias_ih_l0`, `bias_hh_l0` `[4·hidden]`, `…_reverse`.
-///
-/// ```swift
-/// let lstm = LSTM(inputSize: 8, hiddenSize: 16, numLayers: 2, batchFirst: true, bidirectional: true)
-/// let (y, state) = lstm(x, initialState: nil)     // x [4, 20, 8] → y [4, 20, 32], state.h [4, 4, 16]
-/// ```
-public final class LSTM: Module, Layer, SummarizableLayer {
+/// What ``LSTM`` and ``GRU`` share: the stack of layers and directions with torch's parameter
+/// names, `batch_first`, dropout between layers, and the sizes.
+public class RecurrentLayer: Module {
     let stack: RecurrentStack
     /// Whether inputs and outputs are `[batch, seq, features]` (torch's `batch_first`).
     public let batchFirst: Bool
     /// Dropout on the outputs of every layer but the last, in training mode (nil when 0).
     let interLayerDropout: Dropout?
 
-    /// An LSTM `inputSize → hiddenSize` with `numLayers` layers, in torch's initialisation (all
-    /// parameters uniform in ±1/√hiddenSize, drawn from `generator`). `dropout` is the probability
-    /// of torch's dropout between layers (its masks drawn from `generator` too).
-    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
-                dropout: Double = 0, bidirectional: Bool = false, dtype: DType = .float32, generator: RandomGenerator = .default) {
-        stack = RecurrentStack(kind: "LSTM", gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
+    /// `gates` blocks per step (4: LSTM, 3: GRU), torch's initialisation from `generator`.
+    init(kind: String, gates: Int, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool,
+         dropout: Double, bidirectional: Bool, dtype: DType, generator: RandomGenerator) {
+        stack = RecurrentStack(kind: kind, gates: gates, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
                                bias: bias, dropout: dropout, bidirectional: bidirectional, dtype: dtype, generator: generator)
         self.batchFirst = batchFirst
         interLayerDropout = dropout > 0 && numLayers > 1 ? Dropout(dropout, generator: generator) : nil
@@ -142,7 +128,7 @@ public final class LSTM: Module, Layer, SummarizableLayer {
 
     /// Input features.
     public var inputSize: Int { stack.inputSize }
-    /// Hidden (and cell) state features per direction.
+    /// Hidden state features per direction (the LSTM's cell state has as many).
     public var hiddenSize: Int { stack.hiddenSize }
     /// Stacked layers.
     public var numLayers: Int { stack.numLayers }
@@ -154,9 +140,34 @@ public final class LSTM: Module, Layer, SummarizableLayer {
 
     /// The parameters in torch's order and names.
     public override var localParameters: [(name: String, parameter: Parameter)] { stack.named }
+}
+
+/// A multi-layer long short-term memory network, like `torch.nn.LSTM` (without `proj_size`).
+/// Input `[seq, batch, inputSize]`, or `[batch, seq, inputSize]` with `batchFirst`, or unbatched
+/// `[seq, inputSize]`; output `[seq, batch, D·hiddenSize]` in the same layout (D = 2 when
+/// bidirectional), with final states h_n, c_n `[numLayers·D, batch, hiddenSize]`.
+///
+/// Per step (gates i, f, g, o in torch's order): a = W_ih x + b_ih + W_hh h + b_hh,
+/// c′ = σ(a_f) ⊙ c + σ(a_i) ⊙ tanh(a_g), h′ = σ(a_o) ⊙ tanh(c′). Parameters carry torch's names and
+/// layout (``RecurrentLayer/parameter(_:)``, ``Module/namedParameters()``): `weight_ih_l0` `[4·hidden, in]`,
+/// `weight_hh_l0` `[4·hidden, hidden]`, `bias_ih_l0`, `bias_hh_l0` `[4·hidden]`, `…_reverse`.
+///
+/// ```swift
+/// let lstm = LSTM(inputSize: 8, hiddenSize: 16, numLayers: 2, batchFirst: true, bidirectional: true)
+/// let (y, state) = lstm(x, initialState: nil)     // x [4, 20, 8] → y [4, 20, 32], state.h [4, 4, 16]
+/// ```
+public final class LSTM: RecurrentLayer, Layer, SummarizableLayer {
+    /// An LSTM `inputSize → hiddenSize` with `numLayers` layers, in torch's initialisation (all
+    /// parameters uniform in ±1/√hiddenSize, drawn from `generator`). `dropout` is the probability
+    /// of torch's dropout between layers (its masks drawn from `generator` too).
+    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
+                dropout: Double = 0, bidirectional: Bool = false, dtype: DType = .float32, generator: RandomGenerator = .default) {
+        super.init(kind: "LSTM", gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+                   batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, dtype: dtype, generator: generator)
+    }
 
     /// The output sequence alone (zero initial states): `[seq, batch, D·hidden]`
-    /// (`[batch, seq, D·hidden]` with ``batchFirst``).
+    /// (`[batch, seq, D·hidden]` with ``RecurrentLayer/batchFirst``).
     public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, initialState: nil).output }
 
     /// The output sequence and the final states, as torch's `output, (h_n, c_n) = lstm(x, (h0, c0))`.
@@ -191,41 +202,17 @@ public final class LSTM: Module, Layer, SummarizableLayer {
 /// z = σ(W_iz x + b_iz + W_hz h + b_hz), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),
 /// h′ = (1 − z) ⊙ n + z ⊙ h. Parameters: `weight_ih_l0` `[3·hidden, in]`, `weight_hh_l0`
 /// `[3·hidden, hidden]`, `bias_ih_l0`, `bias_hh_l0` `[3·hidden]`, `…_reverse`.
-public final class GRU: Module, Layer, SummarizableLayer {
-    let stack: RecurrentStack
-    /// Whether inputs and outputs are `[batch, seq, features]` (torch's `batch_first`).
-    public let batchFirst: Bool
-    /// Dropout on the outputs of every layer but the last, in training mode (nil when 0).
-    let interLayerDropout: Dropout?
-
+public final class GRU: RecurrentLayer, Layer, SummarizableLayer {
     /// A GRU `inputSize → hiddenSize` with `numLayers` layers, initialised as torch does (uniform
     /// in ±1/√hiddenSize from `generator`), with torch's `dropout` between layers.
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false, dtype: DType = .float32, generator: RandomGenerator = .default) {
-        stack = RecurrentStack(kind: "GRU", gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
-                               bias: bias, dropout: dropout, bidirectional: bidirectional, dtype: dtype, generator: generator)
-        self.batchFirst = batchFirst
-        interLayerDropout = dropout > 0 && numLayers > 1 ? Dropout(dropout, generator: generator) : nil
-        super.init()
+        super.init(kind: "GRU", gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+                   batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, dtype: dtype, generator: generator)
     }
 
-    /// Input features.
-    public var inputSize: Int { stack.inputSize }
-    /// Hidden state features per direction.
-    public var hiddenSize: Int { stack.hiddenSize }
-    /// Stacked layers.
-    public var numLayers: Int { stack.numLayers }
-    /// Whether each layer also runs from the last step to the first.
-    public var bidirectional: Bool { stack.directions == 2 }
-
-    /// The parameter with torch's name (`weight_ih_l0`, `bias_hh_l1_reverse`, …), nil if none.
-    public func parameter(_ name: String) -> Parameter? { stack.named.first { $0.name == name }?.parameter }
-
-    /// The parameters in torch's order and names.
-    public override var localParameters: [(name: String, parameter: Parameter)] { stack.named }
-
     /// The output sequence alone (zero initial state): `[seq, batch, D·hidden]`
-    /// (`[batch, seq, D·hidden]` with ``batchFirst``).
+    /// (`[batch, seq, D·hidden]` with ``RecurrentLayer/batchFirst``).
     public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, initialState: nil).output }
 
     /// The output sequence and the final state, as torch's `output, h_n = gru(x, h0)`. `initialState`

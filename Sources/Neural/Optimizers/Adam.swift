@@ -6,15 +6,7 @@ import Foundation
 ///     m := β₁m + (1 − β₁)g,   v := β₂v + (1 − β₂)g²
 ///     amsgrad: v̂ := max(v̂, v), otherwise v̂ = v
 ///     θ := θ − α/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
-public class Adam: Optimizer {
-    /// β₁, the decay of the first-moment estimate m.
-    package let beta1: Double
-    /// β₂, the decay of the second-moment estimate v.
-    package let beta2: Double
-    /// ε, added to the denominator.
-    package let epsilon: Double
-    /// Whether weight decay is decoupled from the gradient (AdamW).
-    package let decoupledWeightDecay: Bool
+public class Adam: AdaptiveMomentOptimizer {
     /// Whether the denominator uses the running maximum of v (AMSGrad; state `max_exp_avg_sq`).
     package let amsgrad: Bool
 
@@ -31,13 +23,9 @@ public class Adam: Optimizer {
 
     init(_ parameters: [some ParameterGroupElement], learningRate: Double, beta1: Double, beta2: Double, epsilon: Double,
          weightDecay: Double, decoupled: Bool, amsgrad: Bool, schedule: LRSchedule?) {
-        precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "Neural: Adam needs betas in [0, 1), got \(beta1), \(beta2)")
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.decoupledWeightDecay = decoupled
         self.amsgrad = amsgrad
-        super.init(parameters, learningRate: learningRate, weightDecay: weightDecay, schedule: schedule)
+        super.init(kind: "Adam", parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   weightDecay: weightDecay, decoupled: decoupled, schedule: schedule)
     }
 
     /// One Adam update of a parameter's value (state tensors `exp_avg`: m, `exp_avg_sq`: v,

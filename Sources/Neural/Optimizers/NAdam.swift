@@ -9,17 +9,9 @@ import Foundation
 ///
 /// Πₜ (PyTorch's `mu_product`) is a function of t, so it is recomputed from the update count
 /// (with PyTorch's sequence of roundings) rather than stored.
-public final class NAdam: Optimizer {
-    /// β₁, the decay of the first-moment estimate m.
-    package let beta1: Double
-    /// β₂, the decay of the second-moment estimate v.
-    package let beta2: Double
-    /// ε, added to the denominator.
-    package let epsilon: Double
+public final class NAdam: AdaptiveMomentOptimizer {
     /// ψ, the momentum schedule's decay (PyTorch's `momentum_decay`).
     package let momentumDecay: Double
-    /// Whether weight decay is decoupled from the gradient (AdamW-style).
-    package let decoupledWeightDecay: Bool
     /// Πₜ for t = 0, 1, …, extended as updates need them.
     private var muProducts: [Double] = [1]
 
@@ -29,14 +21,10 @@ public final class NAdam: Optimizer {
     public init(_ parameters: [some ParameterGroupElement], learningRate: Double = 2e-3, beta1: Double = 0.9, beta2: Double = 0.999,
                 epsilon: Double = 1e-8, weightDecay: Double = 0, momentumDecay: Double = 4e-3,
                 decoupledWeightDecay: Bool = false, schedule: LRSchedule? = nil) {
-        precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "Neural: NAdam needs betas in [0, 1), got \(beta1), \(beta2)")
         precondition(momentumDecay >= 0, "Neural: NAdam needs momentumDecay ≥ 0, got \(momentumDecay)")
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
         self.momentumDecay = momentumDecay
-        self.decoupledWeightDecay = decoupledWeightDecay
-        super.init(parameters, learningRate: learningRate, weightDecay: weightDecay, schedule: schedule)
+        super.init(kind: "NAdam", parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   weightDecay: weightDecay, decoupled: decoupledWeightDecay, schedule: schedule)
     }
 
     /// μₜ.

@@ -8,27 +8,15 @@ import Foundation
 ///     ρ∞ = 2/(1 − β₂) − 1,  ρₜ = ρ∞ − 2tβ₂ᵗ/(1 − β₂ᵗ)
 ///     ρₜ > 5: θ := θ − α·m̂·√(1 − β₂ᵗ)/(√v + ε)·rₜ,  rₜ = √((ρₜ − 4)(ρₜ − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρₜ))
 ///     otherwise: θ := θ − α·m̂
-public final class RAdam: Optimizer {
-    /// β₁, the decay of the first-moment estimate m.
-    package let beta1: Double
-    /// β₂, the decay of the second-moment estimate v.
-    package let beta2: Double
-    /// ε, added to the denominator.
-    package let epsilon: Double
-    /// Whether weight decay is decoupled from the gradient (AdamW-style).
-    package let decoupledWeightDecay: Bool
+public final class RAdam: AdaptiveMomentOptimizer {
 
     /// RAdam over `parameters` (a `[Parameter]`, or a `[ParameterGroup]` with per-group learning
     /// rates and weight decay) with learning rate α, moment decays β₁ and β₂, ε and weight decay λ
     /// (added to the gradient, or decoupled); PyTorch's defaults.
     public init(_ parameters: [some ParameterGroupElement], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
                 epsilon: Double = 1e-8, weightDecay: Double = 0, decoupledWeightDecay: Bool = false, schedule: LRSchedule? = nil) {
-        precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "Neural: RAdam needs betas in [0, 1), got \(beta1), \(beta2)")
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.decoupledWeightDecay = decoupledWeightDecay
-        super.init(parameters, learningRate: learningRate, weightDecay: weightDecay, schedule: schedule)
+        super.init(kind: "RAdam", parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   weightDecay: weightDecay, decoupled: decoupledWeightDecay, schedule: schedule)
     }
 
     /// One RAdam update of a parameter's value (state tensors `exp_avg`: m, `exp_avg_sq`: v).

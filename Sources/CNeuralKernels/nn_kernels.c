@@ -5,6 +5,8 @@
 // contraction into fused multiply-adds.
 #include "CNeuralKernels.h"
 #include <math.h>
+#include <string.h>
+#include "gelu_f32.h"
 
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
@@ -42,6 +44,63 @@
 
 static inline float nk_relu1(float z) { return z > 0 ? z : 0; }
 
+/// The Float32 exact GELU of gelu_f32.h, one element: the portable body, whose operations the
+/// vector bodies (V(gelu) in nn_template.h) repeat lane by lane.
+static float nk_gelu1(float x) {
+    const float hx = x * 0.5f, z = x * NK_GELU_RSQRT2;
+    const float a = fabsf(z), u = a * a;
+    float s = NK_GELU_S6;
+    s = fmaf(s, u, NK_GELU_S5);
+    s = fmaf(s, u, NK_GELU_S4);
+    s = fmaf(s, u, NK_GELU_S3);
+    s = fmaf(s, u, NK_GELU_S2);
+    s = fmaf(s, u, NK_GELU_S1);
+    s = fmaf(s, u, NK_GELU_S0);
+    const float ySmall = fmaf(hx, z * s, hx);
+    const float ac = a < 9.0f ? a : 9.0f;
+    const float t = 1.0f / fmaf(ac, 0.5f, 1.0f);
+    float q = NK_GELU_N9;
+    q = fmaf(q, t, NK_GELU_N8);
+    q = fmaf(q, t, NK_GELU_N7);
+    q = fmaf(q, t, NK_GELU_N6);
+    q = fmaf(q, t, NK_GELU_N5);
+    q = fmaf(q, t, NK_GELU_N4);
+    q = fmaf(q, t, NK_GELU_N3);
+    q = fmaf(q, t, NK_GELU_N2);
+    q = fmaf(q, t, NK_GELU_N1);
+    q = fmaf(q, t, NK_GELU_N0);
+    float w = q - ac * ac;
+    w = w > -87.0f ? w : -87.0f;
+    const float k = fmaf(w, NK_GELU_LOG2E, NK_GELU_SHIFTER);
+    const float n = k - NK_GELU_SHIFTER;
+    float r = fmaf(n, -NK_GELU_LN2HI, w);
+    r = fmaf(n, -NK_GELU_LN2LO, r);
+    float e = NK_GELU_E7;
+    e = fmaf(e, r, NK_GELU_E6);
+    e = fmaf(e, r, NK_GELU_E5);
+    e = fmaf(e, r, NK_GELU_E4);
+    e = fmaf(e, r, NK_GELU_E3);
+    e = fmaf(e, r, NK_GELU_E2);
+    e = fmaf(e, r, NK_GELU_E1);
+    e = fmaf(e, r, NK_GELU_E0);
+    const int bits = ((int)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    const float ec = t * (e * scale);
+    const float yLarge = z < 0.0f ? hx * ec : fmaf(-hx, ec, x);
+    float y = a < 1.0f ? ySmall : yLarge;
+    y = x > 40.0f ? x : x < -40.0f ? -0.0f : y;
+    return x != x ? x : y;
+}
+
+/// act 0: z; 1: the ReLU; 2: the exact GELU.
+static inline float nk_act1(float z, int act) { return act == 1 ? nk_relu1(z) : act == 2 ? nk_gelu1(z) : z; }
+
+void nk_gelu_f32(const float *x, float *y, long n) {
+    NK_PICK(gelu_run, x, y, n);
+    for (long i = 0; i < n; i++) y[i] = nk_gelu1(x[i]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bias + activation epilogues
 
@@ -60,7 +119,7 @@ void nk_bias_act_cols_f32(float *y, const float *b, long rows, long cols, long l
         float *r = y + i * ldy;
         for (long j = 0; j < cols; j++) {
             float z = b ? r[j] + b[j] : r[j];
-            r[j] = relu ? nk_relu1(z) : z;
+            r[j] = nk_act1(z, relu);
         }
     }
 }
@@ -71,7 +130,7 @@ void nk_bias_act_transpose_f32(float *y, long ldy, const float *t, long ldt, con
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j < cols; j++) {
             float z = b ? t[j * ldt + i] + b[j] : t[j * ldt + i];
-            y[i * ldy + j] = relu ? nk_relu1(z) : z;
+            y[i * ldy + j] = nk_act1(z, relu);
         }
     }
 }
@@ -83,7 +142,7 @@ void nk_bias_act_rows_f32(float *y, const float *b, long rows, long cols, long l
         float *r = y + i * ldy;
         for (long j = 0; j < cols; j++) {
             float z = b ? r[j] + b[i] : r[j];
-            r[j] = relu ? nk_relu1(z) : z;
+            r[j] = nk_act1(z, relu);
         }
     }
 }
@@ -121,7 +180,7 @@ void nk_conv_gather_f32(float *dst, const float *src, const float *b, long chann
             for (long c = 0; c < outW; c++) {
                 float z = src[o * srcPlane + r * srcRow + c];
                 if (b) z = z + b[o];
-                dst[(o * outH + r) * outW + c] = relu ? nk_relu1(z) : z;
+                dst[(o * outH + r) * outW + c] = nk_act1(z, relu);
             }
 }
 

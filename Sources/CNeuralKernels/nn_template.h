@@ -7,6 +7,69 @@
 #define NNFN static TARGET
 
 // ---------------------------------------------------------------------------------------------
+// The Float32 exact GELU (gelu_f32.h): the operations of nk_gelu1 in nn_kernels.c, lane by lane.
+
+/// c0 + u(c1 + u(c2 + …)) by fused multiply-adds, highest coefficient first.
+#define NK_HORNER_STEP(p, u, c) V(fma)(p, u, V(set1)(c))
+
+static inline __attribute__((always_inline)) TARGET nk_v16f V(gelu)(nk_v16f x) {
+    const nk_v16f hx = x * 0.5f, z = x * NK_GELU_RSQRT2;
+    const nk_v16f a = (nk_v16f)((nk_v16i)z & 0x7fffffff), u = a * a;
+    nk_v16f s = V(set1)(NK_GELU_S6);
+    s = NK_HORNER_STEP(s, u, NK_GELU_S5);
+    s = NK_HORNER_STEP(s, u, NK_GELU_S4);
+    s = NK_HORNER_STEP(s, u, NK_GELU_S3);
+    s = NK_HORNER_STEP(s, u, NK_GELU_S2);
+    s = NK_HORNER_STEP(s, u, NK_GELU_S1);
+    s = NK_HORNER_STEP(s, u, NK_GELU_S0);
+    const nk_v16f ySmall = V(fma)(hx, z * s, hx);
+    const nk_v16f ac = V(sel)(a < 9.0f, a, V(set1)(9.0f));
+    const nk_v16f t = 1.0f / V(fma)(ac, V(set1)(0.5f), V(set1)(1.0f));
+    nk_v16f q = V(set1)(NK_GELU_N9);
+    q = NK_HORNER_STEP(q, t, NK_GELU_N8);
+    q = NK_HORNER_STEP(q, t, NK_GELU_N7);
+    q = NK_HORNER_STEP(q, t, NK_GELU_N6);
+    q = NK_HORNER_STEP(q, t, NK_GELU_N5);
+    q = NK_HORNER_STEP(q, t, NK_GELU_N4);
+    q = NK_HORNER_STEP(q, t, NK_GELU_N3);
+    q = NK_HORNER_STEP(q, t, NK_GELU_N2);
+    q = NK_HORNER_STEP(q, t, NK_GELU_N1);
+    q = NK_HORNER_STEP(q, t, NK_GELU_N0);
+    nk_v16f w = q - ac * ac;
+    w = V(sel)(w > -87.0f, w, V(set1)(-87.0f));
+    const nk_v16f k = V(fma)(w, V(set1)(NK_GELU_LOG2E), V(set1)(NK_GELU_SHIFTER));
+    const nk_v16f n = k - NK_GELU_SHIFTER;
+    nk_v16f r = V(fma)(n, V(set1)(-NK_GELU_LN2HI), w);
+    r = V(fma)(n, V(set1)(-NK_GELU_LN2LO), r);
+    nk_v16f e = V(set1)(NK_GELU_E7);
+    e = NK_HORNER_STEP(e, r, NK_GELU_E6);
+    e = NK_HORNER_STEP(e, r, NK_GELU_E5);
+    e = NK_HORNER_STEP(e, r, NK_GELU_E4);
+    e = NK_HORNER_STEP(e, r, NK_GELU_E3);
+    e = NK_HORNER_STEP(e, r, NK_GELU_E2);
+    e = NK_HORNER_STEP(e, r, NK_GELU_E1);
+    e = NK_HORNER_STEP(e, r, NK_GELU_E0);
+    const nk_v16f scale = (nk_v16f)((__builtin_convertvector(n, nk_v16i) + 127) << 23);
+    const nk_v16f ec = t * (e * scale);
+    const nk_v16f yLarge = V(sel)(z < 0.0f, hx * ec, V(fma)(-hx, ec, x));
+    nk_v16f y = V(sel)(a < 1.0f, ySmall, yLarge);
+    y = V(sel)(x > 40.0f, x, V(sel)(x < -40.0f, V(set1)(-0.0f), y));
+    return V(sel)(x != x, x, y);
+}
+#undef NK_HORNER_STEP
+
+/// act 0: z; 1: the ReLU; 2: the exact GELU.
+static inline __attribute__((always_inline)) TARGET nk_v16f V(act)(nk_v16f z, int act) {
+    return act == 1 ? V(relu)(z) : act == 2 ? V(gelu)(z) : z;
+}
+
+NNFN void V(gelu_run)(const float *x, float *y, long n) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) V(st)(y + i, V(gelu)(V(ld)(x + i)));
+    if (i < n) V(stm)(y + i, n - i, V(gelu)(V(ldm)(x + i, n - i)));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Bias + activation epilogues
 
 NNFN void V(bias_act_cols)(float *y, const float *b, long rows, long cols, long ldy, int relu) {
@@ -16,12 +79,12 @@ NNFN void V(bias_act_cols)(float *y, const float *b, long rows, long cols, long 
         for (; j + 16 <= cols; j += 16) {
             nk_v16f z = V(ld)(r + j);
             if (b) z = z + V(ld)(b + j);
-            V(st)(r + j, relu ? V(relu)(z) : z);
+            V(st)(r + j, V(act)(z, relu));
         }
         if (j < cols) {
             nk_v16f z = V(ldm)(r + j, cols - j);
             if (b) z = z + V(ldm)(b + j, cols - j);
-            V(stm)(r + j, cols - j, relu ? V(relu)(z) : z);
+            V(stm)(r + j, cols - j, V(act)(z, relu));
         }
     }
 }
@@ -34,12 +97,12 @@ static inline __attribute__((always_inline)) TARGET void V(bias_act_run)(float *
     for (; j + 16 <= n; j += 16) {
         nk_v16f z = V(ld)(s + j);
         if (hasBias) z = z + bv;
-        V(st)(d + j, relu ? V(relu)(z) : z);
+        V(st)(d + j, V(act)(z, relu));
     }
     if (j < n) {
         nk_v16f z = V(ldm)(s + j, n - j);
         if (hasBias) z = z + bv;
-        V(stm)(d + j, n - j, relu ? V(relu)(z) : z);
+        V(stm)(d + j, n - j, V(act)(z, relu));
     }
 }
 
@@ -60,7 +123,7 @@ NNFN void V(bias_act_transpose)(float *y, long ldy, const float *t, long ldt, co
             const nk_v16f bv = b ? V(ldm)(b + j0, nj) : V(zero)();
             for (long q = 0; q < ni; q++) {
                 nk_v16f z = b ? v[q] + bv : v[q];
-                V(stm)(y + (i0 + q) * ldy + j0, nj, relu ? V(relu)(z) : z);
+                V(stm)(y + (i0 + q) * ldy + j0, nj, V(act)(z, relu));
             }
         }
     }

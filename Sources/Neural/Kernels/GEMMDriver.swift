@@ -96,6 +96,10 @@ struct GEMMOperands<T: GEMMScalar> {
     let a: UnsafePointer<T>, lda: Int, aRows: UnsafePointer<Int>?
     let b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>?
     let c: UnsafeMutablePointer<T>, ldc: Int
+    /// op(B) packed beforehand (read instead of packing B where it matches the plan), or nil.
+    let packedB: GEMMPackedB<T>?
+    /// Applied to C block by block after the last K block, or nil.
+    let epilogue: GEMMEpilogue?
 }
 
 /// One pass of the workers over C: a column block, a group of K blocks, and the scratch memory
@@ -117,6 +121,8 @@ struct GEMMPass<T: GEMMScalar> {
     let nextRows: UnsafeMutablePointer<Atomic<Int>>
     /// Offsets of B's rows where B is read in place.
     let bOffsets: UnsafePointer<Int>?
+    /// The product's packed B where it matches the plan: its panels are read instead of `bPack`'s.
+    let prepacked: GEMMPackedB<T>?
 }
 
 enum GEMMDriver<T: GEMMScalar> {
@@ -132,15 +138,20 @@ enum GEMMDriver<T: GEMMScalar> {
     /// With `bRows`, the stored B has no fixed row stride: its row r starts at `b + bRows[r]`
     /// (`ldb` is ignored), which lets a convolution read its im2col matrix straight from the image.
     /// `aRows` does the same for A when it is not transposed (row i of A at `a + aRows[i]`).
+    /// `packedB`: op(B) packed beforehand, read instead of packing B when the plan's tiles match it
+    /// (the same bits either way). `epilogue` (Float32 only): applied to every element of C after
+    /// the product, within the product where C is computed by tiles.
     static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
                     a: UnsafePointer<T>, lda: Int, aRows: UnsafePointer<Int>? = nil,
                     b: UnsafePointer<T>, ldb: Int, bRows: UnsafePointer<Int>? = nil,
-                    beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+                    beta: T, c: UnsafeMutablePointer<T>, ldc: Int,
+                    packedB: GEMMPackedB<T>? = nil, epilogue: GEMMEpilogue? = nil) {
         precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
         precondition(ldc >= max(1, n), "gemm: ldc < n")
         precondition(aRows == nil || !transA, "gemm: aRows needs an untransposed A")
         precondition(aRows != nil || lda >= max(1, transA ? m : k), "gemm: lda too small")
         precondition(bRows != nil || ldb >= max(1, transB ? k : n), "gemm: ldb too small")
+        precondition(epilogue == nil || T.self == Float.self, "gemm: epilogues are Float32 only")
         let problem = GEMMProblem(m: m, n: n, k: k, transA: transA, transB: transB, lda: lda, aRowTable: aRows != nil,
                                   bRowTable: bRows != nil, alphaIsZero: alpha == 0)
         let machine = GEMMMachine.current
@@ -149,20 +160,25 @@ enum GEMMDriver<T: GEMMScalar> {
             return
         case .scale:
             scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
+            epilogue?.apply(c, rows: m, cols: n, ldc: ldc, column: 0)
         case .gemv:
             gemv(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            epilogue?.apply(c, rows: m, cols: n, ldc: ldc, column: 0)
         case .narrow(let parallel):
             let level = machine.level
             let cp = SendablePointer(c)
             let body = { (r: Range<Int>) in
+                let cr = cp.pointer + r.lowerBound * ldc
                 T.narrowNT(level: level, rows: r.count, n: n, k: k, a: a + r.lowerBound * lda, lda: lda, b: b, ldb: ldb,
-                           c: cp.pointer + r.lowerBound * ldc, ldc: ldc, alpha: alpha, beta: beta)
+                           c: cr, ldc: ldc, alpha: alpha, beta: beta)
+                epilogue?.apply(cr, rows: r.count, cols: n, ldc: ldc, column: 0)
             }
             if parallel { Parallel.forRanges(count: m, grain: 16, body) } else { body(0..<m) }
         case .tiles(let plan):
             runTiles(plan, GEMMOperands(m: m, n: n, k: k, transA: transA, transB: transB, alpha: alpha, beta: beta,
-                                        a: a, lda: lda, aRows: aRows, b: b, ldb: ldb, bRows: bRows, c: c, ldc: ldc))
+                                        a: a, lda: lda, aRows: aRows, b: b, ldb: ldb, bRows: bRows, c: c, ldc: ldc,
+                                        packedB: packedB, epilogue: epilogue))
         }
     }
 
@@ -173,7 +189,8 @@ enum GEMMDriver<T: GEMMScalar> {
     private static func runTiles(_ plan: GEMMTiling, _ op: GEMMOperands<T>) {
         let stride = MemoryLayout<T>.stride
         let groupDepth = min(op.k, plan.kBlocksPerGroup * plan.kc)
-        let bBytes = roundUp(groupDepth * plan.nc * stride, 64)
+        let prepacked = op.packedB.flatMap { $0.matches(plan, k: op.k, n: op.n) ? $0 : nil }
+        let bBytes = prepacked != nil ? 0 : roundUp(groupDepth * plan.nc * stride, 64)
         let aBytes = roundUp(plan.readsAInPlace ? plan.mc * MemoryLayout<UnsafePointer<T>?>.stride
                                                 : plan.kc * plan.mc * stride, 64)
         let flagCount = plan.kBlocksPerGroup * (plan.nc / plan.nr) + plan.ranges
@@ -207,7 +224,8 @@ enum GEMMDriver<T: GEMMScalar> {
                     }
                     let pass = GEMMPass(jc: jc, nc: nc, ncPanels: ncPanels, kbGroup: kbGroup, kbEnd: kbEnd,
                                         bPack: bPack, aBase: raw + bBytes,
-                                        aBytes: aBytes, flags: flags, nextRows: nextRows, bOffsets: bOffsets)
+                                        aBytes: aBytes, flags: flags, nextRows: nextRows, bOffsets: bOffsets,
+                                        prepacked: prepacked)
                     Parallel.forEach(tasks: plan.workers) { w in work(w, plan, op, pass) }
                     kbGroup = kbEnd
                 }
@@ -275,11 +293,16 @@ enum GEMMDriver<T: GEMMScalar> {
                 let panel = panelAt(q)
                 let j0 = panel * nr
                 let cols = min(nr, pass.nc - j0)
-                // A whole panel of B read in place needs no packing.
+                // A whole panel of B read in place needs no packing, nor one packed beforehand.
                 let bInPlace = cols == nr ? pass.bOffsets.map { $0 + pc } : nil
-                let bPanel = bBlock + panel * nr * kc
-                if bInPlace == nil {
-                    ensurePacked(kbFlags + panel, plan, op, pc: pc, kc: kc, j0: pass.jc + j0, cols: cols, dst: bPanel)
+                let bPanel: UnsafeMutablePointer<T>
+                if let pre = pass.prepacked {
+                    bPanel = pre.panel(pc: pc, kc: kc, index: pass.jc / nr + panel)
+                } else {
+                    bPanel = bBlock + panel * nr * kc
+                    if bInPlace == nil {
+                        ensurePacked(kbFlags + panel, plan, op, pc: pc, kc: kc, j0: pass.jc + j0, cols: cols, dst: bPanel)
+                    }
                 }
                 let cBlock = op.c + ic * op.ldc + pass.jc + j0
                 let bKernel = bInPlace == nil ? UnsafePointer(bPanel) : op.b + pass.jc + j0
@@ -290,7 +313,12 @@ enum GEMMDriver<T: GEMMScalar> {
                 var nextLines = 0, slice = 0
                 if plan.prefetchesNextPanel && bInPlace == nil && q + 1 < panCount {
                     let next = panelAt(q + 1)
-                    if (kbFlags + next).pointee.load(ordering: .relaxed) == 2 {
+                    if let pre = pass.prepacked {
+                        nextPanel = UnsafeRawPointer(pre.panel(pc: pc, kc: kc, index: pass.jc / nr + next))
+                            .assumingMemoryBound(to: CChar.self)
+                        nextLines = nr * kc * MemoryLayout<T>.stride / 64
+                        slice = ceilDiv(nextLines, mcPanels)
+                    } else if (kbFlags + next).pointee.load(ordering: .relaxed) == 2 {
                         nextPanel = UnsafeRawPointer(bBlock + next * nr * kc).assumingMemoryBound(to: CChar.self)
                         nextLines = nr * kc * MemoryLayout<T>.stride / 64
                         slice = ceilDiv(nextLines, mcPanels)
@@ -305,6 +333,10 @@ enum GEMMDriver<T: GEMMScalar> {
                                          beta: betaK, mr: min(mr, mc - i0), nr: cols,
                                          prefetch: nextPanel.map { $0 + ip * slice * 64 },
                                          prefetchLines: max(0, min(slice, nextLines - ip * slice)))
+                }
+                // The block of C is complete after the last K block: its epilogue runs while it is in cache.
+                if kb == plan.kBlocks - 1, let epilogue = op.epilogue {
+                    epilogue.apply(cBlock, rows: mc, cols: cols, ldc: op.ldc, column: pass.jc + j0)
                 }
             }
         }

@@ -2,10 +2,15 @@ import CNeuralKernels
 
 /// The raw loops of ``Tensor/linear(weight:bias:activation:)``; all buffers contiguous row-major.
 enum LinearKernels {
-    /// y = act(x Wᵀ + b): x `[rows, inFeatures]`, w `[outFeatures, inFeatures]`, y `[rows, outFeatures]`.
+    /// y = act(x Wᵀ + b): x `[rows, inFeatures]`, w `[outFeatures, inFeatures]`, y `[rows, outFeatures]`;
+    /// `relu` (the ReLU) or `gelu` (the exact GELU of `nk_gelu_f32`, Float32 only) as act.
+    /// `packedWeight` (Float32 only): given a plan's panel width and K block depth, Wᵀ packed for
+    /// them (``GEMMPackedB``), read instead of packing W on every call: the same bits.
     static func forward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, b: UnsafePointer<T>?,
                                          y: UnsafeMutablePointer<T>, rows: Int, inFeatures inF: Int, outFeatures outF: Int,
-                                         relu: Bool) {
+                                         relu: Bool, gelu: Bool = false,
+                                         packedWeight: ((_ nr: Int, _ kc: Int) -> GEMMPackedB<Float>)? = nil) {
+        precondition(!gelu || (T.self == Float.self && !relu), "LinearKernels: the fused GELU is Float32 only")
         if rows == 0 { return }
         // yᵀ = W xᵀ only with more rows than the narrow kernels take as columns: the two forms then
         // both run the register tiles (the same chain per element), so the choice, which depends on
@@ -13,7 +18,26 @@ enum LinearKernels {
         if T.self == Float.self && rows > GEMMConfig.narrowColumns && 2 * rows <= outF
             && BLAS.readsAInPlace(T.self, lda: inF) {
             forwardTransposed(x: floatPointer(x), w: floatPointer(w), b: b.map { floatPointer($0) },
-                              y: floatPointer(y), rows: rows, inFeatures: inF, outFeatures: outF, relu: relu)
+                              y: floatPointer(y), rows: rows, inFeatures: inF, outFeatures: outF,
+                              activation: gelu ? 2 : relu ? 1 : 0)
+            return
+        }
+        if T.self == Float.self {
+            // The epilogue z + b, then the activation, inside the product (block by block of y).
+            let epilogue = b == nil && !relu && !gelu ? nil
+                : GEMMEpilogue(bias: b.map { floatPointer($0) }, activation: gelu ? 2 : relu ? 1 : 0)
+            var packed: GEMMPackedB<Float>? = nil
+            if let packedWeight,
+               case .tiles(let plan) = GEMMPlan.make(Float.self, GEMMProblem(m: rows, n: outF, k: inF, transA: false,
+                                                                             transB: true, lda: inF), on: .current),
+               !plan.readsBInPlace {
+                packed = packedWeight(plan.nr, plan.kc)
+            }
+            withExtendedLifetime(packed) {
+                GEMMDriver<Float>.run(transA: false, transB: true, m: rows, n: outF, k: inF, alpha: 1, a: floatPointer(x),
+                                      lda: inF, b: floatPointer(w), ldb: inF, beta: 0, c: floatPointer(y), ldc: outF,
+                                      packedB: packed, epilogue: epilogue)
+            }
             return
         }
         BLAS.gemm(T.self, transA: false, transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: w, ldb: inF,
@@ -22,12 +46,6 @@ enum LinearKernels {
         // The epilogue: z + b, then max(·, 0) — the same two roundings as the unfused ops.
         let yp = SendablePointer(y), bp = b.map { SendablePointer($0) }
         Parallel.forRanges(count: rows, grain: Swift.max(1, (1 << 15) / Swift.max(outF, 1))) { r in
-            if T.self == Float.self {
-                nk_bias_act_cols_f32(floatPointer(yp.pointer + r.lowerBound * outF),
-                                     bp.map { floatPointer(UnsafePointer($0.pointer)) },
-                                     r.count, outF, outF, relu ? 1 : 0)
-                return
-            }
             for i in r {
                 let row = yp.pointer + i * outF
                 if let bp {
@@ -44,7 +62,7 @@ enum LinearKernels {
         }
     }
 
-    /// ``forward(_:x:w:b:y:rows:inFeatures:outFeatures:relu:)`` for a batch smaller than the layer
+    /// ``forward(_:x:w:b:y:rows:inFeatures:outFeatures:relu:gelu:packedWeight:)`` for a batch smaller than the layer
     /// (2·rows ≤ outFeatures), as yᵀ = W xᵀ: the kernel reads W `[outFeatures, inFeatures]` in place
     /// and only xᵀ is packed (rows·inFeatures elements instead of W's outFeatures·inFeatures), then
     /// the bias and activation are applied while yᵀ is transposed into y. Every element is the same
@@ -52,7 +70,7 @@ enum LinearKernels {
     /// y = x Wᵀ followed by the epilogue.
     private static func forwardTransposed(x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
                                           y: UnsafeMutablePointer<Float>, rows: Int, inFeatures inF: Int,
-                                          outFeatures outF: Int, relu: Bool) {
+                                          outFeatures outF: Int, activation: Int32) {
         GEMMScratch.withBuffer(bytes: rows * outF * MemoryLayout<Float>.stride) { raw in
             let t = raw.bindMemory(to: Float.self, capacity: rows * outF)
             BLAS.gemm(Float.self, transA: false, transB: true, m: outF, n: rows, k: inF, a: w, lda: inF, b: x, ldb: inF,
@@ -60,12 +78,12 @@ enum LinearKernels {
             let yp = SendablePointer(y), tp = SendablePointer(UnsafePointer(t)), bp = b.map { SendablePointer($0) }
             Parallel.forRanges(count: rows, grain: Swift.max(16, (1 << 15) / Swift.max(outF, 1))) { r in
                 nk_bias_act_transpose_f32(yp.pointer + r.lowerBound * outF, outF, tp.pointer + r.lowerBound, rows,
-                                          bp.map { UnsafePointer($0.pointer) }, r.count, outF, relu ? 1 : 0)
+                                          bp.map { UnsafePointer($0.pointer) }, r.count, outF, activation)
             }
         }
     }
 
-    /// Gradients of ``forward(_:x:w:b:y:rows:inFeatures:outFeatures:relu:)`` for v = ∂J/∂y; `y` is
+    /// Gradients of ``forward(_:x:w:b:y:rows:inFeatures:outFeatures:relu:gelu:packedWeight:)`` for v = ∂J/∂y; `y` is
     /// the forward output when the ReLU was applied (its mask), else nil. Nil outputs are skipped.
     static func backward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w: UnsafePointer<T>, y: UnsafePointer<T>?,
                                           v: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?,

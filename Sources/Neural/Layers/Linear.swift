@@ -35,20 +35,42 @@ public final class Linear: Module, Layer, SummarizableLayer {
     /// Output features (rows of `weight`).
     public var outFeatures: Int { weight.shape[0] }
 
+    /// Wᵀ packed for the GEMM, kept between calls without autodiff records (inference).
+    let packedWeights = PackedWeightCache()
+
     /// `[…, inFeatures] → […, outFeatures]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.shape.last == inFeatures,
-                     "Neural: Linear(\(inFeatures), \(outFeatures)) got input of shape \(x.shape); its last dimension must be \(inFeatures)")
-        return x.linear(weight: weight.value, bias: bias?.value)
+        forward(x, activation: .identity, gelu: false)
     }
 
     /// `[…, inFeatures] → […, outFeatures]` followed by `activation`, fused into the layer's GEMM
     /// epilogue and backward (``Tensor/linear(weight:bias:activation:)``); ``Sequential`` uses it
     /// for a `Linear` directly followed by a `ReLU`.
     package func callAsFunction(_ x: Tensor, activation: FusedActivation) -> Tensor {
+        forward(x, activation: activation, gelu: false)
+    }
+
+    /// `self(x).gelu()`, `[…, inFeatures] → […, outFeatures]`. Without autodiff records (inference)
+    /// the exact GELU runs in the GEMM's epilogue in Float32 arithmetic (`nk_gelu_f32`: within
+    /// 2.4e-7 of x·Φ(x)); with them, and for Float64, it is ``Tensor/gelu()`` (within one ulp).
+    package func gelu(_ x: Tensor) -> Tensor {
+        forward(x, activation: .identity, gelu: true)
+    }
+
+    /// The layer; without autodiff records, with its packed Wᵀ (``PackedWeightCache``), which
+    /// calls that record drop.
+    private func forward(_ x: Tensor, activation: FusedActivation, gelu: Bool) -> Tensor {
         precondition(x.shape.last == inFeatures,
                      "Neural: Linear(\(inFeatures), \(outFeatures)) got input of shape \(x.shape); its last dimension must be \(inFeatures)")
-        return x.linear(weight: weight.value, bias: bias?.value, activation: activation)
+        let w = weight.value
+        var packed: ((Int, Int) -> GEMMPackedB<Float>)? = nil
+        if !GradMode.enabled && w.dtype == .float32 && w.isContiguous {
+            let cache = packedWeights, version = weight.version
+            packed = { nr, kc in cache.packed(weight: w, version: version, nr: nr, kc: kc) }
+        } else {
+            packedWeights.clear()
+        }
+        return x.linear(weight: w, bias: bias?.value, activation: activation, gelu: gelu, packedWeight: packed)
     }
 
     /// `Linear(in, out)`, with `, no bias` when there is none.

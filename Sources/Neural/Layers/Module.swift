@@ -5,8 +5,15 @@ import Synchronization
 public final class Parameter: CustomStringConvertible {
     /// The current value; a leaf that requires gradients unless the parameter is frozen.
     public var value: Tensor {
-        didSet { value.requiresGrad = !isFrozen }
+        didSet {
+            value.requiresGrad = !isFrozen
+            version &+= 1
+        }
     }
+
+    /// Advances on every assignment to ``value`` (optimizer steps and checkpoint loads included):
+    /// caches derived from the value (a ``Linear`` layer's packed weight) compare it.
+    package private(set) var version = 0
 
     /// Frozen parameters do not require gradients, so training leaves them bit-for-bit unchanged.
     public var isFrozen: Bool {

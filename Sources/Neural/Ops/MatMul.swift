@@ -103,6 +103,16 @@ extension Tensor {
     /// - ∂J/∂x = g W (`[batch, outFeatures] · [outFeatures, inFeatures]`),
     /// - ∂J/∂W = gᵀ x (`[outFeatures, batch] · [batch, inFeatures]`), contiguous in W's layout.
     public func linear(weight: Tensor, bias: Tensor? = nil, activation: FusedActivation = .identity) -> Tensor {
+        linear(weight: weight, bias: bias, activation: activation, gelu: false, packedWeight: nil)
+    }
+
+    /// ``linear(weight:bias:activation:)`` with the exact GELU as the activation when `gelu`: for
+    /// Float32 without autodiff records in the product's epilogue, in Float32 arithmetic
+    /// (`nk_gelu_f32`, within 2.4e-7 of x·Φ(x)); else `linear(…).gelu()`. For Float32,
+    /// `packedWeight` gives Wᵀ packed for a plan's panel width and K block depth (``GEMMPackedB``:
+    /// the same bits as packing it in the product).
+    func linear(weight: Tensor, bias: Tensor?, activation: FusedActivation, gelu: Bool,
+                packedWeight: ((_ nr: Int, _ kc: Int) -> GEMMPackedB<Float>)?) -> Tensor {
         precondition(weight.rank == 2, "Neural: linear needs a weight of shape [outFeatures, inFeatures], got \(weight.shape)")
         let outF = weight.shape[0], inF = weight.shape[1]
         precondition(rank >= 1 && shape[rank - 1] == inF,
@@ -112,7 +122,13 @@ extension Tensor {
         if let bias { precondition(bias.shape == [outF], "Neural: linear bias must have shape [\(outF)], got \(bias.shape)") }
         if rank != 2 {
             let lead = Array(shape.dropLast())
-            return reshaped([-1, inF]).linear(weight: weight, bias: bias, activation: activation).reshaped(lead + [outF])
+            return reshaped([-1, inF]).linear(weight: weight, bias: bias, activation: activation, gelu: gelu,
+                                              packedWeight: packedWeight).reshaped(lead + [outF])
+        }
+        let records = GradMode.enabled && (node != nil || weight.node != nil || bias?.node != nil)
+        if gelu && (records || dtype != .float32 || activation != .identity) {
+            precondition(activation == .identity, "Neural: linear takes one activation")
+            return linear(weight: weight, bias: bias, activation: .identity, gelu: false, packedWeight: packedWeight).gelu()
         }
         let rows = shape[0]
         let x = detached().contiguous(), w = weight.detached().contiguous(), b = bias?.detached().contiguous()
@@ -120,7 +136,7 @@ extension Tensor {
         func forward<T: KernelScalar>(_: T.Type) {
             LinearKernels.forward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), b: b.map { UnsafePointer($0.pointer(T.self)) },
                                   y: y.pointer(T.self), rows: rows, inFeatures: inF, outFeatures: outF,
-                                  relu: activation == .relu)
+                                  relu: activation == .relu, gelu: gelu, packedWeight: packedWeight)
         }
         withExtendedLifetime((x, w, b)) {
             switch dtype {
@@ -129,7 +145,7 @@ extension Tensor {
             case .int32, .int64: dtype.floatOnly("linear")
             }
         }
-        guard GradMode.enabled, node != nil || weight.node != nil || bias?.node != nil else { return y }
+        guard records else { return y }
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         let relu = activation == .relu
         let saved = y.detached()

@@ -187,7 +187,7 @@ public final class BertLayer: Module {
         func heads(_ p: Linear) -> Tensor { p(x).reshaped([b, t, self.heads, e / self.heads]).transposed(1, 2) }
         let o = scaledDotProductAttention(heads(query), heads(key), heads(value), keyPaddingMask: keyPaddingMask)
         let a = attentionNorm(x + attentionOutput(o.transposed(1, 2).reshaped([b, t, e])))
-        return outputNorm(a + output(intermediate(a).gelu()))
+        return outputNorm(a + output(intermediate.gelu(a)))
     }
 }
 

@@ -77,28 +77,34 @@ struct InterruptTests {
         let err = Pipe()
         p.standardError = err
         try p.run()
-        var lines: [String] = [], buffer = Data(), signalStep: Int?
-        let reader = err.fileHandleForReading
-        while true {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-            while let newline = buffer.firstIndex(of: 10) {
-                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                buffer.removeSubrange(buffer.startIndex...newline)
-                lines.append(line)
-                if signalStep == nil, let at, line.hasPrefix("neural-test: step "), let s = Int(line.dropFirst(18)), s >= at {
-                    signalStep = s
-                    for (i, signal) in signals.enumerated() {
-                        if i > 0 { usleep(UInt32(gapMS * 1000)) }
-                        kill(p.processIdentifier, signal)
-                    }
+        var lines: [String] = [], signalStep: Int?
+        Self.forEachLine(of: err.fileHandleForReading) { line in
+            lines.append(line)
+            if signalStep == nil, let at, line.hasPrefix("neural-test: step "), let s = Int(line.dropFirst(18)), s >= at {
+                signalStep = s
+                for (i, signal) in signals.enumerated() {
+                    if i > 0 { usleep(UInt32(gapMS * 1000)) }
+                    kill(p.processIdentifier, signal)
                 }
             }
         }
         p.waitUntilExit()
         return Launch(status: p.terminationStatus, signalled: p.terminationReason == .uncaughtSignal,
                       lines: lines.filter { !$0.hasPrefix("neural-test: ") }, signalStep: signalStep)
+    }
+
+    /// Calls `body` with each line `reader` yields (without its newline) as it arrives, until end of file.
+    static func forEachLine(of reader: FileHandle, _ body: (String) -> Void) {
+        var buffer = Data()
+        while true {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            while let newline = buffer.firstIndex(of: 10) {
+                body(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                buffer.removeSubrange(buffer.startIndex...newline)
+            }
+        }
     }
 
     /// The final checkpoint at `ck` equals `reference` bit for bit (weights, buffers, optimizer

@@ -64,22 +64,15 @@ struct MPIInterruptTests {
         try #require(spawned == 0, "posix_spawn mpirun: \(String(cString: strerror(spawned)))")
 
         let reader = FileHandle(fileDescriptor: pipeFDs[0], closeOnDealloc: true)
-        var lines: [String] = [], buffer = Data(), signalStep: Int?
-        while true {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-            while let newline = buffer.firstIndex(of: 10) {
-                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                buffer.removeSubrange(buffer.startIndex...newline)
-                if line.hasPrefix("neural-test: step ") {
-                    if signalStep == nil, let s = Int(line.dropFirst(18)), s >= at {
-                        signalStep = s
-                        kill(pid, signal)
-                    }
-                } else {
-                    lines.append(line)
+        var lines: [String] = [], signalStep: Int?
+        InterruptTests.forEachLine(of: reader) { line in
+            if line.hasPrefix("neural-test: step ") {
+                if signalStep == nil, let s = Int(line.dropFirst(18)), s >= at {
+                    signalStep = s
+                    kill(pid, signal)
                 }
+            } else {
+                lines.append(line)
             }
         }
         var status: Int32 = 0

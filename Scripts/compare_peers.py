@@ -21,7 +21,8 @@ the same name, or with the Neural case PAIRS names for it, or with Neural's only
 and copy forms against Neural's fused op). With several passes, medians are shown, and a last
 column lists each pass's own speed (Neural's figure over the peer's that ran right after it), so
 that the table shows how far the machine's noise moves a ratio. `--isa avx2` caps both sides at AVX2+FMA
-(Neural through NEURAL_ISA=avx2, the peers through common.py's --isa: ATen, MKL, oneDNN and XLA),
+(Neural through NEURAL_ISA=avx2, the peers through common.py's --isa: ATen, MKL, oneDNN and XLA,
+with XLA's YNNPACK fusions off, since YNNPACK picks AVX-512 kernels whatever the cap),
 to measure the AVX2 code paths on an AVX-512 machine; a line above the table names the level
 Neural's RESULT lines report (isa=). The mlp and attention benches also get a `max_rss` row: the
 peak resident memory (MiB) of each process as a whole, from wait4's rusage. gpt: the character
@@ -135,6 +136,11 @@ def main():
     env = dict(os.environ)
     if a.isa == "avx2":
         env["NEURAL_ISA"] = "avx2"
+        # XLA hands dots to YNNPACK, whose kernels pick their ISA from cpuid and ignore
+        # --xla_cpu_max_isa (perf shows ynn::dot_fp32_5x64x1_1x16x1_avx512 under --isa avx2, and
+        # SGEMM at 440 GFLOP/s, past the AVX2 FMA peak): without the YNN fusions XLA's own code,
+        # which honours the cap, runs the dots.
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_experimental_ynn_fusion_type=").strip()
     else:
         env.pop("NEURAL_ISA", None)
 

@@ -25,7 +25,10 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Runs `body`, turning any error into one line on stderr and exit status 1 (never a stack trace).
 /// A `NEURAL_ISA` that names no kernel level is such an error, before `body` runs.
+/// Standard output is line-buffered whatever it is, so each progress line reaches a log file or a
+/// pipe (`neural train … | tee log`, a batch scheduler's log) when it is printed, not at exit.
 func reportingErrors(_ body: () throws -> Void) throws {
+    lineBufferStandardOutput()
     do {
         _ = try Runtime.environmentKernelLevelCap()
         try body()

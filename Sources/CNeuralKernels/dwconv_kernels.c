@@ -1,5 +1,6 @@
-// Depthwise 2-D convolution, Float32, direct (see nk_dwconv.h). The forward pass and the input
-// gradient are both "row correlations": an output row is a sum over taps, each tap a weight times
+// Depthwise 2-D convolution, Float32, direct (see nk_dwconv.h): the input and weight gradients (the
+// forward pass is in dwconv_forward.c). The input gradient is a "row correlation": a row of it is a
+// sum over taps, each tap a weight times
 // a contiguous input row shifted by an offset, lanes whose shifted index leaves the input row
 // skipped. One row kernel per level (AVX-512: 16 lanes, masked adds at the borders; AVX2: 8 lanes
 // and blends; portable) computes it with the same operations per lane, in tap order, without
@@ -129,46 +130,7 @@ static void dw_free_taps(dw_tap *t, dw_tap *stack) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Forward and input gradient
-
-void nk_dw_forward_f32(const nk_dw_geom *g, const float *x, const float *w, const float *bias, int relu, float *y) {
-    dw_tap stack[64];
-    dw_tap *t = dw_taps(stack, 64, g->kH * g->kW);
-    int level = nk_cpu_level();
-    for (long oh = 0; oh < g->oH; oh++) {
-        float *yr = y + oh * g->oW;
-        if (g->sW == 1) {
-            long nt = 0;
-            for (long i = 0; i < g->kH; i++) {
-                long ih = oh * g->sH - g->pH + i * g->dH;
-                if (ih < 0 || ih >= g->H) continue;
-                for (long j = 0; j < g->kW; j++) {
-                    t[nt].row = x + ih * g->W;
-                    t[nt].off = j * g->dW - g->pW;
-                    t[nt].w = w[i * g->kW + j];
-                    nt++;
-                }
-            }
-            dw_row(level, yr, g->oW, t, nt, g->W, bias, relu);
-            continue;
-        }
-        // Strided rows: the portable loop at every level (the same sums in the same order).
-        for (long ow = 0; ow < g->oW; ow++) {
-            float acc = 0.0f;
-            for (long i = 0; i < g->kH; i++) {
-                long ih = oh * g->sH - g->pH + i * g->dH;
-                if (ih < 0 || ih >= g->H) continue;
-                for (long j = 0; j < g->kW; j++) {
-                    long iw = ow * g->sW - g->pW + j * g->dW;
-                    if (iw >= 0 && iw < g->W) acc = acc + w[i * g->kW + j] * x[ih * g->W + iw];
-                }
-            }
-            if (bias) acc = acc + *bias;
-            yr[ow] = relu ? dw_relu(acc) : acc;
-        }
-    }
-    dw_free_taps(t, stack);
-}
+// Input gradient (the forward pass is in dwconv_forward.c)
 
 void nk_dw_backward_input_f32(const nk_dw_geom *g, const float *v, const float *w, long mult, float *dx) {
     long kk = g->kH * g->kW, plane = g->oH * g->oW;

@@ -42,5 +42,6 @@ int nk_thread_level_cap(void);
 #include "nk_elementwise.h"
 #include "nk_attention.h"
 #include "nk_dwconv.h"
+#include "nk_subpixel.h"
 
 #endif

@@ -6,9 +6,10 @@
 /// plane). 1-D convolutions use H = kH = sH = 1, pH = 0.
 ///
 /// Every output element is a sum over the taps in a fixed order (tap rows, then columns; for the
-/// input gradient the multiplier first) with taps that fall outside the input skipped, in plain
-/// multiplies and adds (no fused multiply-adds), so the AVX-512, AVX2 and portable bodies give the
-/// same bits. Rows with a width stride of 1 run vectorised; other strides run the portable loops at
+/// input gradient the multiplier first), so the AVX-512, AVX2 and portable bodies give the same
+/// bits: the forward pass starts from the bias and adds every tap by a fused multiply-add (reading
+/// zero outside the input); the gradients skip the taps that fall outside and use plain multiplies
+/// and adds. Rows with a width stride of 1 run vectorised; other strides run the portable loops at
 /// every level. The weight gradient accumulates in 16 lanes (lane = output column mod 16, chunks
 /// starting at column 0 of every row) over the batch and the rows, then adds the lanes in a fixed tree.
 
@@ -17,9 +18,13 @@ typedef struct {
     long H, W, oH, oW, kH, kW, sH, sW, pH, pW, dH, dW;
 } nk_dw_geom;
 
-/// One output plane: y[oh, ow] = act(Σ_{i,j} w[i, j] · x[oh·sH − pH + i·dH, ow·sW − pW + j·dW] (+ bias)),
-/// act = ReLU when relu != 0 (z > 0 ? z : 0).
-void nk_dw_forward_f32(const nk_dw_geom *g, const float *x, const float *w, const float *bias, int relu, float *y);
+/// Output planes p0 ..< p1 of a batch, p = n·C′ + o with C′ = channels·mult, each
+/// y_p[oh, ow] = act(fma(w[o, kH−1, kW−1], x_q[…], … fma(w[o, 0, 0], x_q[oh·sH − pH, ow·sW − pW], b[o])))
+/// with x_q the input plane q = n·channels + o / mult (x zero outside it), the taps in order (rows,
+/// then columns), b[o] = 0 when bias is NULL, and act = ReLU when relu != 0 (z > 0 ? z : +0, NaN → +0).
+/// x is `[N, channels, H, W]`, w `[C′, kH, kW]`, y `[N, C′, oH, oW]`.
+void nk_dw_forward_planes_f32(const nk_dw_geom *g, const float *x, const float *w, const float *bias, int relu, float *y,
+                              long channels, long mult, long p0, long p1);
 
 /// One input plane of ∂J/∂x: dx[ih, iw] = Σ_{m, i, j} w[m, i, j] · v[m, oh, ow] over the output
 /// positions (oh, ow) whose window reads (ih, iw); v holds `mult` consecutive output planes (oH·oW

@@ -1,7 +1,7 @@
 import CNeuralKernels
 
 /// Depthwise convolution (groups = input channels C, C′ = m·C outputs) in Float32 by direct
-/// kernels (`nk_dw_*` in dwconv_kernels.c) instead of one tiny GEMM per group: each output plane
+/// kernels (`nk_dw_*` in dwconv_forward.c and dwconv_kernels.c) instead of one tiny GEMM per group: each output plane
 /// reads one input plane through its own kH × kW filter. Planes run in parallel; the weight
 /// gradient of each output channel sums over the batch inside one task in a fixed order, so
 /// results do not depend on the thread count or on the kernel level.
@@ -22,19 +22,15 @@ enum DepthwiseKernels {
     static func grain(_ plane: Int) -> Int { Swift.max(1, (1 << 16) / Swift.max(plane, 1)) }
 
     /// out[n, o] = act(x[n, o / m] ⋆ w[o] + b[o]) for x `[N, C, H, W]`, w `[C′, 1, kH, kW]`,
-    /// out `[N, C′, Ho, Wo]` (act: identity or ReLU).
+    /// out `[N, C′, Ho, Wo]` (act: identity or ReLU); ranges of planes run in parallel.
     static func forward(x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
                         out: UnsafeMutablePointer<Float>, batch n: Int, outChannels co: Int, geometry g: WindowGeometry,
                         relu: Bool) {
         let geom = geometry(g)
-        let (c, mult, kk, inPlane, outPlane) = (g.channels, co / g.channels, g.kernelH * g.kernelW, g.inSpatial, g.outSpatial)
-        Parallel.forRanges(count: n * co, grain: grain(outPlane)) { r in
+        let (c, mult) = (g.channels, co / g.channels)
+        Parallel.forRanges(count: n * co, grain: grain(g.outSpatial)) { r in
             var gl = geom
-            for p in r {
-                let s = p / co, o = p % co
-                nk_dw_forward_f32(&gl, x + (s * c + o / mult) * inPlane, w + o * kk, b.map { $0 + o }, relu ? 1 : 0,
-                                  out + p * outPlane)
-            }
+            nk_dw_forward_planes_f32(&gl, x, w, b, relu ? 1 : 0, out, c, mult, r.lowerBound, r.upperBound)
         }
     }
 

@@ -1,3 +1,5 @@
+import CNeuralKernels
+
 /// A strided transposed convolution as sH·sW stride-1 convolutions on the input grid ("sub-pixel"
 /// form), for dilation 1 and kernels that are whole multiples of the stride (k = T·s per axis, e.g.
 /// the 4×4 / stride 2 upsampler): no col2im, no overlapping scatter, and GEMMs with a deep k.
@@ -185,16 +187,27 @@ extension SubpixelConvTranspose {
         }
     }
 
-    /// out[c′, o_y, o_x] = grid[(γ, rH, rW, c′), u·V + v] + b[c′] (0 + b[c′] past the grid).
+    /// The C-side geometry of the phase layout (nk_subpixel.h).
+    var layout: nk_subpixel_geom {
+        nk_subpixel_geom(cout: cout, cog: cog, sH: sH, sW: sW, outH: outH, outW: outW, pH: pH, pW: pW, gridH: gridH, gridW: gridW)
+    }
+
+    /// out[c′, o_y, o_x] = grid[(γ, rH, rW, c′), u·V + v] + b[c′] (0 + b[c′] past the grid); Float32
+    /// runs `nk_subpixel_d2s_f32`.
     func depthToSpace<T: TensorScalar>(_ grid: UnsafePointer<T>, offsets: UnsafePointer<Int>, bias b: UnsafePointer<T>?,
                                        into out: UnsafeMutablePointer<T>) {
+        if T.self == Float.self {
+            var geom = layout
+            nk_subpixel_d2s_f32(&geom, floatPointer(grid), b.map { floatPointer($0) }, floatPointer(out), 0, cout)
+            return
+        }
         for co in 0..<cout {
             let gi = co / cog, o = co % cog, bo: T = b?[co] ?? 0
             for oy in 0..<outH {
                 let u = (oy + pH) / sH, ry = (oy + pH) % sH
                 let dst = out + (co * outH + oy) * outW
                 if u >= gridH {
-                    dst.update(repeating: bo, count: outW)
+                    dst.update(repeating: 0 + bo, count: outW)
                     continue
                 }
                 let src = grid + ((gi * phases + ry * sW) * cog + o) * gridCount + u * gridW
@@ -206,8 +219,14 @@ extension SubpixelConvTranspose {
         }
     }
 
-    /// Ṽ[(γ, rH, rW, c′), u, v] = v[γ·C′/G + c′, u·sH + rH − pH, v·sW + rW − pW] (0 outside) for one sample.
+    /// Ṽ[(γ, rH, rW, c′), u, v] = v[γ·C′/G + c′, u·sH + rH − pH, v·sW + rW − pW] (0 outside) for one
+    /// sample; Float32 runs `nk_subpixel_s2d_f32`.
     func spaceToDepth<T: TensorScalar>(_ v: UnsafePointer<T>, into dst: UnsafeMutablePointer<T>) {
+        if T.self == Float.self {
+            var geom = layout
+            nk_subpixel_s2d_f32(&geom, floatPointer(v), floatPointer(dst), 0, cout)
+            return
+        }
         for co in 0..<cout {
             let gi = co / cog, o = co % cog
             for ry in 0..<sH {

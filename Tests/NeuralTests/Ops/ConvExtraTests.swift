@@ -154,9 +154,10 @@ private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bit
 @Suite("Depthwise kernels: same bits")
 struct DepthwiseBitsTests {
     /// (channels, multiplier, H, W, kernel, stride, padding, dilation) for odd widths, borders and
-    /// strided rows (the portable loops at every level).
+    /// strided rows (the portable loops at every level); widths 56 and 75 run the 3 × 3 forward's
+    /// groups of four 16-column chunks (a whole group, a partial one).
     static let shapes: [[Int]] = [[4, 1, 13, 37, 3, 1, 1, 1], [3, 2, 9, 18, 5, 1, 2, 1], [2, 1, 11, 21, 3, 2, 1, 1],
-                                  [3, 1, 8, 40, 3, 1, 2, 2]]
+                                  [3, 1, 8, 40, 3, 1, 2, 2], [2, 1, 6, 56, 3, 1, 1, 1], [2, 2, 5, 75, 3, 1, 0, 1]]
 
     /// Forward (with bias and fused ReLU) and all three gradients on 2 threads.
     static func pass(_ s: [Int]) -> [[UInt32]] {

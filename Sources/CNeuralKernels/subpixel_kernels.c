@@ -1,0 +1,85 @@
+// The layout changes of the sub-pixel transposed convolution (see nk_subpixel.h): portable loops
+// for every stride, and for a width stride of 2 (the common 2× upsampler) row bodies that
+// interleave / de-interleave 16 phase columns at a time (subpixel_template.h).
+#include "CNeuralKernels.h"
+#include <string.h>
+
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include "transpose16.h"
+// The 64-byte vectors are only passed to always-inlined helpers (see nn_kernels.c).
+#pragma clang diagnostic ignored "-Wpsabi"
+
+#define ISA avx512
+#define NK_VEC16_LEVEL 2
+#define TARGET __attribute__((target("avx512f,avx512dq,fma")))
+#include "vec16.h"
+#include "subpixel_template.h"
+
+#define ISA avx2
+#define NK_VEC16_LEVEL 1
+#define TARGET __attribute__((target("avx2,fma")))
+#include "vec16.h"
+#include "subpixel_template.h"
+#endif
+
+/// The offset of phase plane (rH, rW) of channel co in the phase layout.
+static inline long sp_plane(const nk_subpixel_geom *g, long co, long rh, long rw) {
+    const long gi = co / g->cog, o = co % g->cog;
+    return ((gi * g->sH * g->sW + rh * g->sW + rw) * g->cog + o) * g->gridH * g->gridW;
+}
+
+void nk_subpixel_d2s_f32(const nk_subpixel_geom *g, const float *phases, const float *bias, float *out, long c0, long c1) {
+    const int level = g->sW == 2 ? nk_cpu_level() : 0;
+    for (long co = c0; co < c1; co++) {
+        const float b = bias ? bias[co] : 0.0f;
+        for (long oy = 0; oy < g->outH; oy++) {
+            const long u = (oy + g->pH) / g->sH, rh = (oy + g->pH) % g->sH;
+            float *dst = out + (co * g->outH + oy) * g->outW;
+            const float *row = u < g->gridH ? phases + sp_plane(g, co, rh, 0) + u * g->gridW : NULL;
+#if defined(__x86_64__)
+            if (level >= 2) { v16_sp_d2s_row2_avx512(row, row ? row + g->cog * g->gridH * g->gridW : NULL, g->gridW, g->outW, g->pW, b, dst); continue; }
+            if (level == 1) { v16_sp_d2s_row2_avx2(row, row ? row + g->cog * g->gridH * g->gridW : NULL, g->gridW, g->outW, g->pW, b, dst); continue; }
+#endif
+            for (long ox = 0; ox < g->outW; ox++) {
+                const long v = (ox + g->pW) / g->sW, rw = (ox + g->pW) % g->sW;
+                dst[ox] = (row && v < g->gridW ? row[rw * g->cog * g->gridH * g->gridW + v] : 0.0f) + b;
+            }
+        }
+    }
+    (void)level;
+}
+
+void nk_subpixel_s2d_f32(const nk_subpixel_geom *g, const float *v, float *phases, long c0, long c1) {
+    const int level = g->sW == 2 ? nk_cpu_level() : 0;
+    const long plane = g->gridH * g->gridW;
+    for (long co = c0; co < c1; co++) {
+        for (long rh = 0; rh < g->sH; rh++) {
+            float *p0 = phases + sp_plane(g, co, rh, 0);
+            for (long u = 0; u < g->gridH; u++) {
+                const long oy = u * g->sH + rh - g->pH;
+                if (oy < 0 || oy >= g->outH) {
+                    for (long rw = 0; rw < g->sW; rw++) memset(p0 + rw * g->cog * plane + u * g->gridW, 0, (size_t)g->gridW * sizeof(float));
+                    continue;
+                }
+                const float *row = v + (co * g->outH + oy) * g->outW;
+                float *e = p0 + u * g->gridW;
+#if defined(__x86_64__)
+                if (level >= 2) { v16_sp_s2d_row2_avx512(row, g->gridW, g->outW, g->pW, e, e + g->cog * plane); continue; }
+                if (level == 1) { v16_sp_s2d_row2_avx2(row, g->gridW, g->outW, g->pW, e, e + g->cog * plane); continue; }
+#endif
+                for (long rw = 0; rw < g->sW; rw++) {
+                    float *d = e + rw * g->cog * plane;
+                    for (long q = 0; q < g->gridW; q++) {
+                        const long ox = q * g->sW + rw - g->pW;
+                        d[q] = ox >= 0 && ox < g->outW ? row[ox] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+    (void)level;
+}

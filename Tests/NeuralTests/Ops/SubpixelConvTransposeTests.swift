@@ -1,0 +1,63 @@
+import Neural
+import Testing
+
+// The sub-pixel (stride-decomposed) form of ConvTranspose2d — dilation 1, kernels that are whole
+// multiples of the stride, stride > 1 (Sources/Neural/Kernels/SubpixelConvTranspose.swift) — and the
+// C layout changes it runs in Float32 (nk_subpixel_d2s_f32 / nk_subpixel_s2d_f32: vector bodies for
+// a width stride of 2, portable loops otherwise): central differences in Float64, the Float32 path
+// against the Float64 one, and the same bits at every kernel level and thread count.
+
+/// The bit patterns of `t` (Float32).
+private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bitPattern) }
+
+@Suite("Sub-pixel transposed convolution")
+struct SubpixelConvTransposeTests {
+    /// (N, C_in, H, W, C_out, kH, kW, sH, sW, pH, pW, opH, opW, groups): the 4 × 4 / stride 2 upsampler
+    /// on rows wider than 16 phase columns, odd padding and output padding, groups, a 2 × 2 / stride 2
+    /// kernel (one tap per phase) with output past the phase grid, and stride (2, 3) (the portable
+    /// loops along the width).
+    static let shapes: [[Int]] = [[2, 4, 5, 21, 6, 4, 4, 2, 2, 1, 1, 1, 1, 2], [3, 3, 4, 19, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1],
+                                  [2, 2, 3, 34, 4, 4, 4, 2, 2, 2, 3, 0, 1, 2], [2, 2, 4, 7, 3, 4, 6, 2, 3, 1, 2, 1, 2, 1]]
+
+    /// convTranspose2d of shape `s` in `dtype`, and the gradients of Σ out ⊙ r for x, W and b.
+    static func pass(_ s: [Int], dtype: DType) -> [Tensor] {
+        let (n, cin, h, w, cout, kH, kW) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+        let (sH, sW, pH, pW, opH, opW, groups) = (s[7], s[8], s[9], s[10], s[11], s[12], s[13])
+        var x = Tensor.randn([n, cin, h, w], dtype: dtype, generator: RandomGenerator(seed: 1))
+        var weight = Tensor.randn([cin, cout / groups, kH, kW], dtype: dtype, generator: RandomGenerator(seed: 2))
+        var b = Tensor.randn([cout], dtype: dtype, generator: RandomGenerator(seed: 3))
+        x.requiresGrad = true; weight.requiresGrad = true; b.requiresGrad = true
+        let y = x.convTranspose2d(weight, bias: b, stride: (sH, sW), padding: (pH, pW), outputPadding: (opH, opW), groups: groups)
+        (y * Tensor.randn(y.shape, dtype: dtype, generator: RandomGenerator(seed: 4))).sum().backward()
+        return [y, x.grad!, weight.grad!, b.grad!]
+    }
+
+    @Test("every kernel level and thread count gives the portable level's bits", arguments: shapes)
+    func sameBits(_ shape: [Int]) {
+        let reference = Runtime.withKernelLevelCap(.portable) { Runtime.withThreads(1) { Self.pass(shape, dtype: .float32).map(bits) } }
+        for level in KernelLevel.allCases where level <= Runtime.cpuKernelLevel {
+            for threads in [1, 2, 3] {
+                let got = Runtime.withKernelLevelCap(level) { Runtime.withThreads(threads) { Self.pass(shape, dtype: .float32).map(bits) } }
+                #expect(got == reference, "\(shape) at \(level) on \(threads) threads")
+            }
+        }
+    }
+
+    @Test("the Float32 path (C layout changes) agrees with the Float64 path (Swift loops)", arguments: shapes)
+    func float32MatchesFloat64(_ shape: [Int]) {
+        let single = Self.pass(shape, dtype: .float32), double = Self.pass(shape, dtype: .float64)
+        for (name, (a, b)) in zip(["out", "dx", "dW", "db"], zip(single, double)) {
+            #expect(a.shape == b.shape, "\(shape) \(name)")
+            let scale = Swift.max(1, b.scalars(as: Double.self).map(\.magnitude).max() ?? 0)
+            #expect(maxAbsDifference(a.to(.float64), b) <= 1e-5 * scale, "\(shape) \(name)")
+        }
+    }
+
+    @Test("4 × 4 / stride 2 / padding 1, groups 2, output padding 1: gradients match central differences (Float64)")
+    func gradients() {
+        expectGradientsMatch({ $0[0].convTranspose2d($0[1], bias: $0[2], stride: (2, 2), padding: (1, 1), outputPadding: (1, 1),
+                                                     groups: 2) },
+                             at: [seededUniform([2, 4, 3, 4], seed: 31), seededUniform([4, 3, 4, 4], seed: 32),
+                                  seededUniform([6], seed: 33)])
+    }
+}

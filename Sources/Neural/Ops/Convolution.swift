@@ -141,13 +141,21 @@ extension Tensor {
             var v = v0.contiguous()
             // Through the fused ReLU first: v ⊙ 1{y > 0} (the grid path applies it while it lays v out).
             if let saved, grid == nil { v = ConvKernels.reluMask(v, output: saved) }
-            let dx = needs[0] ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
+            // Shallow groups (few output channels per group) on stride-1 windows: ∂x as the forward
+            // convolution of v with the flipped filters instead of Wᵀ·v (only C′/G deep) and a col2im.
+            let viaConvolution = needs[0] && grid != nil && v.count > 0 && co / groups <= 32
+                && flippedGeometry(g, outChannels: co) != nil
+            if viaConvolution, let saved { v = ConvKernels.reluMask(v, output: saved) }
+            let dxConv = viaConvolution
+                ? convolution(v, flippedFilters(w, groups: groups), nil, geometry: flippedGeometry(g, outChannels: co)!,
+                              outShape: x.shape, op: op, groups: groups) : nil
+            let dx = needs[0] && dxConv == nil ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
             let dw = needs[1] ? Tensor(uninitialized: w.shape, dtype: w.dtype) : nil
             let db = needs.count > 2 && needs[2] ? Tensor(uninitialized: [co], dtype: x.dtype) : nil
             func runBackward<T: TensorScalar>(_: T.Type) {
                 if let grid {
                     ConvKernels.backward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), v: v.pointer(T.self),
-                                         reluOutput: saved.map { UnsafePointer($0.pointer(T.self)) },
+                                         reluOutput: viaConvolution ? nil : saved.map { UnsafePointer($0.pointer(T.self)) },
                                          dx: dx?.pointer(T.self), dw: dw?.pointer(T.self), db: db?.pointer(T.self),
                                          batch: n, outChannels: co, grid: grid, groups: groups)
                 } else {
@@ -157,6 +165,7 @@ extension Tensor {
                 }
             }
             if v.count > 0 {
+                if dx == nil, dw == nil, db == nil { return [dxConv] }
                 withExtendedLifetime((x, w, v, saved)) {
                     switch x.dtype {
                     case .float32: runBackward(Float.self)
@@ -169,8 +178,46 @@ extension Tensor {
                 return [dx.map { _ in Tensor.zeros(x.shape, dtype: x.dtype) }, dw.map { _ in Tensor.zeros(w.shape, dtype: w.dtype) },
                         db.map { _ in Tensor.zeros([co], dtype: x.dtype) }].prefix(needs.count).map { $0 }
             }
-            return Array([dx, dw, db].prefix(needs.count))
+            return Array([dxConv ?? dx, dw, db].prefix(needs.count))
         }
+    }
+
+    /// The geometry of ∂x as a convolution of v (`[N, C′, Ho, Wo]`) when `g` has stride 1: the same
+    /// window and dilation, padding d·(k − 1) − p, so that its output is the input's size; nil where
+    /// that padding would be negative or the stride is not 1.
+    static func flippedGeometry(_ g: WindowGeometry, outChannels co: Int) -> WindowGeometry? {
+        let pH = g.dilationH * (g.kernelH - 1) - g.padH, pW = g.dilationW * (g.kernelW - 1) - g.padW
+        guard g.strideH == 1, g.strideW == 1, pH >= 0, pW >= 0 else { return nil }
+        return WindowGeometry(channels: co, height: g.outH, width: g.outW, kernelH: g.kernelH, kernelW: g.kernelW,
+                              strideH: 1, strideW: 1, padH: pH, padW: pW, dilationH: g.dilationH, dilationW: g.dilationW)
+    }
+
+    /// W′[γ·C/G + c, o, i, j] = W[γ·C′/G + o, c, kH − 1 − i, kW − 1 − j]: the filters of ∂x as a
+    /// convolution, `[C, C′/G, kH, kW]` (or `[C, C′/G, k]`) from `w` `[C′, C/G, kH, kW]` (`[C′, C/G, k]`).
+    static func flippedFilters(_ w: Tensor, groups: Int) -> Tensor {
+        let co = w.shape[0], cg = w.shape[1], kk = w.shape.dropFirst(2).reduce(1, *), cog = co / groups
+        var shape = w.shape
+        (shape[0], shape[1]) = (cg * groups, cog)
+        let out = Tensor(uninitialized: shape, dtype: w.dtype)
+        func flip<T: TensorScalar>(_: T.Type) {
+            let src = w.pointer(T.self), dst = out.pointer(T.self)
+            for gi in 0..<groups {
+                for o in 0..<cog {
+                    for c in 0..<cg {
+                        let s = src + ((gi * cog + o) * cg + c) * kk, d = dst + ((gi * cg + c) * cog + o) * kk
+                        for t in 0..<kk { d[t] = s[kk - 1 - t] }
+                    }
+                }
+            }
+        }
+        withExtendedLifetime(w) {
+            switch w.dtype {
+            case .float32: flip(Float.self)
+            case .float64: flip(Double.self)
+            case .int32, .int64: w.dtype.floatOnly("conv2d")
+            }
+        }
+        return out
     }
 
     /// ``convolution(_:_:_:geometry:outShape:op:groups:relu:)`` for a Float32 depthwise window

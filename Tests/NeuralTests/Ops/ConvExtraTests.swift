@@ -88,6 +88,20 @@ struct ConvExtraTests {
                              at: [seededUniform([2, 4, 9], seed: 7), seededUniform([4, 2, 3], seed: 8), seededUniform([4], seed: 9)])
     }
 
+    /// Stride-1 convolutions with few output channels per group take ∂x as the convolution of v with
+    /// the flipped filters (padding d·(k − 1) − p): dilation with no padding, odd padding per axis,
+    /// the fused ReLU's mask, and 1-D.
+    @Test("∂x as a convolution with the flipped filters: gradients match central differences (Float64)")
+    func inputGradientAsFlippedConvolution() {
+        expectGradientsMatch({ $0[0].conv2d($0[1], bias: $0[2], dilation: (2, 1), groups: 2) },
+                             at: [seededUniform([2, 4, 7, 5], seed: 41), seededUniform([6, 2, 3, 2], seed: 42), seededUniform([6], seed: 43)])
+        expectGradientsMatch({ $0[0].conv2d($0[1], bias: $0[2], padding: (0, 1), groups: 1, activation: .relu) },
+                             at: [seededUniform([2, 3, 5, 6], seed: 44), seededUniform([4, 3, 2, 3], seed: 45),
+                                  seededUniform([4], seed: 46)])
+        expectGradientsMatch({ $0[0].conv1d($0[1], bias: $0[2], padding: 1, dilation: 2, groups: 2) },
+                             at: [seededUniform([2, 4, 9], seed: 47), seededUniform([4, 2, 3], seed: 48), seededUniform([4], seed: 49)])
+    }
+
     @Test("padding modes: gradients through the padded convolution match central differences (Float64)",
           arguments: [PaddingMode.reflect, .replicate, .circular])
     func paddingModeGradients(_ mode: PaddingMode) {

@@ -17,17 +17,8 @@
 // The 64-byte vectors are only passed to always-inlined helpers (see nn_kernels.c).
 #pragma clang diagnostic ignored "-Wpsabi"
 
-#define ISA avx512
-#define NK_VEC16_LEVEL 2
-#define TARGET __attribute__((target("avx512f,avx512dq,fma")))
-#include "vec16.h"
-#include "dwconv_template.h"
-
-#define ISA avx2
-#define NK_VEC16_LEVEL 1
-#define TARGET __attribute__((target("avx2,fma")))
-#include "vec16.h"
-#include "dwconv_template.h"
+#define NK_VEC16_TEMPLATE "dwconv_template.h"
+#include "vec16_levels.h"
 #endif
 
 /// The portable body of V(dw_fwd_band) in dwconv_template.h: the same fused multiply-adds per output.

@@ -19,17 +19,8 @@
 // argument-ABI note clang gives for them without AVX-512 does not apply.
 #pragma clang diagnostic ignored "-Wpsabi"
 
-#define ISA avx512
-#define NK_VEC16_LEVEL 2
-#define TARGET __attribute__((target("avx512f,avx512dq,fma")))
-#include "vec16.h"
-#include "nn_template.h"
-
-#define ISA avx2
-#define NK_VEC16_LEVEL 1
-#define TARGET __attribute__((target("avx2,fma")))
-#include "vec16.h"
-#include "nn_template.h"
+#define NK_VEC16_TEMPLATE "nn_template.h"
+#include "vec16_levels.h"
 
 /// Runs the vector body of this kernel level (`return`s), if the level has one.
 #define NK_PICK(fn, ...)                                                    \

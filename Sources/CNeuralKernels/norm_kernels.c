@@ -90,17 +90,8 @@ static inline void ln_prefetch64(const float *p) {
     _mm_prefetch((const char *)(p + 48), _MM_HINT_T1);
 }
 
-#define ISA avx512
-#define NK_VEC16_LEVEL 2
-#define TARGET __attribute__((target("avx512f,avx512dq,fma")))
-#include "vec16.h"
-#include "norm_template.h"
-
-#define ISA avx2
-#define NK_VEC16_LEVEL 1
-#define TARGET __attribute__((target("avx2,fma")))
-#include "vec16.h"
-#include "norm_template.h"
+#define NK_VEC16_TEMPLATE "norm_template.h"
+#include "vec16_levels.h"
 #endif
 
 void nk_layernorm_fwd_f32(const float *x, float *y, float *mean, float *rstd, long r0, long r1, long m,

@@ -143,12 +143,12 @@ extension Tensor {
             if let saved, grid == nil { v = ConvKernels.reluMask(v, output: saved) }
             // Shallow groups (few output channels per group) on stride-1 windows: ∂x as the forward
             // convolution of v with the flipped filters instead of Wᵀ·v (only C′/G deep) and a col2im.
-            let viaConvolution = needs[0] && grid != nil && v.count > 0 && co / groups <= 32
-                && flippedGeometry(g, outChannels: co) != nil
+            let flipped = needs[0] && grid != nil && v.count > 0 && co / groups <= 32 ? flippedGeometry(g, outChannels: co) : nil
+            let viaConvolution = flipped != nil
             if viaConvolution, let saved { v = ConvKernels.reluMask(v, output: saved) }
-            let dxConv = viaConvolution
-                ? convolution(v, flippedFilters(w, groups: groups), nil, geometry: flippedGeometry(g, outChannels: co)!,
-                              outShape: x.shape, op: op, groups: groups) : nil
+            let dxConv = flipped.map {
+                convolution(v, flippedFilters(w, groups: groups), nil, geometry: $0, outShape: x.shape, op: op, groups: groups)
+            }
             let dx = needs[0] && dxConv == nil ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
             let dw = needs[1] ? Tensor(uninitialized: w.shape, dtype: w.dtype) : nil
             let db = needs.count > 2 && needs[2] ? Tensor(uninitialized: [co], dtype: x.dtype) : nil

@@ -144,8 +144,7 @@ extension Tensor {
             // Shallow groups (few output channels per group) on stride-1 windows: ∂x as the forward
             // convolution of v with the flipped filters instead of Wᵀ·v (only C′/G deep) and a col2im.
             let flipped = needs[0] && grid != nil && v.count > 0 && co / groups <= 32 ? flippedGeometry(g, outChannels: co) : nil
-            let viaConvolution = flipped != nil
-            if viaConvolution, let saved { v = ConvKernels.reluMask(v, output: saved) }
+            if flipped != nil, let saved { v = ConvKernels.reluMask(v, output: saved) }
             let dxConv = flipped.map {
                 convolution(v, flippedFilters(w, groups: groups), nil, geometry: $0, outShape: x.shape, op: op, groups: groups)
             }
@@ -155,7 +154,7 @@ extension Tensor {
             func runBackward<T: TensorScalar>(_: T.Type) {
                 if let grid {
                     ConvKernels.backward(T.self, x: x.pointer(T.self), w: w.pointer(T.self), v: v.pointer(T.self),
-                                         reluOutput: viaConvolution ? nil : saved.map { UnsafePointer($0.pointer(T.self)) },
+                                         reluOutput: flipped != nil ? nil : saved.map { UnsafePointer($0.pointer(T.self)) },
                                          dx: dx?.pointer(T.self), dw: dw?.pointer(T.self), db: db?.pointer(T.self),
                                          batch: n, outChannels: co, grid: grid, groups: groups)
                 } else {
@@ -165,7 +164,7 @@ extension Tensor {
                 }
             }
             if v.count > 0 {
-                if dx == nil, dw == nil, db == nil { return [dxConv] }
+                if dx == nil, dw == nil, db == nil { return Array([dxConv, nil, nil].prefix(needs.count)) }
                 withExtendedLifetime((x, w, v, saved)) {
                     switch x.dtype {
                     case .float32: runBackward(Float.self)

@@ -91,6 +91,21 @@ struct ConvExtraTests {
     /// Stride-1 convolutions with few output channels per group take ∂x as the convolution of v with
     /// the flipped filters (padding d·(k − 1) − p): dilation with no padding, odd padding per axis,
     /// the fused ReLU's mask, and 1-D.
+    /// Only the input needs a gradient (frozen filters and bias): the backward returns one gradient
+    /// per input all the same, and ∂x is the one computed when everything needs a gradient.
+    @Test(arguments: [FusedActivation.identity, .relu])
+    func inputGradientWithFrozenFiltersAndBias(_ activation: FusedActivation) throws {
+        var x = seededUniform([2, 4, 6, 5], seed: 51, dtype: .float32)
+        let w = seededUniform([6, 2, 3, 3], seed: 52, dtype: .float32), b = seededUniform([6], seed: 53, dtype: .float32)
+        x.requiresGrad = true
+        x.conv2d(w, bias: b, padding: (1, 1), groups: 2, activation: activation).sum().backward()
+        let frozen = try #require(x.grad)
+        var x2 = x.detached(), w2 = w, b2 = b
+        x2.requiresGrad = true; w2.requiresGrad = true; b2.requiresGrad = true
+        x2.conv2d(w2, bias: b2, padding: (1, 1), groups: 2, activation: activation).sum().backward()
+        #expect(frozen.scalars(as: Float.self) == (try #require(x2.grad)).scalars(as: Float.self))
+    }
+
     @Test("∂x as a convolution with the flipped filters: gradients match central differences (Float64)")
     func inputGradientAsFlippedConvolution() {
         expectGradientsMatch({ $0[0].conv2d($0[1], bias: $0[2], dilation: (2, 1), groups: 2) },

@@ -20,7 +20,7 @@
 /// The offset of phase plane (rH, rW) of channel co in the phase layout.
 static inline long sp_plane(const nk_subpixel_geom *g, long co, long rh, long rw) {
     const long gi = co / g->cog, o = co % g->cog;
-    return ((gi * g->sH * g->sW + rh * g->sW + rw) * g->cog + o) * g->gridH * g->gridW;
+    return ((gi * g->sH * g->sW + rh * g->sW + rw) * g->cog + o) * g->plane;
 }
 
 void nk_subpixel_d2s_f32(const nk_subpixel_geom *g, const float *phases, const float *bias, float *out, long c0, long c1) {
@@ -32,12 +32,12 @@ void nk_subpixel_d2s_f32(const nk_subpixel_geom *g, const float *phases, const f
             float *dst = out + (co * g->outH + oy) * g->outW;
             const float *row = u < g->gridH ? phases + sp_plane(g, co, rh, 0) + u * g->gridW : NULL;
 #if defined(__x86_64__)
-            if (level >= 2) { v16_sp_d2s_row2_avx512(row, row ? row + g->cog * g->gridH * g->gridW : NULL, g->gridW, g->outW, g->pW, b, dst); continue; }
-            if (level == 1) { v16_sp_d2s_row2_avx2(row, row ? row + g->cog * g->gridH * g->gridW : NULL, g->gridW, g->outW, g->pW, b, dst); continue; }
+            if (level >= 2) { v16_sp_d2s_row2_avx512(row, row ? row + g->cog * g->plane : NULL, g->gridW, g->outW, g->pW, b, dst); continue; }
+            if (level == 1) { v16_sp_d2s_row2_avx2(row, row ? row + g->cog * g->plane : NULL, g->gridW, g->outW, g->pW, b, dst); continue; }
 #endif
             for (long ox = 0; ox < g->outW; ox++) {
                 const long v = (ox + g->pW) / g->sW, rw = (ox + g->pW) % g->sW;
-                dst[ox] = (row && v < g->gridW ? row[rw * g->cog * g->gridH * g->gridW + v] : 0.0f) + b;
+                dst[ox] = (row && v < g->gridW ? row[rw * g->cog * g->plane + v] : 0.0f) + b;
             }
         }
     }
@@ -46,7 +46,7 @@ void nk_subpixel_d2s_f32(const nk_subpixel_geom *g, const float *phases, const f
 
 void nk_subpixel_s2d_f32(const nk_subpixel_geom *g, const float *v, float *phases, long c0, long c1) {
     const int level = g->sW == 2 ? nk_cpu_level() : 0;
-    const long plane = g->gridH * g->gridW;
+    const long plane = g->plane;
     for (long co = c0; co < c1; co++) {
         for (long rh = 0; rh < g->sH; rh++) {
             float *p0 = phases + sp_plane(g, co, rh, 0);

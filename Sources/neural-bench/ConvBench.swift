@@ -16,6 +16,9 @@ struct ConvBench: ParsableCommand {
     @Option(help: "Run only the cases whose name contains this text (e.g. convT, dw3x3), for profiling.")
     var only = ""
 
+    @Flag(help: "Also time forward + backward with only ∂J/∂x and with only ∂J/∂W (cases …_bwd_dx, …_bwd_dw).")
+    var parts = false
+
     func run() throws {
         try options.apply()
         if selected("conv1_1to32_28x28") { layer("conv1_1to32_28x28", c: 1, cout: 32, side: 28, inputGrad: false) }
@@ -27,8 +30,10 @@ struct ConvBench: ParsableCommand {
         timed("grouped3x3_g4_c64_28x28_b32", x: [32, 64, 28, 28], w: [64, 16, 3, 3], bias: 64) { x, w, b in
             x.conv2d(w, bias: b, padding: (1, 1), groups: 4)
         }
-        timed("convT4x4s2_c64to32_14to28_b32", x: [32, 64, 14, 14], w: [64, 32, 4, 4], bias: 32) { x, w, b in
-            x.convTranspose2d(w, bias: b, stride: (2, 2), padding: (1, 1))
+        for (ci, co, side, n) in [(64, 32, 14, 32), (128, 64, 16, 32), (256, 128, 8, 64), (64, 3, 32, 32), (32, 1, 14, 64)] {
+            timed("convT4x4s2_c\(ci)to\(co)_\(side)to\(2 * side)_b\(n)", x: [n, ci, side, side], w: [ci, co, 4, 4], bias: co) { x, w, b in
+                x.convTranspose2d(w, bias: b, stride: (2, 2), padding: (1, 1))
+            }
         }
     }
 
@@ -53,6 +58,16 @@ struct ConvBench: ParsableCommand {
         Bench.measure(bench: "conv", threads: options.threads, case: name + "_fwd_bwd", reps: options.reps, work: nil, unit: "ms") {
             op(x, w, b).backward(v)
             w.zeroGrad(); b.zeroGrad(); x.zeroGrad()
+        }
+        guard parts else { return }
+        for (suffix, inputGrad) in [("_fwd_bwd_dx", true), ("_fwd_bwd_dw", false)] {
+            x.requiresGrad = inputGrad
+            w.requiresGrad = !inputGrad
+            b.requiresGrad = false
+            Bench.measure(bench: "conv", threads: options.threads, case: name + suffix, reps: options.reps, work: nil, unit: "ms") {
+                op(x, w, b).backward(v)
+                w.zeroGrad(); x.zeroGrad()
+            }
         }
     }
 

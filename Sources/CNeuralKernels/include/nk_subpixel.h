@@ -8,9 +8,10 @@
 /// AVX2, portable; vector bodies for sW = 2, the portable loops otherwise) gives the same bits.
 ///
 /// Channel co = γ·cog + o (group γ, cog channels per group) has phase plane (rH, rW) at
-/// ((γ·sH·sW + rH·sW + rW)·cog + o)·gridH·gridW of the phase layout.
+/// ((γ·sH·sW + rH·sW + rW)·cog + o)·plane of the phase layout, row u of it u·gridW further
+/// (plane ≥ gridH·gridW: a batched layout puts other samples' grids between the planes).
 typedef struct {
-    long cout, cog, sH, sW, outH, outW, pH, pW, gridH, gridW;
+    long cout, cog, sH, sW, outH, outW, pH, pW, gridH, gridW, plane;
 } nk_subpixel_geom;
 
 /// Depth to space for channels c0 ..< c1 of one sample: out[co, oy, ox] = P[co, rH, rW, u, v] + b[co]

@@ -9,17 +9,22 @@ import CNeuralKernels
 /// T − 1 on each side and U = H + T − 1 (V = W + T − 1),
 ///
 /// - forward: Y[(r, c′), u] = Σ_{c, t′} A[(r, c′), (c, t′)] · x̃[c, u + t′] with
-///   A[(r, c′), (c, t′)] = W[c, c′, r + s·(T − 1 − t′)] — one GEMM `[s²C′/G, (C/G)·T²] · [(C/G)·T², U·V]`
-///   per sample and group on an implicit patch matrix — then out[c′, u·s + r − p] = Y[(r, c′), u] + b
+///   A[(r, c′), (c, t′)] = W[c, c′, r + s·(T − 1 − t′)], then out[c′, u·s + r − p] = Y[(r, c′), u] + b
 ///   (depth-to-space; positions past the grid get the bias alone);
 /// - ∂J/∂x: with Ṽ[(r, c′), u] = v[c′, u·s + r − p] (zero outside the output), ∂x = the valid
 ///   stride-1 convolution of Ṽ with B[c, ((r, c′), t)] = W[c, c′, r + s·t];
 /// - ∂J/∂W: that convolution's weight gradient (input Ṽ, output gradient x), read back into W's layout.
 ///
-/// The padded input is laid out with V columns per row: the T − 1 zero columns at the end of each
-/// row are also the left padding of the next row, so the implicit patch matrix has exactly U·V
-/// columns. Every GEMM sums over k in one order and the batch is split as in ``ConvKernels``, so the
-/// results do not depend on the thread count.
+/// Each is one GEMM per group over a whole chunk of samples ("batched grid"): the phase grids of
+/// the chunk's samples lie side by side in one row per channel, U·V columns per sample, so the
+/// GEMMs are `[s²C′/G, (C/G)·T²] · [(C/G)·T², n·U·V]` (forward), `[C/G, s²C′/G·T²] · [.., n·U·V]`
+/// (∂x) and `[s²C′/G·T², n·U·V] · [n·U·V, C/G]` (∂W), their patch operands read in place through
+/// row tables. The padded input has V columns per row and U rows per sample (T − 1 zero rows, then
+/// the sample's H rows): the T − 1 zero columns at the end of a row are the left padding of the
+/// next, a sample's first rows the bottom padding of the one before, so column j of a row-table
+/// row is grid position j. The chunk size depends on the shapes only, every GEMM sums over k in
+/// one order, and the GEMM driver's split does not change it: the bits do not depend on the
+/// thread count.
 struct SubpixelConvTranspose {
     let cin: Int, cout: Int, groups: Int
     /// Input height and width (H, W) and output height and width.
@@ -61,21 +66,36 @@ struct SubpixelConvTranspose {
     var depth: Int { cig * taps }
     /// Columns of the phase grid: U·V.
     var gridCount: Int { gridH * gridW }
-    /// Whether the input needs the padded copy (a phase reads more than one tap).
-    var isPadded: Bool { taps > 1 }
-    /// Elements of one padded input channel: (H + 2(tH − 1)) rows of V.
-    var paddedPlane: Int { isPadded ? (h + 2 * (tH - 1)) * gridW : h * w }
+    /// Columns of one sample in a batched grid: U·V.
+    var samplePitch: Int { gridH * gridW }
     /// Leading zeros before the first padded channel (the left padding of its first row).
-    var lead: Int { isPadded ? tW - 1 : 0 }
-    var paddedSize: Int { lead + cin * paddedPlane }
+    var lead: Int { tW - 1 }
+    /// Elements of one channel of the padded input for `n` samples: n·U + T − 1 rows of V.
+    func inputPlane(samples n: Int) -> Int { (n * gridH + tH - 1) * gridW }
+    /// Elements of one channel of Ṽ for `n` samples: the grids plus the reach of the last taps.
+    func gradientPlane(samples n: Int) -> Int { n * samplePitch + (tH - 1) * gridW + tW - 1 }
 
-    /// The forward GEMM's row table: rows[(c, t′y, t′x)] = lead + c·plane + t′y·V + t′x − (tW − 1).
-    var forwardRows: [Int] {
+    /// The forward GEMM's row table for `n` samples: rows[(c, t′y, t′x)] = lead + c·plane + t′y·V + t′x − (tW − 1).
+    func forwardRows(samples n: Int) -> [Int] {
+        let plane = inputPlane(samples: n)
         var rows: [Int] = []
         rows.reserveCapacity(cin * taps)
         for c in 0..<cin {
             for i in 0..<tH {
-                for j in 0..<tW { rows.append(isPadded ? lead + c * paddedPlane + i * gridW + j - (tW - 1) : c * paddedPlane) }
+                for j in 0..<tW { rows.append(lead + c * plane + i * gridW + j - (tW - 1)) }
+            }
+        }
+        return rows
+    }
+
+    /// The row table of Ṽ's patches for `n` samples (∂x's B, ∂W's A): rows[(ch, ty, tx)] = ch·plane + ty·V + tx.
+    func gradientRows(samples n: Int) -> [Int] {
+        let plane = gradientPlane(samples: n)
+        var rows: [Int] = []
+        rows.reserveCapacity(groups * phases * cog * taps)
+        for ch in 0..<(groups * phases * cog) {
+            for i in 0..<tH {
+                for j in 0..<tW { rows.append(ch * plane + i * gridW + j) }
             }
         }
         return rows
@@ -103,101 +123,114 @@ struct SubpixelConvTranspose {
         }
     }
 
-    /// The index of W[c, c′, rH + sH·ty, rW + sW·tx] in B `[C, s²·C′/G·T²]` (columns ((rH, rW, c′), ty, tx))
-    /// and in W, for every entry: `body(bIndex, wIndex)`.
-    func forEachBackwardEntry(_ body: (Int, Int) -> Void) {
-        let (kH, kW) = (tH * sH, tW * sW), cols = phases * cog * taps
+    /// For every entry W[c, c′, rH + sH·ty, rW + sW·tx]: `body(c, column, wIndex)` with `column`
+    /// its column ((rH, rW, c′), ty, tx) in B `[C, s²·C′/G·T²]` and `wIndex` its index in W.
+    @inline(__always)
+    func forEachBackwardEntry(_ body: (Int, Int, Int) -> Void) {
+        let (kH, kW) = (tH * sH, tW * sW)
         for c in 0..<cin {
+            var col = 0
             for ry in 0..<sH {
                 for rx in 0..<sW {
                     for o in 0..<cog {
+                        let base = (c * cog + o) * kH * kW + ry * kW + rx
                         for i in 0..<tH {
                             for j in 0..<tW {
-                                body(c * cols + (((ry * sW + rx) * cog + o) * tH + i) * tW + j,
-                                     (c * cog + o) * kH * kW + (ry + sH * i) * kW + rx + sW * j)
+                                body(c, col, base + sH * i * kW + sW * j)
+                                col += 1
                             }
                         }
                     }
                 }
             }
-        }
-    }
-
-    /// The stride-1 convolution of ``backward`` (Ṽ → ∂J/∂x): G·s²·C′/G channels on the U × V grid, T × T taps.
-    var backwardGeometry: WindowGeometry {
-        WindowGeometry(channels: groups * phases * cog, height: gridH, width: gridW, kernelH: tH, kernelW: tW,
-                       strideH: 1, strideW: 1, padH: 0, padW: 0, dilationH: 1, dilationW: 1)
-    }
-
-    /// For each output column, the offset of its phase-grid value from the (rH = 0, rW = 0) row at
-    /// grid column 0 of its row (rW·C′/G·U·V + v), or −1 past the grid.
-    var columnOffsets: [Int] {
-        (0..<outW).map { ox in
-            let v = (ox + pW) / sW, rx = (ox + pW) % sW
-            return v < gridW ? rx * cog * gridCount + v : -1
         }
     }
 }
 
 extension SubpixelConvTranspose {
+    /// Scratch per micro-batch, bytes: a micro-batch's grids stay in the core's L2 cache between
+    /// the layout copies and the GEMM that reads or writes them.
+    static let microBatchBytes = 1400 << 10
+
+    /// Samples per micro-batch (at least one), from the shapes alone: `bytesPerSample` of scratch each.
+    func microBatch(bytesPerSample: Int) -> Int { Swift.max(1, Self.microBatchBytes / Swift.max(bytesPerSample, 1)) }
+
+    /// `range` cut into micro-batches of `size` samples from its start.
+    func microBatches(_ range: Range<Int>, size: Int) -> [Range<Int>] {
+        stride(from: range.lowerBound, to: range.upperBound, by: size).map { $0..<Swift.min(range.upperBound, $0 + size) }
+    }
+
     /// out = convTranspose(x, W) + b for x `[N, C, H, W]`, W `[C, C′/G, kH, kW]`, out `[N, C′, Ho, Wo]`.
     func forward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w wt: UnsafePointer<T>, b: UnsafePointer<T>?,
                                   out: UnsafeMutablePointer<T>, batch n: Int) {
-        let aCount = groups * phases * cog * depth
-        let stride = MemoryLayout<T>.stride
-        let aBytes = (aCount * stride + 63) / 64 * 64, gridBytes = (cout * phases * gridCount * stride + 63) / 64 * 64
-        let padBytes = isPadded ? (paddedSize * stride + 63) / 64 * 64 : 0
-        let rows = forwardRows, offsets = columnOffsets
-        GEMMScratch.withBuffer(bytes: aBytes) { raw in
+        let aCount = groups * phases * cog * depth, size = MemoryLayout<T>.size
+        // At least four micro-batches per thread, for balance (each column is computed alone, so
+        // the grouping does not change the bits).
+        let nb = Swift.min(microBatch(bytesPerSample: (cin + phases * cout) * samplePitch * size),
+                           Swift.max(1, n / (4 * Runtime.threads)))
+        let batches = microBatches(0..<n, size: nb)
+        GEMMScratch.withBuffer(bytes: aCount * size) { raw in
             let a = raw.bindMemory(to: T.self, capacity: aCount)
             forwardWeight(wt, into: a)
             let ap = UnsafePointer(a)
-            let chunks = ConvKernels.chunks(batch: n, weightCount: aCount)
-            ConvKernels.forChunks(batch: n, chunks: chunks) { _, range in
-                GEMMScratch.withBuffer(bytes: gridBytes + padBytes) { raw in
-                    let grid = raw.bindMemory(to: T.self, capacity: cout * phases * gridCount)
-                    let padded = (raw + gridBytes).bindMemory(to: T.self, capacity: Swift.max(paddedSize, 1))
-                    if isPadded { padded.update(repeating: 0, count: paddedSize) }
-                    rows.withUnsafeBufferPointer { r in
-                        offsets.withUnsafeBufferPointer { off in
-                            for s in range {
-                                var xs = x + s * cin * h * w
-                                if isPadded { pad(xs, into: padded); xs = UnsafePointer(padded) }
-                                for gi in 0..<groups {
-                                    BLAS.gemm(T.self, transA: false, transB: false, m: phases * cog, n: gridCount, k: depth,
-                                              a: ap + gi * phases * cog * depth, lda: depth, b: xs, ldb: 0,
-                                              bRows: r.baseAddress! + gi * depth, beta: 0,
-                                              c: grid + gi * phases * cog * gridCount, ldc: gridCount)
-                                }
-                                depthToSpace(UnsafePointer(grid), offsets: off.baseAddress!, bias: b, into: out + s * cout * outH * outW)
-                            }
+            // Each micro-batch's columns are its own: the bits do not depend on how samples are grouped.
+            ConvKernels.forChunks(batch: batches.count, chunks: batches.count) { t, _ in
+                let mb = batches[t], nc = mb.count, cols = nc * samplePitch
+                let padCount = lead + cin * inputPlane(samples: nc), gridCount = phases * cout * cols
+                let padBytes = (padCount * size + 63) / 64 * 64
+                GEMMScratch.withBuffer(bytes: padBytes + gridCount * size) { raw in
+                    let padded = raw.bindMemory(to: T.self, capacity: padCount)
+                    let grid = (raw + padBytes).bindMemory(to: T.self, capacity: gridCount)
+                    padInput(x + mb.lowerBound * cin * h * w, samples: nc, into: padded)
+                    forwardRows(samples: nc).withUnsafeBufferPointer { r in
+                        for gi in 0..<groups {
+                            BLAS.gemm(T.self, transA: false, transB: false, m: phases * cog, n: cols, k: depth,
+                                      a: ap + gi * phases * cog * depth, lda: depth, b: padded, ldb: 0,
+                                      bRows: r.baseAddress! + gi * depth, beta: 0,
+                                      c: grid + gi * phases * cog * cols, ldc: cols)
                         }
+                    }
+                    for s in 0..<nc {
+                        depthToSpace(UnsafePointer(grid + s * samplePitch), plane: cols, bias: b,
+                                     into: out + (mb.lowerBound + s) * cout * outH * outW)
                     }
                 }
             }
         }
     }
 
-    /// Copies one `[C, H, W]` sample into the padded layout (borders already zero).
-    func pad<T>(_ x: UnsafePointer<T>, into dst: UnsafeMutablePointer<T>) {
+    /// Copies `n` samples `[n, C, H, W]` into the padded layout `[C, n·U + T − 1, V]` after `lead`
+    /// zeros: sample s's row y at row s·U + T − 1 + y, every other element zero.
+    func padInput<T: TensorScalar>(_ x: UnsafePointer<T>, samples n: Int, into dst: UnsafeMutablePointer<T>) {
+        let plane = inputPlane(samples: n), gap = tW - 1
+        dst.update(repeating: 0, count: lead)
         for c in 0..<cin {
-            for y in 0..<h {
-                (dst + lead + c * paddedPlane + (y + tH - 1) * gridW).update(from: x + (c * h + y) * w, count: w)
+            var row = dst + lead + c * plane
+            for s in 0..<n {
+                row.update(repeating: 0, count: (tH - 1) * gridW)
+                row += (tH - 1) * gridW
+                for y in 0..<h {
+                    row.update(from: x + ((s * cin + c) * h + y) * w, count: w)
+                    (row + w).update(repeating: 0, count: gap)
+                    row += gridW
+                }
             }
+            row.update(repeating: 0, count: (tH - 1) * gridW)
         }
     }
 
-    /// The C-side geometry of the phase layout (nk_subpixel.h).
-    var layout: nk_subpixel_geom {
-        nk_subpixel_geom(cout: cout, cog: cog, sH: sH, sW: sW, outH: outH, outW: outW, pH: pH, pW: pW, gridH: gridH, gridW: gridW)
+    /// The C-side geometry of the phase layout (nk_subpixel.h), phase planes `plane` elements apart.
+    func layout(plane: Int) -> nk_subpixel_geom {
+        nk_subpixel_geom(cout: cout, cog: cog, sH: sH, sW: sW, outH: outH, outW: outW, pH: pH, pW: pW, gridH: gridH,
+                         gridW: gridW, plane: plane)
     }
 
-    /// out[c′, o_y, o_x] = grid[(γ, rH, rW, c′), u·V + v] + b[c′] (0 + b[c′] past the grid); Float32
-    /// runs `nk_subpixel_d2s_f32`.
-    func depthToSpace<T: TensorScalar>(_ grid: UnsafePointer<T>, offsets: UnsafePointer<Int>, bias b: UnsafePointer<T>?,
+    /// out[c′, o_y, o_x] = grid[(γ, rH, rW, c′)·plane + u·V + v] + b[c′] (0 + b[c′] past the grid) for
+    /// one sample; Float32 runs `nk_subpixel_d2s_f32`.
+    func depthToSpace<T: TensorScalar>(_ grid: UnsafePointer<T>, plane: Int, bias b: UnsafePointer<T>?,
                                        into out: UnsafeMutablePointer<T>) {
         if T.self == Float.self {
-            var geom = layout
+            var geom = layout(plane: plane)
             nk_subpixel_d2s_f32(&geom, floatPointer(grid), b.map { floatPointer($0) }, floatPointer(out), 0, cout)
             return
         }
@@ -206,24 +239,20 @@ extension SubpixelConvTranspose {
             for oy in 0..<outH {
                 let u = (oy + pH) / sH, ry = (oy + pH) % sH
                 let dst = out + (co * outH + oy) * outW
-                if u >= gridH {
-                    dst.update(repeating: 0 + bo, count: outW)
-                    continue
-                }
-                let src = grid + ((gi * phases + ry * sW) * cog + o) * gridCount + u * gridW
                 for ox in 0..<outW {
-                    let k = offsets[ox]
-                    dst[ox] = (k >= 0 ? src[k] : 0) + bo
+                    let v = (ox + pW) / sW, rx = (ox + pW) % sW
+                    let src = grid + ((gi * phases + ry * sW + rx) * cog + o) * plane + u * gridW + v
+                    dst[ox] = (u < gridH && v < gridW ? src[0] : 0) + bo
                 }
             }
         }
     }
 
-    /// Ṽ[(γ, rH, rW, c′), u, v] = v[γ·C′/G + c′, u·sH + rH − pH, v·sW + rW − pW] (0 outside) for one
-    /// sample; Float32 runs `nk_subpixel_s2d_f32`.
-    func spaceToDepth<T: TensorScalar>(_ v: UnsafePointer<T>, into dst: UnsafeMutablePointer<T>) {
+    /// Ṽ[(γ, rH, rW, c′)·plane + u·V + v] = v[γ·C′/G + c′, u·sH + rH − pH, v·sW + rW − pW] (0 outside)
+    /// for one sample; Float32 runs `nk_subpixel_s2d_f32`.
+    func spaceToDepth<T: TensorScalar>(_ v: UnsafePointer<T>, plane: Int, into dst: UnsafeMutablePointer<T>) {
         if T.self == Float.self {
-            var geom = layout
+            var geom = layout(plane: plane)
             nk_subpixel_s2d_f32(&geom, floatPointer(v), floatPointer(dst), 0, cout)
             return
         }
@@ -231,14 +260,12 @@ extension SubpixelConvTranspose {
             let gi = co / cog, o = co % cog
             for ry in 0..<sH {
                 for rx in 0..<sW {
-                    let plane = dst + ((gi * phases + ry * sW + rx) * cog + o) * gridCount
+                    let row0 = dst + ((gi * phases + ry * sW + rx) * cog + o) * plane
                     for u in 0..<gridH {
-                        let row = plane + u * gridW, oy = u * sH + ry - pH
-                        guard oy >= 0 && oy < outH else { row.update(repeating: 0, count: gridW); continue }
-                        let src = v + (co * outH + oy) * outW
-                        for vv in 0..<gridW {
-                            let ox = vv * sW + rx - pW
-                            row[vv] = ox >= 0 && ox < outW ? src[ox] : 0
+                        let row = row0 + u * gridW, oy = u * sH + ry - pH
+                        for q in 0..<gridW {
+                            let ox = q * sW + rx - pW
+                            row[q] = oy >= 0 && oy < outH && ox >= 0 && ox < outW ? v[(co * outH + oy) * outW + ox] : 0
                         }
                     }
                 }
@@ -246,42 +273,92 @@ extension SubpixelConvTranspose {
         }
     }
 
-    /// ∂J/∂x and ∂J/∂W (where not nil; overwritten) for v = ∂J/∂out `[N, C′, Ho, Wo]`.
+    /// ∂J/∂x, ∂J/∂W and ∂J/∂b (where not nil; overwritten) for v = ∂J/∂out `[N, C′, Ho, Wo]`.
+    ///
+    /// The batch splits into ``ConvKernels/chunks(batch:weightCount:)`` chunks (in parallel), each
+    /// into micro-batches: Ṽ of a micro-batch, its ∂x GEMM and its ∂W GEMM (accumulated into the
+    /// chunk's partial) run while Ṽ is in cache; the partials are summed in chunk order.
     func backward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w wt: UnsafePointer<T>, v: UnsafePointer<T>,
-                                   dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?, batch n: Int) {
-        let gB = backwardGeometry, grid = ImplicitIm2Col(gB)
-        let vCount = n * cout * phases * gridCount, bCount = cin * phases * cog * taps
-        let stride = MemoryLayout<T>.stride
-        let vBytes = (vCount * stride + 63) / 64 * 64, bBytes = (bCount * stride + 63) / 64 * 64
-        GEMMScratch.withBuffer(bytes: vBytes + 2 * bBytes) { raw in
-            let vt = raw.bindMemory(to: T.self, capacity: vCount)
-            let bw = (raw + vBytes).bindMemory(to: T.self, capacity: bCount)
-            let db = (raw + vBytes + bBytes).bindMemory(to: T.self, capacity: bCount)
-            let vts = SendablePointer(vt)
-            let vs = SendablePointer(v)
-            Parallel.forRanges(count: n, grain: 1) { r in
-                for s in r { spaceToDepth(vs.pointer + s * cout * outH * outW, into: vts.pointer + s * cout * phases * gridCount) }
-            }
-            let vtp = UnsafePointer(vt)
-            if let dx {
-                forEachBackwardEntry { bi, wi in bw[bi] = wt[wi] }
-                if let grid {
-                    ConvKernels.forward(T.self, x: vtp, w: bw, b: nil, out: dx, batch: n, outChannels: cin, grid: grid,
-                                        groups: groups, relu: false)
-                } else {
-                    ConvKernels.forward(T.self, x: vtp, w: bw, b: nil, out: dx, batch: n, outChannels: cin, geometry: gB,
-                                        groups: groups)
+                                   dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?,
+                                   db: UnsafeMutablePointer<T>?, batch n: Int) {
+        let size = MemoryLayout<T>.size, cols = phases * cog * taps, bCount = cin * cols
+        let channels = groups * phases * cog
+        let nb = microBatch(bytesPerSample: (channels + (dw != nil ? cin : 0) + (dx != nil ? cin : 0)) * samplePitch * size)
+        let chunks = ConvKernels.chunks(batch: n, weightCount: bCount)
+        let bBytes = (bCount * size + 63) / 64 * 64
+        GEMMScratch.withBuffer(bytes: 2 * bBytes) { raw in
+            // B [C, s²C′/G·T²] (∂x's filters) and the transposed weight gradient [G, s²C′/G·T², C/G].
+            let bw = raw.bindMemory(to: T.self, capacity: bCount)
+            let dbt = (raw + bBytes).bindMemory(to: T.self, capacity: bCount)
+            if dx != nil { forEachBackwardEntry { c, col, wi in bw[c * cols + col] = wt[wi] } }
+            let bwp = UnsafePointer(bw)
+            PartialSums<T>.accumulate(chunks: chunks, dw: dw != nil ? dbt : nil, dwCount: bCount, db: db, dbCount: cout) { parts in
+                ConvKernels.forChunks(batch: n, chunks: chunks) { t, range in
+                    let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
+                    if range.isEmpty { dwT?.update(repeating: 0, count: bCount) }
+                    for (index, mb) in microBatches(range, size: nb).enumerated() {
+                        backward(T.self, microBatch: mb, x: x, v: v, b: bwp, dx: dx, dbt: dwT, beta: index == 0 ? 0 : 1)
+                        if let dbT {
+                            for s in mb { ConvKernels.rowSumAdd(dbT, v + s * cout * outH * outW, rows: cout, cols: outH * outW) }
+                        }
+                    }
                 }
             }
             if let dw {
-                if let grid {
-                    ConvKernels.backward(T.self, x: vtp, w: bw, v: x, reluOutput: nil, dx: nil, dw: db, db: nil,
-                                         batch: n, outChannels: cin, grid: grid, groups: groups)
-                } else {
-                    ConvKernels.backward(T.self, x: vtp, w: bw, v: x, dx: nil, dw: db, db: nil, batch: n, outChannels: cin,
-                                         geometry: gB, groups: groups)
+                // dW[c, c′, rH + sH·ty, rW + sW·tx] = ∂Bᵀ_γ[((rH, rW, c′), ty, tx), c − γ·C/G].
+                forEachBackwardEntry { c, col, wi in dw[wi] = dbt[((c / cig) * cols + col) * cig + c % cig] }
+            }
+        }
+    }
+
+    /// One micro-batch `mb` of ``backward(_:x:w:v:dx:dw:db:batch:)`` on the calling thread: ∂x of its
+    /// samples, and ∂Bᵀ = beta·∂Bᵀ + its samples' part where `dbt` is not nil.
+    private func backward<T: TensorScalar>(_: T.Type, microBatch mb: Range<Int>, x: UnsafePointer<T>, v: UnsafePointer<T>,
+                                           b bw: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?,
+                                           dbt: UnsafeMutablePointer<T>?, beta: T) {
+        let size = MemoryLayout<T>.size, cols = phases * cog * taps, channels = groups * phases * cog
+        let nc = mb.count, gridCols = nc * samplePitch
+        let vPlane = gradientPlane(samples: nc), vCount = channels * vPlane
+        let padCount = dbt != nil ? lead + cin * inputPlane(samples: nc) : 0
+        // The ∂x GEMM's rows: every grid position up to the last sample's last valid one.
+        let positions = (nc - 1) * samplePitch + (h - 1) * gridW + w
+        let dgCount = dx != nil ? positions * cin : 0
+        let vBytes = (vCount * size + 63) / 64 * 64, padBytes = (padCount * size + 63) / 64 * 64
+        GEMMScratch.withBuffer(bytes: vBytes + padBytes + dgCount * size) { raw in
+            let vt = raw.bindMemory(to: T.self, capacity: vCount)
+            let padded = (raw + vBytes).bindMemory(to: T.self, capacity: Swift.max(padCount, 1))
+            let dgrid = (raw + vBytes + padBytes).bindMemory(to: T.self, capacity: Swift.max(dgCount, 1))
+            for s in 0..<nc {
+                spaceToDepth(v + (mb.lowerBound + s) * cout * outH * outW, plane: vPlane, into: vt + s * samplePitch)
+            }
+            for ch in 0..<channels { (vt + ch * vPlane + gridCols).update(repeating: 0, count: vPlane - gridCols) }
+            gradientRows(samples: nc).withUnsafeBufferPointer { r in
+                if let dx {
+                    // ∂x grid [C, positions] = B · patches(Ṽ), valid where u < H and v < W.
+                    for gi in 0..<groups {
+                        BLAS.gemm(T.self, transA: false, transB: false, m: cig, n: positions, k: cols,
+                                  a: bw + gi * cig * cols, lda: cols, b: vt, ldb: 0, bRows: r.baseAddress! + gi * cols,
+                                  beta: 0, c: dgrid + gi * cig * positions, ldc: positions)
+                    }
+                    for s in 0..<nc {
+                        for c in 0..<cin {
+                            for y in 0..<h {
+                                (dx + (((mb.lowerBound + s) * cin + c) * h + y) * w)
+                                    .update(from: dgrid + c * positions + s * samplePitch + y * gridW, count: w)
+                            }
+                        }
+                    }
                 }
-                forEachBackwardEntry { bi, wi in dw[wi] = db[bi] }
+                if let dbt {
+                    // ∂Bᵀ [s²C′/G·T², C/G] = beta·∂Bᵀ + patches(Ṽ) · x̃ᵀ, x̃ = x on the same grid (zeros elsewhere).
+                    padInput(x + mb.lowerBound * cin * h * w, samples: nc, into: padded)
+                    let xPlane = inputPlane(samples: nc), xg = padded + lead + (tH - 1) * gridW
+                    for gi in 0..<groups {
+                        BLAS.gemm(T.self, transA: false, transB: true, m: cols, n: cig, k: positions,
+                                  a: vt, lda: 0, aRows: r.baseAddress! + gi * cols,
+                                  b: xg + gi * cig * xPlane, ldb: xPlane, beta: beta, c: dbt + gi * cols * cig, ldc: cig)
+                    }
+                }
             }
         }
     }

@@ -150,11 +150,8 @@ extension Tensor {
             func runBackward<T: TensorScalar>(_: T.Type) {
                 let vp = v.pointer(T.self), xp = x.pointer(T.self), wp = w.pointer(T.self)
                 if let subpixel {
-                    subpixel.backward(T.self, x: xp, w: wp, v: vp, dx: dx?.pointer(T.self), dw: dw?.pointer(T.self), batch: n)
-                    if let db {
-                        let dbp = db.pointer(T.self)
-                        for s in 0..<n { ConvKernels.rowSumAdd(dbp, vp + s * cout * outPlane, rows: cout, cols: outPlane) }
-                    }
+                    subpixel.backward(T.self, x: xp, w: wp, v: vp, dx: dx?.pointer(T.self), dw: dw?.pointer(T.self),
+                                      db: db?.pointer(T.self), batch: n)
                     return
                 }
                 // ∂J/∂x = conv(v, W) and ∂J/∂W = Σₙ x[n] cols(v[n])ᵀ: the convolution's forward and weight gradient.

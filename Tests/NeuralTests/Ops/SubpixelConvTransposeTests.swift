@@ -53,6 +53,46 @@ struct SubpixelConvTransposeTests {
         }
     }
 
+    /// The batch of 40 of `shape` in one call against its samples one call each: the micro-batches
+    /// (several samples side by side in one GEMM) and the chunked weight-gradient sums.
+    @Test("a batch of 40 agrees with its samples one at a time (out and ∂x bit for bit, ∂W and ∂b to rounding) on 1, 2 and 3 threads",
+          arguments: [shapes[0], shapes[2], shapes[3]])
+    func batchMatchesSamplesOneAtATime(_ shape: [Int]) {
+        var s = shape
+        s[0] = 40
+        let (n, cin, h, w, cout, kH, kW) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+        let (sH, sW, pH, pW, opH, opW, groups) = (s[7], s[8], s[9], s[10], s[11], s[12], s[13])
+        let x = Tensor.randn([n, cin, h, w], generator: RandomGenerator(seed: 5))
+        let weight = Tensor.randn([cin, cout / groups, kH, kW], generator: RandomGenerator(seed: 6))
+        let b = Tensor.randn([cout], generator: RandomGenerator(seed: 7))
+        func run(_ x0: Tensor, _ r: Tensor?) -> [Tensor] {
+            var (x, weight, b) = (x0, weight, b)
+            x.requiresGrad = true; weight.requiresGrad = true; b.requiresGrad = true
+            let y = x.convTranspose2d(weight, bias: b, stride: (sH, sW), padding: (pH, pW), outputPadding: (opH, opW),
+                                      groups: groups)
+            let r = r ?? Tensor.randn(y.shape, generator: RandomGenerator(seed: 8))
+            (y * r).sum().backward()
+            return [y, x.grad!, weight.grad!, b.grad!, r]
+        }
+        let whole = run(x, nil)
+        for threads in [1, 3] {
+            let again = Runtime.withThreads(threads) { run(x, whole[4]) }
+            #expect(again.prefix(4).map(bits) == whole.prefix(4).map(bits), "\(s) on \(threads) threads")
+        }
+        var dW = Tensor.zeros(weight.shape, dtype: .float64), db = Tensor.zeros([cout], dtype: .float64)
+        for i in 0..<n {
+            let one = run(x[i ..< i + 1], whole[4][i ..< i + 1])
+            #expect(bits(one[0]) == bits(whole[0][i ..< i + 1].contiguous()), "\(s) out of sample \(i)")
+            #expect(bits(one[1]) == bits(whole[1][i ..< i + 1].contiguous()), "\(s) ∂x of sample \(i)")
+            dW = dW + one[2].to(.float64)
+            db = db + one[3].to(.float64)
+        }
+        for (name, got, want) in [("∂W", whole[2], dW), ("∂b", whole[3], db)] {
+            let scale = Swift.max(1, want.scalars(as: Double.self).map(\.magnitude).max() ?? 0)
+            #expect(maxAbsDifference(got.to(.float64), want) <= 1e-4 * scale, "\(s) \(name)")
+        }
+    }
+
     @Test("4 × 4 / stride 2 / padding 1, groups 2, output padding 1: gradients match central differences (Float64)")
     func gradients() {
         expectGradientsMatch({ $0[0].convTranspose2d($0[1], bias: $0[2], stride: (2, 2), padding: (1, 1), outputPadding: (1, 1),

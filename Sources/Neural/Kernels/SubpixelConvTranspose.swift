@@ -64,6 +64,16 @@ struct SubpixelConvTranspose {
     var taps: Int { tH * tW }
     /// Depth of the forward GEMM: (C/G)·tH·tW.
     var depth: Int { cig * taps }
+    /// Columns of ∂x's filter matrix B: s²·C′/G·T².
+    var backwardDepth: Int { phases * cog * taps }
+
+    /// The row stride of a weight matrix of `count` columns of `T`: a whole number of 64-byte lines,
+    /// and not a multiple of 4 KiB, so that the GEMM reads it in place (rows a multiple of 4 KiB
+    /// apart would share one L1 set, and the GEMM would pack them instead).
+    static func weightStride<T>(_: T.Type, columns count: Int) -> Int {
+        let perLine = 64 / MemoryLayout<T>.stride, rounded = (count + perLine - 1) / perLine * perLine
+        return rounded * MemoryLayout<T>.stride % 4096 == 0 ? rounded + perLine : rounded
+    }
     /// Columns of the phase grid: U·V.
     var gridCount: Int { gridH * gridW }
     /// Columns of one sample in a batched grid: U·V.
@@ -101,14 +111,14 @@ struct SubpixelConvTranspose {
         return rows
     }
 
-    /// A `[G, s²·C′/G, (C/G)·T²]`, rows (γ, rH, rW, c′), columns (c, t′y, t′x), from W `[C, C′/G, kH, kW]`.
-    func forwardWeight<T>(_ wt: UnsafePointer<T>, into a: UnsafeMutablePointer<T>) {
+    /// A `[G, s²·C′/G, (C/G)·T²]`, rows (γ, rH, rW, c′) `lda` apart, columns (c, t′y, t′x), from W `[C, C′/G, kH, kW]`.
+    func forwardWeight<T>(_ wt: UnsafePointer<T>, into a: UnsafeMutablePointer<T>, lda: Int) {
         let (kH, kW) = (tH * sH, tW * sW)
         for gi in 0..<groups {
             for ry in 0..<sH {
                 for rx in 0..<sW {
                     for o in 0..<cog {
-                        let row = a + ((gi * phases + ry * sW + rx) * cog + o) * depth
+                        let row = a + ((gi * phases + ry * sW + rx) * cog + o) * lda
                         for c in 0..<cig {
                             let src = wt + ((gi * cig + c) * cog + o) * kH * kW
                             for i in 0..<tH {
@@ -163,7 +173,8 @@ extension SubpixelConvTranspose {
     /// out = convTranspose(x, W) + b for x `[N, C, H, W]`, W `[C, C′/G, kH, kW]`, out `[N, C′, Ho, Wo]`.
     func forward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w wt: UnsafePointer<T>, b: UnsafePointer<T>?,
                                   out: UnsafeMutablePointer<T>, batch n: Int) {
-        let aCount = groups * phases * cog * depth, size = MemoryLayout<T>.size
+        let lda = Self.weightStride(T.self, columns: depth)
+        let aCount = groups * phases * cog * lda, size = MemoryLayout<T>.size
         // At least four micro-batches per thread, for balance (each column is computed alone, so
         // the grouping does not change the bits).
         let nb = Swift.min(microBatch(bytesPerSample: (cin + phases * cout) * samplePitch * size),
@@ -171,7 +182,7 @@ extension SubpixelConvTranspose {
         let batches = microBatches(0..<n, size: nb)
         GEMMScratch.withBuffer(bytes: aCount * size) { raw in
             let a = raw.bindMemory(to: T.self, capacity: aCount)
-            forwardWeight(wt, into: a)
+            forwardWeight(wt, into: a, lda: lda)
             let ap = UnsafePointer(a)
             // Each micro-batch's columns are its own: the bits do not depend on how samples are grouped.
             ConvKernels.forChunks(batch: batches.count, chunks: batches.count) { t, _ in
@@ -185,7 +196,7 @@ extension SubpixelConvTranspose {
                     forwardRows(samples: nc).withUnsafeBufferPointer { r in
                         for gi in 0..<groups {
                             BLAS.gemm(T.self, transA: false, transB: false, m: phases * cog, n: cols, k: depth,
-                                      a: ap + gi * phases * cog * depth, lda: depth, b: padded, ldb: 0,
+                                      a: ap + gi * phases * cog * lda, lda: lda, b: padded, ldb: 0,
                                       bRows: r.baseAddress! + gi * depth, beta: 0,
                                       c: grid + gi * phases * cog * cols, ldc: cols)
                         }
@@ -281,23 +292,25 @@ extension SubpixelConvTranspose {
     func backward<T: TensorScalar>(_: T.Type, x: UnsafePointer<T>, w wt: UnsafePointer<T>, v: UnsafePointer<T>,
                                    dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?,
                                    db: UnsafeMutablePointer<T>?, batch n: Int) {
-        let size = MemoryLayout<T>.size, cols = phases * cog * taps, bCount = cin * cols
+        let size = MemoryLayout<T>.size, cols = backwardDepth, bCount = cin * cols
+        let ldb = Self.weightStride(T.self, columns: cols), bwCount = cin * ldb
         let channels = groups * phases * cog
         let nb = microBatch(bytesPerSample: (channels + (dw != nil ? cin : 0) + (dx != nil ? cin : 0)) * samplePitch * size)
         let chunks = ConvKernels.chunks(batch: n, weightCount: bCount)
-        let bBytes = (bCount * size + 63) / 64 * 64
-        GEMMScratch.withBuffer(bytes: 2 * bBytes) { raw in
-            // B [C, s²C′/G·T²] (∂x's filters) and the transposed weight gradient [G, s²C′/G·T², C/G].
-            let bw = raw.bindMemory(to: T.self, capacity: bCount)
-            let dbt = (raw + bBytes).bindMemory(to: T.self, capacity: bCount)
-            if dx != nil { forEachBackwardEntry { c, col, wi in bw[c * cols + col] = wt[wi] } }
+        let bwBytes = (bwCount * size + 63) / 64 * 64
+        GEMMScratch.withBuffer(bytes: bwBytes + bCount * size) { raw in
+            // B [C, s²C′/G·T²] (∂x's filters, rows ldb apart) and the transposed weight gradient [G, s²C′/G·T², C/G].
+            let bw = raw.bindMemory(to: T.self, capacity: bwCount)
+            let dbt = (raw + bwBytes).bindMemory(to: T.self, capacity: bCount)
+            if dx != nil { forEachBackwardEntry { c, col, wi in bw[c * ldb + col] = wt[wi] } }
             let bwp = UnsafePointer(bw)
             PartialSums<T>.accumulate(chunks: chunks, dw: dw != nil ? dbt : nil, dwCount: bCount, db: db, dbCount: cout) { parts in
                 ConvKernels.forChunks(batch: n, chunks: chunks) { t, range in
                     let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
                     if range.isEmpty { dwT?.update(repeating: 0, count: bCount) }
                     for (index, mb) in microBatches(range, size: nb).enumerated() {
-                        backward(T.self, microBatch: mb, x: x, v: v, b: bwp, dx: dx, dbt: dwT, beta: index == 0 ? 0 : 1)
+                        backward(T.self, microBatch: mb, x: x, v: v, b: bwp, ldb: ldb, dx: dx, dbt: dwT,
+                                 beta: index == 0 ? 0 : 1)
                         if let dbT {
                             for s in mb { ConvKernels.rowSumAdd(dbT, v + s * cout * outH * outW, rows: cout, cols: outH * outW) }
                         }
@@ -314,9 +327,9 @@ extension SubpixelConvTranspose {
     /// One micro-batch `mb` of ``backward(_:x:w:v:dx:dw:db:batch:)`` on the calling thread: ∂x of its
     /// samples, and ∂Bᵀ = beta·∂Bᵀ + its samples' part where `dbt` is not nil.
     private func backward<T: TensorScalar>(_: T.Type, microBatch mb: Range<Int>, x: UnsafePointer<T>, v: UnsafePointer<T>,
-                                           b bw: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?,
+                                           b bw: UnsafePointer<T>, ldb: Int, dx: UnsafeMutablePointer<T>?,
                                            dbt: UnsafeMutablePointer<T>?, beta: T) {
-        let size = MemoryLayout<T>.size, cols = phases * cog * taps, channels = groups * phases * cog
+        let size = MemoryLayout<T>.size, cols = backwardDepth, channels = groups * phases * cog
         let nc = mb.count, gridCols = nc * samplePitch
         let vPlane = gradientPlane(samples: nc), vCount = channels * vPlane
         let padCount = dbt != nil ? lead + cin * inputPlane(samples: nc) : 0
@@ -337,7 +350,7 @@ extension SubpixelConvTranspose {
                     // ∂x grid [C, positions] = B · patches(Ṽ), valid where u < H and v < W.
                     for gi in 0..<groups {
                         BLAS.gemm(T.self, transA: false, transB: false, m: cig, n: positions, k: cols,
-                                  a: bw + gi * cig * cols, lda: cols, b: vt, ldb: 0, bRows: r.baseAddress! + gi * cols,
+                                  a: bw + gi * cig * ldb, lda: ldb, b: vt, ldb: 0, bRows: r.baseAddress! + gi * cols,
                                   beta: 0, c: dgrid + gi * cig * positions, ldc: positions)
                     }
                     for s in 0..<nc {

@@ -114,16 +114,17 @@ struct SubpixelConvTranspose {
     /// A `[G, s²·C′/G, (C/G)·T²]`, rows (γ, rH, rW, c′) `lda` apart, columns (c, t′y, t′x), from W `[C, C′/G, kH, kW]`.
     func forwardWeight<T>(_ wt: UnsafePointer<T>, into a: UnsafeMutablePointer<T>, lda: Int) {
         let (kH, kW) = (tH * sH, tW * sW)
+        // Each input channel's filters (C′/G·kH·kW contiguous elements) are read once, in order.
         for gi in 0..<groups {
-            for ry in 0..<sH {
-                for rx in 0..<sW {
-                    for o in 0..<cog {
-                        let row = a + ((gi * phases + ry * sW + rx) * cog + o) * lda
-                        for c in 0..<cig {
-                            let src = wt + ((gi * cig + c) * cog + o) * kH * kW
+            for c in 0..<cig {
+                for o in 0..<cog {
+                    let src = wt + ((gi * cig + c) * cog + o) * kH * kW
+                    for ry in 0..<sH {
+                        for rx in 0..<sW {
+                            let row = a + ((gi * phases + ry * sW + rx) * cog + o) * lda + c * taps
                             for i in 0..<tH {
                                 for j in 0..<tW {
-                                    row[(c * tH + i) * tW + j] = src[(ry + sH * (tH - 1 - i)) * kW + rx + sW * (tW - 1 - j)]
+                                    row[i * tW + j] = src[(ry + sH * (tH - 1 - i)) * kW + rx + sW * (tW - 1 - j)]
                                 }
                             }
                         }
@@ -134,19 +135,23 @@ struct SubpixelConvTranspose {
     }
 
     /// For every entry W[c, c′, rH + sH·ty, rW + sW·tx]: `body(c, column, wIndex)` with `column`
-    /// its column ((rH, rW, c′), ty, tx) in B `[C, s²·C′/G·T²]` and `wIndex` its index in W.
+    /// its column ((rH, rW, c′), ty, tx) in B `[C, s²·C′/G·T²]` and `wIndex` its index in W. Input
+    /// channels go 16 at a time, innermost: a column of the transposed gradient (16 consecutive c)
+    /// is one cache line, and each c's filters stay in cache across the columns.
     @inline(__always)
     func forEachBackwardEntry(_ body: (Int, Int, Int) -> Void) {
-        let (kH, kW) = (tH * sH, tW * sW)
-        for c in 0..<cin {
+        let (kH, kW) = (tH * sH, tW * sW), filter = cog * kH * kW
+        for c0 in stride(from: 0, to: cin, by: 16) {
+            let cs = c0..<Swift.min(cin, c0 + 16)
             var col = 0
             for ry in 0..<sH {
                 for rx in 0..<sW {
                     for o in 0..<cog {
-                        let base = (c * cog + o) * kH * kW + ry * kW + rx
+                        let base = o * kH * kW + ry * kW + rx
                         for i in 0..<tH {
                             for j in 0..<tW {
-                                body(c, col, base + sH * i * kW + sW * j)
+                                let off = base + sH * i * kW + sW * j
+                                for c in cs { body(c, col, c * filter + off) }
                                 col += 1
                             }
                         }

@@ -15,16 +15,16 @@ import CNeuralKernels
 ///   stride-1 convolution of Ṽ with B[c, ((r, c′), t)] = W[c, c′, r + s·t];
 /// - ∂J/∂W: that convolution's weight gradient (input Ṽ, output gradient x), read back into W's layout.
 ///
-/// Each is one GEMM per group over a whole chunk of samples ("batched grid"): the phase grids of
-/// the chunk's samples lie side by side in one row per channel, U·V columns per sample, so the
+/// Each is one GEMM per group over a micro-batch of samples: the phase grids of the micro-batch's
+/// samples lie side by side in one row per channel, U·V columns per sample, so the
 /// GEMMs are `[s²C′/G, (C/G)·T²] · [(C/G)·T², n·U·V]` (forward), `[C/G, s²C′/G·T²] · [.., n·U·V]`
 /// (∂x) and `[s²C′/G·T², n·U·V] · [n·U·V, C/G]` (∂W), their patch operands read in place through
 /// row tables. The padded input has V columns per row and U rows per sample (T − 1 zero rows, then
 /// the sample's H rows): the T − 1 zero columns at the end of a row are the left padding of the
 /// next, a sample's first rows the bottom padding of the one before, so column j of a row-table
-/// row is grid position j. The chunk size depends on the shapes only, every GEMM sums over k in
-/// one order, and the GEMM driver's split does not change it: the bits do not depend on the
-/// thread count.
+/// row is grid position j. Every output column of the forward and ∂x is computed alone, and ∂W's
+/// chunks and micro-batches depend on the shapes only; every GEMM sums over k in one order, and
+/// the GEMM driver's split does not change it: the bits do not depend on the thread count.
 struct SubpixelConvTranspose {
     let cin: Int, cout: Int, groups: Int
     /// Input height and width (H, W) and output height and width.

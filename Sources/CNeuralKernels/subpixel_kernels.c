@@ -74,3 +74,47 @@ void nk_subpixel_s2d_f32(const nk_subpixel_geom *g, const float *v, float *phase
     }
     (void)level;
 }
+
+void nk_subpixel_d2s_exact_f32(const nk_subpixel_geom *g, long h, long w, const long *ua, const long *va,
+                               const float *y, const float *bias, float *out, long c0, long c1) {
+    const int level = g->sW == 2 ? nk_cpu_level() : 0;
+    const long phaseStride = g->cout * g->plane;
+    for (long co = c0; co < c1; co++) {
+        const float b = bias ? bias[co] : 0.0f;
+        for (long oy = 0; oy < g->outH; oy++) {
+            const long u = (oy + g->pH) / g->sH, rh = (oy + g->pH) % g->sH;
+            const float *row = y + rh * g->sW * phaseStride + co * g->plane + (u - ua[rh]) * w;
+            float *dst = out + (co * g->outH + oy) * g->outW;
+#if defined(__x86_64__)
+            if (level >= 2) { v16_sp_d2s_row2x_avx512(row, va[0], row + phaseStride, va[1], w, g->outW, g->pW, b, dst); continue; }
+            if (level == 1) { v16_sp_d2s_row2x_avx2(row, va[0], row + phaseStride, va[1], w, g->outW, g->pW, b, dst); continue; }
+#endif
+            for (long ox = 0; ox < g->outW; ox++) {
+                const long v = (ox + g->pW) / g->sW, rw = (ox + g->pW) % g->sW;
+                dst[ox] = row[rw * phaseStride + v - va[rw]] + b;
+            }
+        }
+    }
+    (void)level;
+    (void)h;
+}
+
+/// Copies runs of `len` floats, 8 at a time (constant-size copies the compiler keeps in registers).
+static inline void gather_row(const float *src, const long *runs, long nruns, long len, float *dst) {
+    if (len == 8) {
+        for (long i = 0; i < nruns; i++) memcpy(dst + i * 8, src + runs[i], 8 * sizeof(float));
+        return;
+    }
+    for (long i = 0; i < nruns; i++) {
+        const float *s = src + runs[i];
+        float *d = dst + i * len;
+        long e = 0;
+        for (; e + 8 <= len; e += 8) memcpy(d + e, s + e, 8 * sizeof(float));
+        for (; e < len; e++) d[e] = s[e];
+    }
+}
+
+void nk_gather_runs_f32(const float *src, const long *rows, long nrows, const long *runs, long nruns, long len,
+                        float *dst, long ldd) {
+    for (long r = 0; r < nrows; r++) gather_row(src + rows[r], runs, nruns, len, dst + r * ldd);
+}

@@ -50,6 +50,23 @@ static TARGET void V(sp_d2s_row2)(const float *e, const float *o, long gridW, lo
     }
 }
 
+/// One output row from two phase rows of the exact layout: out[ox] = Z[ox + pW] + b with
+/// Z[2v] = e[v − ea] for ea ≤ v < ea + len and Z[2v + 1] = o[v − oa] for oa ≤ v < oa + len
+/// (0 elsewhere; nothing outside those ranges is read).
+static TARGET void V(sp_d2s_row2x)(const float *e, long ea, const float *o, long oa, long len, long outW, long pW,
+                                   float b, float *out) {
+    const nk_v16f bv = V(set1)(b);
+    for (long v0 = 0; 2 * v0 - pW < outW; v0 += 16) {
+        const long base = 2 * v0 - pW;
+        const nk_v16f ev = V(ldr)(e + (v0 - ea), ea - v0, ea + len - v0);
+        const nk_v16f ov = V(ldr)(o + (v0 - oa), oa - v0, oa + len - v0);
+        const nk_v16f z0 = __builtin_shufflevector(ev, ov, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const nk_v16f z1 = __builtin_shufflevector(ev, ov, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        V(str)(out + base, -base, outW - base, z0 + bv);
+        V(str)(out + base + 16, -base - 16, outW - base - 16, z1 + bv);
+    }
+}
+
 /// The adjoint: e[v] = Z[2v], o[v] = Z[2v + 1] for v < gridW with Z[i] = row[i − pW] (0 outside [0, outW)).
 static TARGET void V(sp_s2d_row2)(const float *row, long gridW, long outW, long pW, float *e, float *o) {
     for (long v0 = 0; v0 < gridW; v0 += 16) {

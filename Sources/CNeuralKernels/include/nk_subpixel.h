@@ -23,4 +23,18 @@ void nk_subpixel_d2s_f32(const nk_subpixel_geom *g, const float *phases, const f
 /// P[co, rH, rW, u, v] = v[co, u·sH + rH − pH, v·sW + rW − pW], 0 where that is outside the output.
 void nk_subpixel_s2d_f32(const nk_subpixel_geom *g, const float *v, float *phases, long c0, long c1);
 
+/// Depth to space for channels c0 ..< c1 of one sample from the exact layout, where every phase holds
+/// just the h × w cells it writes (outH = sH·h, outW = sW·w): phase (rH, rW) of channel co is the
+/// block y + ((rH·sW + rW)·cout + co)·g->plane, its row i the grid row ua[rH] + i from column
+/// va[rW] on, w elements. out[co, oy, ox] = that block's cell (u − ua[rH], v − va[rW]) + b[co] with
+/// (u, rH) = divmod(oy + pH, sH), (v, rW) = divmod(ox + pW, sW); g->gridH and g->gridW are unused.
+void nk_subpixel_d2s_exact_f32(const nk_subpixel_geom *g, long h, long w, const long *ua, const long *va,
+                               const float *y, const float *bias, float *out, long c0, long c1);
+
+/// An explicit patch matrix, copied a run at a time: dst[r·ldd + i·len + e] = src[rows[r] + runs[i] + e]
+/// for r < nrows, i < nruns, e < len (the exact-position backward: a row per (phase, channel, tap),
+/// a run per input row of each sample). A pure copy: the same bits at every level.
+void nk_gather_runs_f32(const float *src, const long *rows, long nrows, const long *runs, long nruns, long len,
+                        float *dst, long ldd);
+
 #endif

@@ -189,6 +189,10 @@ extension SubpixelConvTranspose {
             let a = raw.bindMemory(to: T.self, capacity: aCount)
             forwardWeight(wt, into: a, lda: lda)
             let ap = UnsafePointer(a)
+            if exactForward {
+                forwardExact(T.self, x: x, a: ap, lda: lda, b: b, out: out, batch: n)
+                return
+            }
             // Each micro-batch's columns are its own: the bits do not depend on how samples are grouped.
             ConvKernels.forChunks(batch: batches.count, chunks: batches.count) { t, _ in
                 let mb = batches[t], nc = mb.count, cols = nc * samplePitch
@@ -300,7 +304,9 @@ extension SubpixelConvTranspose {
         let size = MemoryLayout<T>.size, cols = backwardDepth, bCount = cin * cols
         let ldb = Self.weightStride(T.self, columns: cols), bwCount = cin * ldb
         let channels = groups * phases * cog
-        let nb = microBatch(bytesPerSample: (channels + (dw != nil ? cin : 0) + (dx != nil ? cin : 0)) * samplePitch * size)
+        let exact = exactBackward
+        let nb = exact ? Swift.max(1, Self.exactBatchBytes / exactBytesPerSample(size: size, dx: dx != nil, dw: dw != nil))
+            : microBatch(bytesPerSample: (channels + (dw != nil ? cin : 0) + (dx != nil ? cin : 0)) * samplePitch * size)
         let chunks = ConvKernels.chunks(batch: n, weightCount: bCount)
         let bwBytes = (bwCount * size + 63) / 64 * 64
         GEMMScratch.withBuffer(bytes: bwBytes + bCount * size) { raw in
@@ -314,8 +320,13 @@ extension SubpixelConvTranspose {
                     let dwT = parts.dw(chunk: t), dbT = parts.db(chunk: t)
                     if range.isEmpty { dwT?.update(repeating: 0, count: bCount) }
                     for (index, mb) in microBatches(range, size: nb).enumerated() {
-                        backward(T.self, microBatch: mb, x: x, v: v, b: bwp, ldb: ldb, dx: dx, dbt: dwT,
-                                 beta: index == 0 ? 0 : 1)
+                        if exact {
+                            backwardExact(T.self, microBatch: mb, x: x, v: v, b: bwp, ldb: ldb, dx: dx, dbt: dwT,
+                                          beta: index == 0 ? 0 : 1)
+                        } else {
+                            backward(T.self, microBatch: mb, x: x, v: v, b: bwp, ldb: ldb, dx: dx, dbt: dwT,
+                                     beta: index == 0 ? 0 : 1)
+                        }
                         if let dbT {
                             for s in mb { ConvKernels.rowSumAdd(dbT, v + s * cout * outH * outW, rows: cout, cols: outH * outW) }
                         }

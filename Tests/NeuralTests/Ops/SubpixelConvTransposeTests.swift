@@ -2,10 +2,11 @@ import Neural
 import Testing
 
 // The sub-pixel (stride-decomposed) form of ConvTranspose2d — dilation 1, kernels that are whole
-// multiples of the stride, stride > 1 (Sources/Neural/Kernels/SubpixelConvTranspose.swift) — and the
-// C layout changes it runs in Float32 (nk_subpixel_d2s_f32 / nk_subpixel_s2d_f32: vector bodies for
-// a width stride of 2, portable loops otherwise): central differences in Float64, the Float32 path
-// against the Float64 one, and the same bits at every kernel level and thread count.
+// multiples of the stride, stride > 1 (Sources/Neural/Kernels/SubpixelConvTranspose.swift and, for
+// small grids, SubpixelExact.swift) — and the C layout changes it runs in Float32
+// (nk_subpixel_d2s_f32 / nk_subpixel_s2d_f32 / nk_subpixel_d2s_exact_f32: vector bodies for a width
+// stride of 2, portable loops otherwise; nk_gather_runs_f32): central differences in Float64, the
+// Float32 path against the Float64 one, and the same bits at every kernel level and thread count.
 
 /// The bit patterns of `t` (Float32).
 private func bits(_ t: Tensor) -> [UInt32] { t.scalars(as: Float.self).map(\.bitPattern) }
@@ -15,9 +16,12 @@ struct SubpixelConvTransposeTests {
     /// (N, C_in, H, W, C_out, kH, kW, sH, sW, pH, pW, opH, opW, groups): the 4 × 4 / stride 2 upsampler
     /// on rows wider than 16 phase columns, odd padding and output padding, groups, a 2 × 2 / stride 2
     /// kernel (one tap per phase) with output past the phase grid, and stride (2, 3) (the portable
-    /// loops along the width).
+    /// loops along the width). Small grids (≥ 20 % gap) take the exact-position backward; the fifth
+    /// (output = 2 × input) also the exact-position forward (SubpixelExact.swift), the sixth (a 12 × 20
+    /// grid, 14 % gap) neither.
     static let shapes: [[Int]] = [[2, 4, 5, 21, 6, 4, 4, 2, 2, 1, 1, 1, 1, 2], [3, 3, 4, 19, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1],
-                                  [2, 2, 3, 34, 4, 4, 4, 2, 2, 2, 3, 0, 1, 2], [2, 2, 4, 7, 3, 4, 6, 2, 3, 1, 2, 1, 2, 1]]
+                                  [2, 2, 3, 34, 4, 4, 4, 2, 2, 2, 3, 0, 1, 2], [2, 2, 4, 7, 3, 4, 6, 2, 3, 1, 2, 1, 2, 1],
+                                  [2, 4, 5, 21, 6, 4, 4, 2, 2, 1, 1, 0, 0, 2], [2, 3, 12, 20, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1]]
 
     /// convTranspose2d of shape `s` in `dtype`, and the gradients of Σ out ⊙ r for x, W and b.
     static func pass(_ s: [Int], dtype: DType) -> [Tensor] {
@@ -56,7 +60,7 @@ struct SubpixelConvTransposeTests {
     /// The batch of 40 of `shape` in one call against its samples one call each: the micro-batches
     /// (several samples side by side in one GEMM) and the chunked weight-gradient sums.
     @Test("a batch of 40 agrees with its samples one at a time (out and ∂x bit for bit, ∂W and ∂b to rounding) on 1, 2 and 3 threads",
-          arguments: [shapes[0], shapes[2], shapes[3]])
+          arguments: [shapes[0], shapes[2], shapes[3], shapes[4], shapes[5]])
     func batchMatchesSamplesOneAtATime(_ shape: [Int]) {
         var s = shape
         s[0] = 40
@@ -93,10 +97,11 @@ struct SubpixelConvTransposeTests {
         }
     }
 
-    @Test("4 × 4 / stride 2 / padding 1, groups 2, output padding 1: gradients match central differences (Float64)")
-    func gradients() {
-        expectGradientsMatch({ $0[0].convTranspose2d($0[1], bias: $0[2], stride: (2, 2), padding: (1, 1), outputPadding: (1, 1),
-                                                     groups: 2) },
+    @Test("4 × 4 / stride 2 / padding 1, groups 2, output padding 1 and 0 (exact-position forward): gradients match central differences (Float64)",
+          arguments: [1, 0])
+    func gradients(outputPadding: Int) {
+        expectGradientsMatch({ $0[0].convTranspose2d($0[1], bias: $0[2], stride: (2, 2), padding: (1, 1),
+                                                     outputPadding: (outputPadding, outputPadding), groups: 2) },
                              at: [seededUniform([2, 4, 3, 4], seed: 31), seededUniform([4, 3, 4, 4], seed: 32),
                                   seededUniform([6], seed: 33)])
     }

@@ -128,11 +128,17 @@ struct PartialSums<T: TensorScalar>: @unchecked Sendable {
             body(parts)
             for (out, partials, count) in [(dw, parts.dwParts, dwN), (db, parts.dbParts, dbN)] {
                 guard let out, let partials else { continue }
-                out.update(from: partials, count: count)
-                for t in 1..<Swift.max(chunks, 1) {
-                    let part = partials + t * count
-                    for e in 0..<count { out[e] += part[e] }
+                // Blocks of 16 Ki elements in parallel, each summing the chunks in chunk order.
+                let block = 1 << 14, blocks = (count + block - 1) / block
+                let sum = { (b: Int) in
+                    let range = (b * block)..<Swift.min(count, b * block + block)
+                    (out + range.lowerBound).update(from: partials + range.lowerBound, count: range.count)
+                    for t in 1..<Swift.max(chunks, 1) {
+                        let part = partials + t * count
+                        for e in range { out[e] += part[e] }
+                    }
                 }
+                if blocks > 1 { Parallel.forEach(tasks: blocks, sum) } else { sum(0) }
             }
         }
     }

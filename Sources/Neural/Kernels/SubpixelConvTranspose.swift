@@ -114,23 +114,38 @@ struct SubpixelConvTranspose {
     /// A `[G, s²·C′/G, (C/G)·T²]`, rows (γ, rH, rW, c′) `lda` apart, columns (c, t′y, t′x), from W `[C, C′/G, kH, kW]`.
     func forwardWeight<T>(_ wt: UnsafePointer<T>, into a: UnsafeMutablePointer<T>, lda: Int) {
         let (kH, kW) = (tH * sH, tW * sW)
-        // Each input channel's filters (C′/G·kH·kW contiguous elements) are read once, in order.
-        for gi in 0..<groups {
-            for c in 0..<cig {
-                for o in 0..<cog {
-                    let src = wt + ((gi * cig + c) * cog + o) * kH * kW
-                    for ry in 0..<sH {
-                        for rx in 0..<sW {
-                            let row = a + ((gi * phases + ry * sW + rx) * cog + o) * lda + c * taps
-                            for i in 0..<tH {
-                                for j in 0..<tW {
-                                    row[i * tW + j] = src[(ry + sH * (tH - 1 - i)) * kW + rx + sW * (tW - 1 - j)]
+        // Each input channel's filters (C′/G·kH·kW contiguous elements) are read once, in order;
+        // blocks of 16 output channels (64 rows of A for 2 × 2 phases) go in parallel.
+        let blocks = (cog + 15) / 16
+        Self.forEachBlock(blocks, elements: cin * cog * kH * kW) { blk in
+            for gi in 0..<groups {
+                for c in 0..<cig {
+                    for o in (blk * 16)..<Swift.min(cog, blk * 16 + 16) {
+                        let src = wt + ((gi * cig + c) * cog + o) * kH * kW
+                        for ry in 0..<sH {
+                            for rx in 0..<sW {
+                                let row = a + ((gi * phases + ry * sW + rx) * cog + o) * lda + c * taps
+                                for i in 0..<tH {
+                                    for j in 0..<tW {
+                                        row[i * tW + j] = src[(ry + sH * (tH - 1 - i)) * kW + rx + sW * (tW - 1 - j)]
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// `body(block)` for blocks 0..<count, in parallel when the weight has at least 64 Ki
+    /// `elements` (below that a thread's start costs more than the copy).
+    @inline(__always)
+    static func forEachBlock(_ count: Int, elements: Int, _ body: (Int) -> Void) {
+        if elements < 1 << 16 || Runtime.threads == 1 {
+            for blk in 0..<count { body(blk) }
+        } else {
+            Parallel.forEach(tasks: count, body)
         }
     }
 
@@ -141,8 +156,9 @@ struct SubpixelConvTranspose {
     @inline(__always)
     func forEachBackwardEntry(_ body: (Int, Int, Int) -> Void) {
         let (kH, kW) = (tH * sH, tW * sW), filter = cog * kH * kW
-        for c0 in stride(from: 0, to: cin, by: 16) {
-            let cs = c0..<Swift.min(cin, c0 + 16)
+        // Blocks of 16 input channels write disjoint entries: they go in parallel.
+        Self.forEachBlock((cin + 15) / 16, elements: cin * filter) { blk in
+            let cs = (blk * 16)..<Swift.min(cin, blk * 16 + 16)
             var col = 0
             for ry in 0..<sH {
                 for rx in 0..<sW {

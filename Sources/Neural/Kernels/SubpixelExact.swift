@@ -12,10 +12,17 @@ import CNeuralKernels
 /// The columns are computed alone and sum over k in the GEMM's fixed order, so ∂x has the same bits
 /// for any grouping of the samples; ∂W's micro-batches depend on the shapes only.
 extension SubpixelConvTranspose {
-    /// Whether the backward reads Ṽ at exact positions: when the phase grid has ≥ 20 % more
-    /// positions than the input (grids up to about 10 × 10 for T = 2; at 16 × 16 the copies cost
-    /// more than the 13 % they save).
-    var exactBackward: Bool { gridCount * 10 >= h * w * 12 }
+    /// Whether the exact positions pay: the phase grid has ≥ 20 % more positions than the input
+    /// (up to about 10 × 10 for T = 2) and the channels are many (C/G ≥ 64, C′/G ≥ 32), so that
+    /// each copied patch element feeds enough multiply-adds. Measured on 2 threads (Xeon, Emerald
+    /// Rapids), forward + backward, gap form → exact: 512→256 at 4² 96 → 79 ms, 256→128 at 8²
+    /// −8 to −12 %, 128→64 at 8² 16.5 → 15.0 ms, 64→32 at 8² even; slower with fewer channels
+    /// (32→16 at 8²) or less gap (64→32 at 14², 15 %: 5.8 → 7.0 ms).
+    var exactPays: Bool { gridCount * 10 >= h * w * 12 && cig >= 64 && cog >= 32 }
+
+    /// Whether the backward reads Ṽ at exact positions (``exactPays``, or as
+    /// ``Runtime/subpixelExactPositions`` forces).
+    var exactBackward: Bool { Runtime.subpixelExactPositions ?? exactPays }
 
     /// Scratch per micro-batch of the exact backward, bytes. Larger than ``microBatchBytes``: the
     /// ∂W GEMM accumulates into a `[s²C′/G·T², C/G]` partial once per micro-batch, and a deeper k
@@ -113,9 +120,9 @@ extension SubpixelConvTranspose {
     /// writes: ⌈(p − r)/s⌉, the smallest u with u·s + r − p ≥ 0.
     static func firstCell(phase r: Int, stride s: Int, padding p: Int) -> Int { (p - r + s - 1) / s }
 
-    /// Whether the forward computes each phase at its H·W exact positions: on grids with ≥ 20 %
-    /// gap, when every phase writes exactly H × W outputs (`out = s·in` per axis, the 2× upsampler
-    /// with k = 2p + s) that all lie on the phase grid.
+    /// Whether the forward computes each phase at its H·W exact positions: where they pay (or are
+    /// forced), when every phase writes exactly H × W outputs (`out = s·in` per axis, the 2×
+    /// upsampler with k = 2p + s) that all lie on the phase grid.
     var exactForward: Bool {
         guard exactBackward, outH == sH * h, outW == sW * w else { return false }
         return (0..<sH).allSatisfy { Self.firstCell(phase: $0, stride: sH, padding: pH) <= tH - 1 }
@@ -196,4 +203,11 @@ extension SubpixelConvTranspose {
             }
         }
     }
+}
+
+extension Runtime {
+    /// Forces the exact-position forms of the sub-pixel transposed convolution on (true) or off
+    /// (false) wherever their layout applies, in the current task; nil (the default) chooses by
+    /// shape. For tests, which compare the two forms on small shapes.
+    @TaskLocal package static var subpixelExactPositions: Bool?
 }

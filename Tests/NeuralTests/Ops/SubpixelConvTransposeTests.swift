@@ -16,15 +16,19 @@ struct SubpixelConvTransposeTests {
     /// (N, C_in, H, W, C_out, kH, kW, sH, sW, pH, pW, opH, opW, groups): the 4 × 4 / stride 2 upsampler
     /// on rows wider than 16 phase columns, odd padding and output padding, groups, a 2 × 2 / stride 2
     /// kernel (one tap per phase) with output past the phase grid, and stride (2, 3) (the portable
-    /// loops along the width). Small grids (≥ 20 % gap) take the exact-position backward; the fifth
-    /// (output = 2 × input) also the exact-position forward (SubpixelExact.swift), the sixth (a 12 × 20
-    /// grid, 14 % gap) neither.
+    /// loops along the width), each also (`exact`) in the exact-position forms of SubpixelExact.swift,
+    /// which these few channels would not choose: the backward applies to all, the forward where the
+    /// output is 2 × the input (the fifth and sixth).
     static let shapes: [[Int]] = [[2, 4, 5, 21, 6, 4, 4, 2, 2, 1, 1, 1, 1, 2], [3, 3, 4, 19, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1],
                                   [2, 2, 3, 34, 4, 4, 4, 2, 2, 2, 3, 0, 1, 2], [2, 2, 4, 7, 3, 4, 6, 2, 3, 1, 2, 1, 2, 1],
                                   [2, 4, 5, 21, 6, 4, 4, 2, 2, 1, 1, 0, 0, 2], [2, 3, 12, 20, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1]]
 
     /// convTranspose2d of shape `s` in `dtype`, and the gradients of Σ out ⊙ r for x, W and b.
-    static func pass(_ s: [Int], dtype: DType) -> [Tensor] {
+    static func pass(_ s: [Int], dtype: DType, exact: Bool? = nil) -> [Tensor] {
+        Runtime.$subpixelExactPositions.withValue(exact) { passWithDefaults(s, dtype: dtype) }
+    }
+
+    private static func passWithDefaults(_ s: [Int], dtype: DType) -> [Tensor] {
         let (n, cin, h, w, cout, kH, kW) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
         let (sH, sW, pH, pW, opH, opW, groups) = (s[7], s[8], s[9], s[10], s[11], s[12], s[13])
         var x = Tensor.randn([n, cin, h, w], dtype: dtype, generator: RandomGenerator(seed: 1))
@@ -36,32 +40,63 @@ struct SubpixelConvTransposeTests {
         return [y, x.grad!, weight.grad!, b.grad!]
     }
 
-    @Test("every kernel level and thread count gives the portable level's bits", arguments: shapes)
-    func sameBits(_ shape: [Int]) {
-        let reference = Runtime.withKernelLevelCap(.portable) { Runtime.withThreads(1) { Self.pass(shape, dtype: .float32).map(bits) } }
+    @Test("every kernel level and thread count gives the portable level's bits", arguments: shapes, [false, true])
+    func sameBits(_ shape: [Int], exact: Bool) {
+        let reference = Runtime.withKernelLevelCap(.portable) {
+            Runtime.withThreads(1) { Self.pass(shape, dtype: .float32, exact: exact).map(bits) }
+        }
         for level in KernelLevel.allCases where level <= Runtime.cpuKernelLevel {
             for threads in [1, 2, 3] {
-                let got = Runtime.withKernelLevelCap(level) { Runtime.withThreads(threads) { Self.pass(shape, dtype: .float32).map(bits) } }
-                #expect(got == reference, "\(shape) at \(level) on \(threads) threads")
+                let got = Runtime.withKernelLevelCap(level) {
+                    Runtime.withThreads(threads) { Self.pass(shape, dtype: .float32, exact: exact).map(bits) }
+                }
+                #expect(got == reference, "\(shape) exact \(exact) at \(level) on \(threads) threads")
             }
         }
     }
 
-    @Test("the Float32 path (C layout changes) agrees with the Float64 path (Swift loops)", arguments: shapes)
-    func float32MatchesFloat64(_ shape: [Int]) {
-        let single = Self.pass(shape, dtype: .float32), double = Self.pass(shape, dtype: .float64)
+    @Test("the Float32 path (C layout changes) agrees with the Float64 path (Swift loops)", arguments: shapes, [false, true])
+    func float32MatchesFloat64(_ shape: [Int], exact: Bool) {
+        let single = Self.pass(shape, dtype: .float32, exact: exact), double = Self.pass(shape, dtype: .float64, exact: exact)
         for (name, (a, b)) in zip(["out", "dx", "dW", "db"], zip(single, double)) {
             #expect(a.shape == b.shape, "\(shape) \(name)")
             let scale = Swift.max(1, b.scalars(as: Double.self).map(\.magnitude).max() ?? 0)
-            #expect(maxAbsDifference(a.to(.float64), b) <= 1e-5 * scale, "\(shape) \(name)")
+            #expect(maxAbsDifference(a.to(.float64), b) <= 1e-5 * scale, "\(shape) exact \(exact) \(name)")
+        }
+    }
+
+    /// The exact-position forms compute each output and ∂x element from the same products in the
+    /// same order as the gap form (only the unused grid positions are skipped); ∂W sums the
+    /// positions in other blocks, and with one input channel per group (C/G = 1) the exact ∂x is a
+    /// matrix-vector product (the GEMM's own order). The last shape (64 → 32 channels on 4 × 4)
+    /// picks the exact forms by itself.
+    @Test("exact positions agree with the phase-grid form: out and ∂x bit for bit (C/G > 1), ∂W and ∂b to rounding",
+          arguments: shapes + [[2, 64, 4, 4, 32, 4, 4, 2, 2, 1, 1, 0, 0, 1]])
+    func exactMatchesGapForm(_ shape: [Int]) {
+        let gap = Self.pass(shape, dtype: .float32, exact: false)
+        let exactBits = shape[1] / shape[13] > 1 ? 2 : 1
+        for exact in [true, nil] as [Bool?] {
+            let got = Self.pass(shape, dtype: .float32, exact: exact)
+            for (name, (a, b)) in zip(["out", "dx"], zip(got, gap)).prefix(exactBits) {
+                #expect(bits(a) == bits(b), "\(shape) \(name) exact \(String(describing: exact))")
+            }
+            for (name, (a, b)) in zip(["out", "dx", "dW", "db"], zip(got, gap)).dropFirst(exactBits) {
+                let scale = Swift.max(1, b.scalars(as: Float.self).map(\.magnitude).max() ?? 0)
+                #expect(maxAbsDifference(a.to(.float64), b.to(.float64)) <= 1e-5 * Double(scale),
+                        "\(shape) \(name) exact \(String(describing: exact))")
+            }
         }
     }
 
     /// The batch of 40 of `shape` in one call against its samples one call each: the micro-batches
     /// (several samples side by side in one GEMM) and the chunked weight-gradient sums.
     @Test("a batch of 40 agrees with its samples one at a time (out and ∂x bit for bit, ∂W and ∂b to rounding) on 1, 2 and 3 threads",
-          arguments: [shapes[0], shapes[2], shapes[3], shapes[4], shapes[5]])
-    func batchMatchesSamplesOneAtATime(_ shape: [Int]) {
+          arguments: [shapes[0], shapes[2], shapes[3], shapes[4], shapes[5]], [false, true])
+    func batchMatchesSamplesOneAtATime(_ shape: [Int], exact: Bool) {
+        Runtime.$subpixelExactPositions.withValue(exact) { batchMatchesSamplesOneAtATime(shape) }
+    }
+
+    private func batchMatchesSamplesOneAtATime(_ shape: [Int]) {
         var s = shape
         s[0] = 40
         let (n, cin, h, w, cout, kH, kW) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
@@ -97,12 +132,14 @@ struct SubpixelConvTransposeTests {
         }
     }
 
-    @Test("4 × 4 / stride 2 / padding 1, groups 2, output padding 1 and 0 (exact-position forward): gradients match central differences (Float64)",
-          arguments: [1, 0])
-    func gradients(outputPadding: Int) {
-        expectGradientsMatch({ $0[0].convTranspose2d($0[1], bias: $0[2], stride: (2, 2), padding: (1, 1),
-                                                     outputPadding: (outputPadding, outputPadding), groups: 2) },
-                             at: [seededUniform([2, 4, 3, 4], seed: 31), seededUniform([4, 3, 4, 4], seed: 32),
-                                  seededUniform([6], seed: 33)])
+    @Test("4 × 4 / stride 2 / padding 1, groups 2, output padding 1 and 0, both forms: gradients match central differences (Float64)",
+          arguments: [1, 0], [false, true])
+    func gradients(outputPadding: Int, exact: Bool) {
+        Runtime.$subpixelExactPositions.withValue(exact) {
+            expectGradientsMatch({ $0[0].convTranspose2d($0[1], bias: $0[2], stride: (2, 2), padding: (1, 1),
+                                                         outputPadding: (outputPadding, outputPadding), groups: 2) },
+                                 at: [seededUniform([2, 4, 3, 4], seed: 31), seededUniform([4, 3, 4, 4], seed: 32),
+                                      seededUniform([6], seed: 33)])
+        }
     }
 }

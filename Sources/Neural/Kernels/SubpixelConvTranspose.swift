@@ -113,23 +113,32 @@ struct SubpixelConvTranspose {
 
     /// A `[G, s²·C′/G, (C/G)·T²]`, rows (γ, rH, rW, c′) `lda` apart, columns (c, t′y, t′x), from W `[C, C′/G, kH, kW]`.
     func forwardWeight<T>(_ wt: UnsafePointer<T>, into a: UnsafeMutablePointer<T>, lda: Int) {
-        let (kH, kW) = (tH * sH, tW * sW)
+        let (kH, kW) = (tH * sH, tW * sW), filter = kH * kW
+        // source[(rH, rW, t′y, t′x)]: the filter element that row (rH, rW) of A reads at tap (t′y, t′x).
+        var source: [Int] = []
+        source.reserveCapacity(filter)
+        for ry in 0..<sH {
+            for rx in 0..<sW {
+                for i in 0..<tH {
+                    for j in 0..<tW { source.append((ry + sH * (tH - 1 - i)) * kW + rx + sW * (tW - 1 - j)) }
+                }
+            }
+        }
         // Each input channel's filters (C′/G·kH·kW contiguous elements) are read once, in order;
         // blocks of 16 output channels (64 rows of A for 2 × 2 phases) go in parallel.
-        let blocks = (cog + 15) / 16
-        Self.forEachBlock(blocks, elements: cin * cog * kH * kW) { blk in
-            for gi in 0..<groups {
-                for c in 0..<cig {
-                    for o in (blk * 16)..<Swift.min(cog, blk * 16 + 16) {
-                        let src = wt + ((gi * cig + c) * cog + o) * kH * kW
-                        for ry in 0..<sH {
-                            for rx in 0..<sW {
-                                let row = a + ((gi * phases + ry * sW + rx) * cog + o) * lda + c * taps
-                                for i in 0..<tH {
-                                    for j in 0..<tW {
-                                        row[i * tW + j] = src[(ry + sH * (tH - 1 - i)) * kW + rx + sW * (tW - 1 - j)]
-                                    }
-                                }
+        let blocks = (cog + 15) / 16, phaseRows = cog * lda
+        source.withUnsafeBufferPointer { table in
+            let source = table.baseAddress!
+            Self.forEachBlock(blocks, elements: cin * cog * filter) { blk in
+                for gi in 0..<groups {
+                    for c in 0..<cig {
+                        for o in (blk * 16)..<Swift.min(cog, blk * 16 + 16) {
+                            let src = wt + ((gi * cig + c) * cog + o) * filter
+                            var row = a + (gi * phases * cog + o) * lda + c * taps, q = 0
+                            for _ in 0..<phases {
+                                for t in 0..<taps { row[t] = src[source[q + t]] }
+                                row += phaseRows
+                                q += taps
                             }
                         }
                     }
@@ -149,25 +158,28 @@ struct SubpixelConvTranspose {
         }
     }
 
-    /// For every entry W[c, c′, rH + sH·ty, rW + sW·tx]: `body(c, column, wIndex)` with `column`
-    /// its column ((rH, rW, c′), ty, tx) in B `[C, s²·C′/G·T²]` and `wIndex` its index in W. Input
-    /// channels go 16 at a time, innermost: a column of the transposed gradient (16 consecutive c)
-    /// is one cache line, and each c's filters stay in cache across the columns.
+    /// For every entry W[c, c′, rH + sH·ty, rW + sW·tx], 16 input channels c ∈ `cs` at a time:
+    /// `body(cs, column, offset)` with `column` its column ((rH, rW, c′), ty, tx) in B
+    /// `[C, s²·C′/G·T²]` and `c·C′/G·kH·kW + offset` its index in W. Input channels innermost (in
+    /// `body`'s loop; one call per 16 entries): a column of the transposed gradient (16 consecutive c)
+    /// is one cache line; output channels outermost: each c's kH·kW filter of one c′ is read or
+    /// written whole before the next, and every cache line of W is touched in one pass.
     @inline(__always)
-    func forEachBackwardEntry(_ body: (Int, Int, Int) -> Void) {
+    func forEachBackwardEntry(_ body: (Range<Int>, Int, Int) -> Void) {
         let (kH, kW) = (tH * sH, tW * sW), filter = cog * kH * kW
         // Blocks of 16 input channels write disjoint entries: they go in parallel.
         Self.forEachBlock((cin + 15) / 16, elements: cin * filter) { blk in
             let cs = (blk * 16)..<Swift.min(cin, blk * 16 + 16)
-            var col = 0
-            for ry in 0..<sH {
-                for rx in 0..<sW {
-                    for o in 0..<cog {
+            // One output channel's filters at a time: the 16 lines of W (one per c) are done before the next.
+            for o in 0..<cog {
+                for ry in 0..<sH {
+                    for rx in 0..<sW {
                         let base = o * kH * kW + ry * kW + rx
+                        var col = ((ry * sW + rx) * cog + o) * taps
                         for i in 0..<tH {
                             for j in 0..<tW {
                                 let off = base + sH * i * kW + sW * j
-                                for c in cs { body(c, col, c * filter + off) }
+                                body(cs, col, off)
                                 col += 1
                             }
                         }
@@ -329,7 +341,8 @@ extension SubpixelConvTranspose {
             // B [C, s²C′/G·T²] (∂x's filters, rows ldb apart) and the transposed weight gradient [G, s²C′/G·T², C/G].
             let bw = raw.bindMemory(to: T.self, capacity: bwCount)
             let dbt = (raw + bwBytes).bindMemory(to: T.self, capacity: bCount)
-            if dx != nil { forEachBackwardEntry { c, col, wi in bw[c * ldb + col] = wt[wi] } }
+            let filter = cog * tH * sH * tW * sW
+            if dx != nil { forEachBackwardEntry { cs, col, off in for c in cs { bw[c * ldb + col] = wt[c * filter + off] } } }
             let bwp = UnsafePointer(bw)
             PartialSums<T>.accumulate(chunks: chunks, dw: dw != nil ? dbt : nil, dwCount: bCount, db: db, dbCount: cout) { parts in
                 ConvKernels.forChunks(batch: n, chunks: chunks) { t, range in
@@ -351,7 +364,13 @@ extension SubpixelConvTranspose {
             }
             if let dw {
                 // dW[c, c′, rH + sH·ty, rW + sW·tx] = ∂Bᵀ_γ[((rH, rW, c′), ty, tx), c − γ·C/G].
-                forEachBackwardEntry { c, col, wi in dw[wi] = dbt[((c / cig) * cols + col) * cig + c % cig] }
+                let channelBase = (0..<cin).map { ($0 / cig) * cols * cig + $0 % cig }
+                channelBase.withUnsafeBufferPointer { base in
+                    let base = base.baseAddress!
+                    forEachBackwardEntry { cs, col, off in
+                        for c in cs { dw[c * filter + off] = dbt[base[c] + col * cig] }
+                    }
+                }
             }
         }
     }

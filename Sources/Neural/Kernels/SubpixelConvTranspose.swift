@@ -64,7 +64,8 @@ struct SubpixelConvTranspose {
     var taps: Int { tH * tW }
     /// Depth of the forward GEMM: (C/G)·tH·tW.
     var depth: Int { cig * taps }
-    /// Columns of ∂x's filter matrix B: s²·C′/G·T².
+    /// Columns of ∂x's filter matrix B: s²·C′/G·T², which is also C′/G·kH·kW, the elements of one
+    /// input channel's filters in W `[C, C′/G, kH, kW]`.
     var backwardDepth: Int { phases * cog * taps }
 
     /// The row stride of a weight matrix of `count` columns of `T`: a whole number of 64-byte lines,
@@ -166,7 +167,7 @@ struct SubpixelConvTranspose {
     /// written whole before the next, and every cache line of W is touched in one pass.
     @inline(__always)
     func forEachBackwardEntry(_ body: (Range<Int>, Int, Int) -> Void) {
-        let (kH, kW) = (tH * sH, tW * sW), filter = cog * kH * kW
+        let (kH, kW) = (tH * sH, tW * sW), filter = backwardDepth
         // Blocks of 16 input channels write disjoint entries: they go in parallel.
         Self.forEachBlock((cin + 15) / 16, elements: cin * filter) { blk in
             let cs = (blk * 16)..<Swift.min(cin, blk * 16 + 16)
@@ -341,7 +342,7 @@ extension SubpixelConvTranspose {
             // B [C, s²C′/G·T²] (∂x's filters, rows ldb apart) and the transposed weight gradient [G, s²C′/G·T², C/G].
             let bw = raw.bindMemory(to: T.self, capacity: bwCount)
             let dbt = (raw + bwBytes).bindMemory(to: T.self, capacity: bCount)
-            let filter = cog * tH * sH * tW * sW
+            let filter = backwardDepth
             if dx != nil { forEachBackwardEntry { cs, col, off in for c in cs { bw[c * ldb + col] = wt[c * filter + off] } } }
             let bwp = UnsafePointer(bw)
             PartialSums<T>.accumulate(chunks: chunks, dw: dw != nil ? dbt : nil, dwCount: bCount, db: db, dbCount: cout) { parts in
